@@ -1,0 +1,78 @@
+"""What every command shares: database selection, error-to-exit-code mapping, console."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from rally.config import Settings
+from rally.db import check_connection, make_engine
+from rally.errors import DatabaseUnavailable, RallyError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DatabaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="RALLY_DATABASE_URL",
+        help="Database URL (postgresql://... or sqlite:///path). "
+        "Default: a SQLite file in the user's data directory.",
+        show_envvar=True,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print `message` on stderr and return the Exit to raise."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def handle_errors(func: F) -> F:
+    """Turn domain and database errors into one sentence and an exit code, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except RallyError as exc:
+            raise fail(str(exc), exc.exit_code) from None
+        except SQLAlchemyError as exc:
+            detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+            raise fail(f"database error: {detail[0] if detail else type(exc).__name__}") from None
+        except KeyboardInterrupt:
+            raise fail("interrupted", 130) from None
+        except OSError as exc:
+            raise fail(str(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def open_engine(database_url: str | None, *, check: bool = True) -> tuple[Settings, Engine]:
+    """Resolve settings and open the engine; exit 2 with a reason when unreachable."""
+    settings = Settings.load(database_url)
+    engine = make_engine(settings.database_url)
+    if check:
+        try:
+            check_connection(engine)
+        except DatabaseUnavailable:
+            engine.dispose()
+            raise
+    return settings, engine
+
+
+def is_terminal() -> bool:
+    """Tell whether stdout is an interactive terminal (progress bars only then)."""
+    return sys.stdout.isatty()

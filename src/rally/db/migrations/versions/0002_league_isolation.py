@@ -1,0 +1,142 @@
+"""League isolation: series per league, composite league-consistent foreign keys.
+
+PostgreSQL (where legacy data lives) is altered in place, inside the one transaction that
+`rally db upgrade` opens: legacy constraints are dropped whatever their names, the new
+columns added, the legacy data split and re-pointed (`rally.legacy.data`), and the head
+constraints created under the naming convention. SQLite databases are never legacy
+deployments; an empty SQLite database at the baseline is rebuilt at head directly.
+
+Revision ID: 0002_league_isolation
+Revises: 0001_legacy_baseline
+Create Date: 2026-11-23
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from rally.db.migrations.frozen import head_metadata
+from rally.db.migrations.legacy_ddl import statements as legacy_statements
+from rally.legacy import data as legacy_data
+
+revision = "0002_league_isolation"
+down_revision = "0001_legacy_baseline"
+branch_labels = None
+depends_on = None
+
+# Tables the legacy schema had and head keeps (series_leagues is dropped).
+KEPT_TABLES = (
+    "leagues",
+    "clubs",
+    "club_leagues",
+    "series",
+    "teams",
+    "players",
+    "users",
+    "user_player_associations",
+    "user_contexts",
+    "series_stats",
+    "schedule",
+    "match_scores",
+    "player_history",
+    "player_availability",
+    "user_instructions",
+)
+NEW_TABLES = ("player_claims", "user_sessions", "login_attempts")
+NEW_COLUMNS = (
+    ("series", sa.Column("league_id", sa.Integer, nullable=True)),
+    ("user_contexts", sa.Column("series_id", sa.Integer, nullable=True)),
+    ("player_availability", sa.Column("league_id", sa.Integer, nullable=True)),
+    ("user_instructions", sa.Column("league_id", sa.Integer, nullable=True)),
+    ("match_scores", sa.Column("line", sa.String(50), nullable=True)),
+)
+NOW_NOT_NULL = (
+    ("series", "league_id"),
+    ("series_stats", "league_id"),
+    ("schedule", "league_id"),
+    ("match_scores", "league_id"),
+    ("player_availability", "league_id"),
+)
+
+
+def _is_empty(bind: sa.Connection, tables: tuple[str, ...]) -> bool:
+    return all(
+        bind.execute(sa.text(f"SELECT 1 FROM {table} LIMIT 1")).first() is None
+        for table in tables
+    )
+
+
+def drop_constraints(bind: sa.Connection, tables: tuple[str, ...]) -> None:
+    """Drop every foreign key, unique and check constraint of `tables`, whatever its name."""
+    inspector = sa.inspect(bind)
+    # Raw DDL: op.drop_constraint would pass the legacy names through the naming convention.
+    for table in tables:
+        for fk in inspector.get_foreign_keys(table):
+            op.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{fk["name"]}"')
+    for table in tables:
+        for uq in inspector.get_unique_constraints(table):
+            op.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{uq["name"]}"')
+        for ck in inspector.get_check_constraints(table):
+            op.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{ck["name"]}"')
+
+
+def create_constraints(bind: sa.Connection, metadata: sa.MetaData, tables: tuple[str, ...]) -> None:
+    """Create the named constraints and indexes that `metadata` declares for `tables`."""
+    inspector = sa.inspect(bind)
+    for table in tables:
+        pk = inspector.get_pk_constraint(table)
+        wanted = f"pk_{table}"
+        if pk.get("name") and pk["name"] != wanted:
+            op.execute(f'ALTER TABLE {table} RENAME CONSTRAINT "{pk["name"]}" TO {wanted}')
+    ddl = sa.schema
+    # Unique constraints first: the composite foreign keys reference them.
+    for kind in (sa.UniqueConstraint, sa.CheckConstraint, sa.ForeignKeyConstraint):
+        for table in tables:
+            for constraint in metadata.tables[table].constraints:
+                if isinstance(constraint, kind):
+                    op.execute(ddl.AddConstraint(constraint))
+    existing = {(t, ix["name"]) for t in tables for ix in inspector.get_indexes(t)}
+    for table in tables:
+        for index in metadata.tables[table].indexes:
+            if (table, index.name) not in existing:
+                op.execute(ddl.CreateIndex(index))
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    metadata = head_metadata()
+    if bind.dialect.name == "sqlite":
+        if not _is_empty(bind, (*KEPT_TABLES, "series_leagues")):
+            raise legacy_data.LegacyDataUnsupported(
+                "This SQLite database holds legacy data; legacy upgrades run on PostgreSQL."
+            )
+        for table in ("series_leagues", *reversed(KEPT_TABLES)):
+            op.drop_table(table)
+        metadata.create_all(bind)
+        return
+
+    drop_constraints(bind, (*KEPT_TABLES, "series_leagues"))
+    for table, column in NEW_COLUMNS:
+        op.add_column(table, column)
+    legacy_data.isolate(bind)
+    for table, column_name in NOW_NOT_NULL:
+        op.alter_column(table, column_name, nullable=False)
+    op.drop_table("series_leagues")
+    create_constraints(bind, metadata, KEPT_TABLES)
+    for table in NEW_TABLES:
+        metadata.tables[table].create(bind)
+
+
+def downgrade() -> None:
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        if not _is_empty(bind, KEPT_TABLES + NEW_TABLES):
+            raise legacy_data.LegacyDataUnsupported(
+                "Downgrading a SQLite database with data is not supported; restore a backup."
+            )
+        head_metadata().drop_all(bind)
+        for statement in legacy_statements("sqlite"):
+            op.execute(statement)
+        return
+    legacy_data.merge_back(bind)

@@ -1,0 +1,472 @@
+"""Load parsed records into the database, one league per transaction, upserting on natural keys.
+
+Every lookup is scoped by league. For each table the league's existing rows are read into a
+dict keyed by natural key, the records are diffed against it in Python, new rows are
+bulk-inserted and only rows whose values changed are bulk-updated: re-importing the same
+files rewrites nothing.
+
+Natural keys (all within one league): clubs by case-folded name (clubs are shared by
+leagues, linked through club_leagues), series by name, teams by name (rule 8 of
+:mod:`rally.etl.names`), players by (tenniscores_player_id, team), standings by team,
+schedule by (date, home team, away team), match lines by tenniscores_match_id or, when the
+source has none, by (date, home team, away team, line).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from rally.etl.names import team_key
+from rally.etl.plan import LeaguePlan, plan_league
+from rally.etl.records import (
+    LEAGUES,
+    Kind,
+    MatchRecord,
+    PlayerRecord,
+    Record,
+    ScheduleRecord,
+    StandingRecord,
+)
+from rally.etl.report import Counts, LeagueReport
+from rally.models import (
+    Club,
+    ClubLeague,
+    League,
+    MatchScore,
+    Player,
+    Schedule,
+    Series,
+    SeriesStats,
+    Team,
+)
+
+_CENT = Decimal("0.01")
+
+_PLAYER_COLS = (
+    "first_name",
+    "last_name",
+    "club_id",
+    "series_id",
+    "pti",
+    "wins",
+    "losses",
+    "win_percentage",
+    "captain_status",
+    "career_wins",
+    "career_losses",
+    "career_matches",
+    "career_win_percentage",
+    "is_active",
+)
+_STANDING_COLS = (
+    "series",
+    "team",
+    "series_id",
+    "team_id",
+    "points",
+    "matches_won",
+    "matches_lost",
+    "matches_tied",
+    "lines_won",
+    "lines_lost",
+    "lines_for",
+    "lines_ret",
+    "sets_won",
+    "sets_lost",
+    "games_won",
+    "games_lost",
+)
+_SCHEDULE_COLS = ("match_time", "home_team_id", "away_team_id", "location")
+_MATCH_COLS = (
+    "match_date",
+    "home_team",
+    "away_team",
+    "home_team_id",
+    "away_team_id",
+    "home_player_1_id",
+    "home_player_2_id",
+    "away_player_1_id",
+    "away_player_2_id",
+    "scores",
+    "winner",
+    "line",
+)
+_BATCH = 2000
+
+
+def _cents(value: Decimal | None) -> Decimal | None:
+    return value.quantize(_CENT) if value is not None else None
+
+
+def _same(old: Any, new: Any) -> bool:
+    # Numeric columns come back from SQLite as floats scaled to Decimal; compare by value.
+    if isinstance(new, Decimal) and old is not None:
+        return Decimal(str(old)).quantize(_CENT) == new
+    return bool(old == new)
+
+
+def _chunks(rows: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
+    for start in range(0, len(rows), _BATCH):
+        yield rows[start : start + _BATCH]
+
+
+class _Sync:
+    """Diff wanted rows against existing rows of one table and write only the difference."""
+
+    def __init__(self, session: Session, model: type[Any], cols: Sequence[str]) -> None:
+        self.session = session
+        self.model = model
+        self.cols = tuple(cols)
+
+    def apply(
+        self,
+        counts: Counts,
+        wanted: Mapping[Any, dict[str, Any]],
+        existing: Mapping[Any, tuple[int, dict[str, Any]]],
+    ) -> list[Any]:
+        """Insert new keys, update changed rows; return the existing keys not wanted."""
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        for key, row in wanted.items():
+            found = existing.get(key)
+            if found is None:
+                inserts.append(row)
+                continue
+            row_id, old = found
+            changed = {c: row[c] for c in self.cols if c in row and not _same(old.get(c), row[c])}
+            if changed:
+                changed["id"] = row_id
+                updates.append(changed)
+            else:
+                counts.unchanged += 1
+        self.write(counts, inserts, updates)
+        return [key for key in existing if key not in wanted]
+
+    def write(
+        self, counts: Counts, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]
+    ) -> None:
+        for chunk in _chunks(inserts):
+            self.session.execute(insert(self.model), chunk)
+        counts.inserted += len(inserts)
+        # Bulk UPDATE by primary key batches rows by the set of columns they change.
+        stamp = hasattr(self.model, "updated_at")
+        now = dt.datetime.now(dt.UTC)
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in updates:
+            if stamp:
+                row["updated_at"] = now
+            groups.setdefault(tuple(sorted(row)), []).append(row)
+        for group in groups.values():
+            for chunk in _chunks(group):
+                self.session.execute(update(self.model), chunk)
+        counts.updated += len(updates)
+
+
+def _rows(session: Session, where: Any, model: type[Any], cols: Sequence[str]) -> list[Any]:
+    columns = [model.id, *(getattr(model, c) for c in cols)]
+    return list(session.execute(select(*columns).where(where)))
+
+
+def _existing(
+    session: Session, model: type[Any], where: Any, cols: Sequence[str], key: Any
+) -> dict[Any, tuple[int, dict[str, Any]]]:
+    out: dict[Any, tuple[int, dict[str, Any]]] = {}
+    for row in _rows(session, where, model, cols):
+        values = dict(zip(cols, row[1:], strict=True))
+        out[key(values)] = (row[0], values)
+    return out
+
+
+def ensure_league(session: Session, league: str) -> int:
+    """Return the numeric id of a league key, creating its leagues row when missing."""
+    found = session.execute(select(League.id).where(League.league_id == league)).scalar()
+    if found is not None:
+        return int(found)
+    session.execute(insert(League), [{"league_id": league, "league_name": LEAGUES[league]}])
+    return int(session.execute(select(League.id).where(League.league_id == league)).scalar_one())
+
+
+def load_league(
+    session: Session, league: str, records: Mapping[Kind, Sequence[Record]]
+) -> LeagueReport:
+    """Upsert one league's records; flushes, never commits (the caller owns the transaction)."""
+    report = LeagueReport(league=league)
+    league_id = ensure_league(session, league)
+    plan = plan_league(records)
+    club_ids = _sync_clubs(session, report, league_id, plan)
+    series_ids = _sync_series(session, report, league_id, plan)
+    teams, bases = _sync_teams(session, report, league_id, plan, club_ids, series_ids)
+    if records.get(Kind.PLAYERS):
+        _sync_players(session, report, league_id, records[Kind.PLAYERS], teams)
+    if records.get(Kind.STANDINGS):
+        _sync_standings(session, report, league_id, records[Kind.STANDINGS], teams)
+    if records.get(Kind.SCHEDULE):
+        _sync_schedule(session, report, league_id, records[Kind.SCHEDULE], teams)
+    if records.get(Kind.MATCHES):
+        _sync_matches(session, report, league_id, records[Kind.MATCHES], teams, bases)
+    session.flush()
+    return report
+
+
+def _sync_clubs(
+    session: Session, report: LeagueReport, league_id: int, plan: LeaguePlan
+) -> dict[str, int]:
+    counts = report.entity("clubs")
+    wanted = plan.clubs
+    ids = {name.casefold(): cid for cid, name in session.execute(select(Club.id, Club.name))}
+    new = [{"name": name} for key, name in wanted.items() if key not in ids]
+    for chunk in _chunks(new):
+        session.execute(insert(Club), chunk)
+    counts.inserted += len(new)
+    counts.unchanged += len(wanted) - len(new)
+    if new:
+        ids = {name.casefold(): cid for cid, name in session.execute(select(Club.id, Club.name))}
+    linked = set(
+        session.execute(select(ClubLeague.club_id).where(ClubLeague.league_id == league_id))
+        .scalars()
+        .all()
+    )
+    links = [
+        {"club_id": ids[key], "league_id": league_id} for key in wanted if ids[key] not in linked
+    ]
+    if links:
+        session.execute(insert(ClubLeague), links)
+    report.entity("club_leagues").inserted += len(links)
+    report.entity("club_leagues").unchanged += len(wanted) - len(links)
+    return {key: ids[key] for key in wanted}
+
+
+def _sync_series(
+    session: Session, report: LeagueReport, league_id: int, plan: LeaguePlan
+) -> dict[str, int]:
+    counts = report.entity("series")
+    where = Series.league_id == league_id
+    ids = {n: i for n, i in session.execute(select(Series.name, Series.id).where(where))}
+    new = [
+        {"name": name, "display_name": name, "league_id": league_id}
+        for name in plan.series
+        if name not in ids
+    ]
+    if new:
+        session.execute(insert(Series), new)
+        ids = {n: i for n, i in session.execute(select(Series.name, Series.id).where(where))}
+    counts.inserted += len(new)
+    counts.unchanged += len(plan.series) - len(new)
+    return ids
+
+
+def _sync_teams(
+    session: Session,
+    report: LeagueReport,
+    league_id: int,
+    plan: LeaguePlan,
+    club_ids: Mapping[str, int],
+    series_ids: Mapping[str, int],
+) -> tuple[dict[str, tuple[int, int, int]], dict[str, set[int]]]:
+    """Return team key -> (team id, club id, series id), and base-name key -> team ids."""
+    sync = _Sync(session, Team, ("club_id", "series_id"))
+    where = Team.league_id == league_id
+    cols = ("team_name", "club_id", "series_id")
+    existing = _existing(session, Team, where, cols, lambda v: team_key(v["team_name"]))
+    wanted = {
+        key: {
+            "team_name": team.team_name,
+            "display_name": team.team_name,
+            "club_id": club_ids[team.club.casefold()],
+            "series_id": series_ids[team.series],
+            "league_id": league_id,
+        }
+        for key, team in plan.teams.items()
+    }
+    sync.apply(report.entity("teams"), wanted, existing)
+    teams: dict[str, tuple[int, int, int]] = {}
+    bases: dict[str, set[int]] = {}
+    for row in _rows(session, where, Team, cols):
+        teams[team_key(row[1])] = (row[0], row[2], row[3])
+        base = row[1].rsplit(" - ", 1)[0] if " - " in row[1] else row[1]
+        bases.setdefault(team_key(base), set()).add(row[0])
+    return teams, bases
+
+
+def _sync_players(
+    session: Session,
+    report: LeagueReport,
+    league_id: int,
+    records: Sequence[Record],
+    teams: Mapping[str, tuple[int, int, int]],
+) -> None:
+    counts = report.entity("players")
+    key_cols = ("tenniscores_player_id", "team_id")
+    cols = key_cols + _PLAYER_COLS
+    existing = _existing(
+        session,
+        Player,
+        Player.league_id == league_id,
+        cols,
+        lambda v: (v["tenniscores_player_id"], v["team_id"]),
+    )
+    wanted: dict[Any, dict[str, Any]] = {}
+    for rec in records:
+        assert isinstance(rec, PlayerRecord)
+        team_id, club_id, series_id = teams[team_key(rec.team_name)]
+        career = None
+        if rec.career_wins is not None and rec.career_losses is not None:
+            career = rec.career_wins + rec.career_losses
+        wanted[(rec.player_id, team_id)] = {
+            "tenniscores_player_id": rec.player_id,
+            "team_id": team_id,
+            "league_id": league_id,
+            "first_name": rec.first_name,
+            "last_name": rec.last_name,
+            "club_id": club_id,
+            "series_id": series_id,
+            "pti": _cents(rec.pti),
+            "wins": rec.wins,
+            "losses": rec.losses,
+            "win_percentage": _cents(rec.win_percentage),
+            "captain_status": rec.captain_status,
+            "career_wins": rec.career_wins,
+            "career_losses": rec.career_losses,
+            "career_matches": career,
+            "career_win_percentage": _cents(rec.career_win_percentage),
+            "is_active": True,
+        }
+    sync = _Sync(session, Player, _PLAYER_COLS)
+    gone = sync.apply(counts, wanted, existing)
+    # Players no longer on a roster stay (user links survive) but become inactive.
+    retire = [
+        {"id": existing[key][0], "is_active": False}
+        for key in gone
+        if existing[key][1]["is_active"] is not False
+    ]
+    for chunk in _chunks(retire):
+        session.execute(update(Player), chunk)
+    counts.deactivated += len(retire)
+
+
+def _sync_standings(
+    session: Session,
+    report: LeagueReport,
+    league_id: int,
+    records: Sequence[Record],
+    teams: Mapping[str, tuple[int, int, int]],
+) -> None:
+    existing = _existing(
+        session,
+        SeriesStats,
+        SeriesStats.league_id == league_id,
+        _STANDING_COLS,
+        lambda v: team_key(v["team"] or ""),
+    )
+    wanted: dict[Any, dict[str, Any]] = {}
+    for rec in records:
+        assert isinstance(rec, StandingRecord)
+        team_id, _club_id, series_id = teams[team_key(rec.team_name)]
+        row = rec.model_dump(
+            exclude={"league", "team_name", "club", "raw_series", "raw_team", "series"}
+        )
+        row.update(
+            league_id=league_id,
+            series=rec.series,
+            team=rec.team_name,
+            series_id=series_id,
+            team_id=team_id,
+        )
+        wanted[team_key(rec.team_name)] = row
+    _Sync(session, SeriesStats, _STANDING_COLS).apply(
+        report.entity("series_stats"), wanted, existing
+    )
+
+
+def _sync_schedule(
+    session: Session,
+    report: LeagueReport,
+    league_id: int,
+    records: Sequence[Record],
+    teams: Mapping[str, tuple[int, int, int]],
+) -> None:
+    cols = ("match_date", "home_team", "away_team", *_SCHEDULE_COLS)
+    existing = _existing(
+        session,
+        Schedule,
+        Schedule.league_id == league_id,
+        cols,
+        lambda v: (v["match_date"], team_key(v["home_team"] or ""), team_key(v["away_team"] or "")),
+    )
+    wanted: dict[Any, dict[str, Any]] = {}
+    for rec in records:
+        assert isinstance(rec, ScheduleRecord)
+        home, away = team_key(rec.home_team), team_key(rec.away_team)
+        wanted[(rec.match_date, home, away)] = {
+            "league_id": league_id,
+            "match_date": rec.match_date,
+            "match_time": rec.match_time,
+            "home_team": rec.home_team,
+            "away_team": rec.away_team,
+            "home_team_id": teams[home][0],
+            "away_team_id": teams[away][0],
+            "location": rec.location,
+        }
+    _Sync(session, Schedule, _SCHEDULE_COLS).apply(report.entity("schedule"), wanted, existing)
+
+
+def _resolve(
+    name: str, base: str, teams: Mapping[str, tuple[int, int, int]], bases: Mapping[str, set[int]]
+) -> int | None:
+    found = teams.get(team_key(name))
+    if found is not None:
+        return found[0]
+    candidates = bases.get(team_key(base), set())
+    return next(iter(candidates)) if len(candidates) == 1 else None
+
+
+def _match_key(values: Mapping[str, Any]) -> Any:
+    if values["tenniscores_match_id"]:
+        return ("id", values["tenniscores_match_id"])
+    return (
+        values["match_date"],
+        team_key(values["home_team"] or ""),
+        team_key(values["away_team"] or ""),
+        values["line"],
+    )
+
+
+def _sync_matches(
+    session: Session,
+    report: LeagueReport,
+    league_id: int,
+    records: Sequence[Record],
+    teams: Mapping[str, tuple[int, int, int]],
+    bases: Mapping[str, set[int]],
+) -> None:
+    cols = ("tenniscores_match_id", *_MATCH_COLS)
+    existing = _existing(
+        session, MatchScore, MatchScore.league_id == league_id, cols, _match_key
+    )
+    wanted: dict[Any, dict[str, Any]] = {}
+    for rec in records:
+        assert isinstance(rec, MatchRecord)
+        row = {
+            "league_id": league_id,
+            "tenniscores_match_id": rec.match_id,
+            "match_date": rec.match_date,
+            "home_team": rec.home_team,
+            "away_team": rec.away_team,
+            "home_team_id": _resolve(rec.home_team, rec.home_base, teams, bases),
+            "away_team_id": _resolve(rec.away_team, rec.away_base, teams, bases),
+            "home_player_1_id": rec.home_player_1_id,
+            "home_player_2_id": rec.home_player_2_id,
+            "away_player_1_id": rec.away_player_1_id,
+            "away_player_2_id": rec.away_player_2_id,
+            "scores": rec.scores,
+            "winner": rec.winner,
+            "line": f"Line {rec.line}" if rec.line is not None else None,
+        }
+        wanted[_match_key(row)] = row
+    _Sync(session, MatchScore, _MATCH_COLS).apply(report.entity("match_scores"), wanted, existing)

@@ -1,0 +1,1 @@
+"""Upgrading live legacy databases (series shared across leagues) to the isolated schema."""
