@@ -77,7 +77,7 @@ class DatabaseFactory:
     def __init__(self, tmp_dir: Path, admin_url: str) -> None:
         self.tmp_dir = tmp_dir
         self.admin_url = admin_url
-        self._pg_error: str | None | bool = False  # False: not probed yet
+        self._pg_error: str | bool | None = False  # False: not probed yet
         self._created: list[str] = []
         self._templates: dict[str, str] = {}
         self.prefix = f"rally_t{os.getpid()}_"
@@ -85,7 +85,9 @@ class DatabaseFactory:
     def require_postgres(self) -> None:
         if self._pg_error is False:
             self._pg_error = _pg_reachable(self.admin_url)
-        require(self._pg_error is None, f"PostgreSQL unreachable at {self.admin_url}: {self._pg_error}")
+        require(
+            self._pg_error is None, f"PostgreSQL unreachable at {self.admin_url}: {self._pg_error}"
+        )
 
     def _admin(self, statement: str) -> None:
         engine = make_engine(self.admin_url, isolation_level="AUTOCOMMIT")

@@ -361,9 +361,7 @@ class PlayerHistory(Base):
 class PlayerAvailability(Base):
     __tablename__ = "player_availability"
     __table_args__ = (
-        CheckConstraint(
-            "availability_status IN (1, 2, 3)", name="valid_availability_status"
-        ),
+        CheckConstraint("availability_status IN (1, 2, 3)", name="valid_availability_status"),
         ForeignKeyConstraint(["series_id", "league_id"], ["series.id", "series.league_id"]),
         ForeignKeyConstraint(["player_id", "league_id"], ["players.id", "players.league_id"]),
     )

@@ -32,9 +32,13 @@ def _insert(conn: sa.Connection, sql: str, **params: object) -> int:
 @pytest.fixture
 def world(engine: sa.Engine) -> Iterator[World]:
     with engine.begin() as conn:
-        apta = _insert(conn, "INSERT INTO leagues (league_id, league_name) VALUES ('APTA_CHICAGO', 'APTA')")
+        apta = _insert(
+            conn, "INSERT INTO leagues (league_id, league_name) VALUES ('APTA_CHICAGO', 'APTA')"
+        )
         nstf = _insert(conn, "INSERT INTO leagues (league_id, league_name) VALUES ('NSTF', 'NSTF')")
-        series = "INSERT INTO series (name, display_name, league_id) VALUES ('Series 1', 'Series 1', :l)"
+        series = (
+            "INSERT INTO series (name, display_name, league_id) VALUES ('Series 1', 'Series 1', :l)"
+        )
         apta_s1 = _insert(conn, series, l=apta)
         nstf_s1 = _insert(conn, series, l=nstf)
         club = _insert(conn, "INSERT INTO clubs (name) VALUES ('Tennaqua')")
@@ -48,7 +52,10 @@ def world(engine: sa.Engine) -> Iterator[World]:
             conn,
             "INSERT INTO players (tenniscores_player_id, first_name, last_name, league_id, "
             "club_id, series_id, team_id) VALUES ('p1', 'Aaron', 'Walsh', :l, :c, :s, :t)",
-            l=apta, c=club, s=apta_s1, t=apta_team,
+            l=apta,
+            c=club,
+            s=apta_s1,
+            t=apta_team,
         )
         user = _insert(
             conn, "INSERT INTO users (email, password_hash) VALUES ('a@example.com', 'x')"
@@ -82,7 +89,9 @@ def test_team_pointing_at_another_leagues_series_is_refused(
         engine,
         "INSERT INTO teams (club_id, series_id, league_id, team_name, display_name) "
         "VALUES (:c, :s, :l, 'Tennaqua 2', 'Tennaqua 2')",
-        c=world.club, s=world.nstf_s1, l=world.apta,
+        c=world.club,
+        s=world.nstf_s1,
+        l=world.apta,
     )
 
 
@@ -102,7 +111,10 @@ def test_player_on_another_leagues_team_is_refused(engine: sa.Engine, world: Wor
         engine,
         "INSERT INTO players (tenniscores_player_id, first_name, last_name, league_id, "
         "club_id, series_id, team_id) VALUES ('p2', 'A', 'B', :l, :c, :s, :t)",
-        l=world.apta, c=world.club, s=world.apta_s1, t=world.nstf_team,
+        l=world.apta,
+        c=world.club,
+        s=world.apta_s1,
+        t=world.nstf_team,
     )
 
 
@@ -113,7 +125,9 @@ def test_standings_row_on_another_leagues_series_is_refused(
         engine,
         "INSERT INTO series_stats (league_id, series, team, series_id, team_id, points) "
         "VALUES (:l, 'Series 1', 'Tennaqua 1', :s, :t, 3)",
-        l=world.apta, s=world.nstf_s1, t=world.apta_team,
+        l=world.apta,
+        s=world.nstf_s1,
+        t=world.apta_team,
     )
 
 
@@ -123,19 +137,20 @@ def test_player_row_moving_to_another_leagues_series_is_refused(
     _refused(
         engine,
         "UPDATE players SET series_id = :s WHERE id = :p",
-        s=world.nstf_s1, p=world.apta_player,
+        s=world.nstf_s1,
+        p=world.apta_player,
     )
 
 
 def test_context_must_agree_with_its_team(engine: sa.Engine, world: World) -> None:
     insert = (
-        "INSERT INTO user_contexts (user_id, league_id, team_id, series_id) "
-        "VALUES (:u, :l, :t, :s)"
+        "INSERT INTO user_contexts (user_id, league_id, team_id, series_id) VALUES (:u, :l, :t, :s)"
     )
     # The team's own series: accepted.
     with engine.begin() as conn:
         conn.execute(
-            sa.text(insert), {"u": world.user, "l": world.apta, "t": world.apta_team, "s": world.apta_s1}
+            sa.text(insert),
+            {"u": world.user, "l": world.apta, "t": world.apta_team, "s": world.apta_s1},
         )
         conn.execute(sa.text("DELETE FROM user_contexts"))
     # Same-named series of another league, another league's team, or no series: refused.

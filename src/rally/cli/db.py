@@ -30,7 +30,7 @@ def _log(message: str) -> None:
 @handle_errors
 def upgrade(database_url: DatabaseUrlOption = None) -> None:
     """Bring the database to the latest schema (empty, legacy or older Rally databases)."""
-    settings, engine = open_engine(database_url)
+    _, engine = open_engine(database_url)
     try:
         before, after = migrate.upgrade(engine, log=_log)
     finally:
@@ -45,7 +45,7 @@ def upgrade(database_url: DatabaseUrlOption = None) -> None:
 @handle_errors
 def current(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
     """Show which database is used and its schema revision."""
-    settings, engine = open_engine(database_url)
+    _, engine = open_engine(database_url)
     try:
         state = migrate.current(engine)
         url = engine.url.render_as_string(hide_password=True)
@@ -72,7 +72,7 @@ def current(database_url: DatabaseUrlOption = None, as_json: JsonOption = False)
 @handle_errors
 def verify(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
     """Run the integrity checks; exit 1 if any fails, 2 if the database is unreachable."""
-    settings, engine = open_engine(database_url)
+    _, engine = open_engine(database_url)
     try:
         with engine.connect() as conn:
             results = run_checks(conn)
@@ -80,8 +80,11 @@ def verify(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) 
         engine.dispose()
     failed = [r for r in results if not r.ok]
     if as_json:
-        typer.echo(json.dumps({"ok": not failed, "checks": [r.as_dict() for r in results]},
-                              indent=2, default=str))
+        typer.echo(
+            json.dumps(
+                {"ok": not failed, "checks": [r.as_dict() for r in results]}, indent=2, default=str
+            )
+        )
     else:
         table = Table(title="rally db verify")
         table.add_column("check")

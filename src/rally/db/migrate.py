@@ -46,7 +46,9 @@ class DbState:
         if self.kind == "empty":
             return "empty (no tables)"
         if self.kind == "legacy":
-            extra = f", old alembic_version {self.foreign_revision!r}" if self.foreign_revision else ""
+            extra = (
+                f", old alembic_version {self.foreign_revision!r}" if self.foreign_revision else ""
+            )
             return f"legacy schema (series shared across leagues{extra})"
         return f"Rally revision {self.revision}"
 
@@ -89,7 +91,7 @@ def inspect_state(conn: Connection) -> DbState:
     series_columns = (
         {c["name"] for c in inspector.get_columns("series")} if "series" in tables else set()
     )
-    if LEGACY_MARKER_TABLES <= tables and "league_id" not in series_columns:
+    if tables >= LEGACY_MARKER_TABLES and "league_id" not in series_columns:
         return DbState("legacy", None, foreign_revision=version, tables=tables)
     raise UnknownDatabase(
         "The database is neither empty, a Rally database nor a legacy Rally database "

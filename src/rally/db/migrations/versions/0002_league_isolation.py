@@ -62,8 +62,7 @@ NOW_NOT_NULL = (
 
 def _is_empty(bind: sa.Connection, tables: tuple[str, ...]) -> bool:
     return all(
-        bind.execute(sa.text(f"SELECT 1 FROM {table} LIMIT 1")).first() is None
-        for table in tables
+        bind.execute(sa.text(f"SELECT 1 FROM {table} LIMIT 1")).first() is None for table in tables
     )
 
 

@@ -1,0 +1,49 @@
+# Rally: `make demo` to run it, `make test` to test it. Everything installs into .venv.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+UV     := $(BIN)/uv
+UV_VERSION := 0.13.9
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test lint test-only bench bench-import bench-migrate bench-web lock clean
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(UV) || $(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(UV) pip sync --quiet --python $(BIN)/python requirements.lock
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $(STAMP)
+
+install: $(STAMP)  ## Create .venv and install Rally with its pinned dependencies.
+
+demo: $(STAMP)  ## Run Rally on a local SQLite database with demo leagues and account.
+	$(BIN)/rally demo
+
+lint: $(STAMP)  ## ruff check, ruff format --check, mypy.
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+test-only: $(STAMP)  ## The test suite alone (SQLite and PostgreSQL, browser tests included).
+	scripts/ensure-chromium
+	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+test: lint test-only  ## Lint, type-check and run the whole suite.
+
+bench: bench-import bench-migrate bench-web  ## All benchmarks (print figures; slow).
+
+bench-import: $(STAMP)
+	$(BIN)/python benchmarks/bench_import.py
+
+bench-migrate: $(STAMP)
+	$(BIN)/python benchmarks/bench_migrate.py
+
+bench-web: $(STAMP)
+	$(BIN)/python benchmarks/bench_web.py
+
+lock: $(STAMP)  ## Re-resolve requirements.lock from pyproject.toml.
+	$(UV) pip compile --quiet pyproject.toml --extra dev -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-output
