@@ -22,18 +22,37 @@ def _code(series: str) -> str:
     return series.removeprefix("Series ")
 
 
+def _tagged(code: str, tag: str, style: str) -> str:
+    """Return the series code with a club's team tag ("12a", "27b SW", "H(1)", "1 T2")."""
+    if not tag:
+        return code
+    number = "1" if tag == "a" else "2"
+    if style == "nstf":
+        return f"{code} T{number}"
+    head, _, rest = code.partition(" ")
+    head = head + tag if head.isdigit() else f"{head}({number})"
+    return f"{head} {rest}" if rest else head
+
+
 def team_name(team: Team, style: str) -> str:
-    """Return the team as rosters and standings write it ("Tennaqua 12", "Wilmette S1 T2")."""
+    """Return the team as standings and schedules write it ("Tennaqua 12", "Wilmette S1 T2")."""
     code = _code(team.series)
-    if style == "apta":
-        return f"{team.club.name}{team.tag} {code}"
-    if style == "cnswpl":
-        return f"{team.club.name} {code}{team.tag}"
     if style == "nstf":
         if len(code) == 1 and code.isalpha():
-            return f"{team.club.name} Sunday {code}{team.tag}"
-        return f"{team.club.name} S{code}{team.tag}"
-    return f"{team.club.name}{team.tag}"
+            return f"{team.club.name} Sunday {code}"
+        return f"{team.club.name} S{_tagged(code, team.tag, style)}"
+    if style == "cita":
+        return f"{team.club.name} {1 if team.tag == 'a' else 2}" if team.tag else team.club.name
+    return f"{team.club.name} {_tagged(code, team.tag, style)}"
+
+
+def roster_team(team: Team, style: str) -> str:
+    """Return the team as rosters write it: CNSWPL repeats the number ("Wilmette 4a 4")."""
+    name = team_name(team, style)
+    code = _code(team.series)
+    if style == "cnswpl" and team.tag and code.isdigit():
+        return f"{name} {code}"
+    return name
 
 
 def schedule_team(team: Team, style: str) -> str:
@@ -48,7 +67,7 @@ def schedule_team(team: Team, style: str) -> str:
 def match_team(team: Team, style: str) -> str:
     """Return the team as match history writes it ("Michigan Shores - 6")."""
     if style == "apta":
-        return f"{team.club.name}{team.tag} - {_code(team.series)}"
+        return f"{team.club.name} - {_tagged(_code(team.series), team.tag, style)}"
     return team_name(team, style)
 
 
@@ -106,6 +125,13 @@ def tally(league: League) -> tuple[dict[int, Tally], dict[tuple[str, int], list[
         h.lines[1] += a_lines
         a.lines[0] += a_lines
         a.lines[1] += h_lines
+        if h_lines == a_lines:
+            # Level on lines: sets, then games decide, as the leagues' tie-breaks do.
+            h_lines = sum(hs > as_ for line in fx.lines for hs, as_ in line.sets)
+            a_lines = sum(as_ > hs for line in fx.lines for hs, as_ in line.sets)
+            if h_lines == a_lines:
+                h_lines = sum(hs for line in fx.lines for hs, _ in line.sets)
+                a_lines = sum(as_ for line in fx.lines for _, as_ in line.sets)
         if h_lines == a_lines:
             h.matches[2] += 1
             a.matches[2] += 1
@@ -165,11 +191,13 @@ def player_rows(league: League, record: dict[tuple[str, int], list[int]]) -> Ite
                 }
             else:
                 cw, cl = p.career or (0, 0)
+                roster = roster_team(team, style)
                 row = {
                     "League": key,
-                    "Club": p.club.name,
+                    # Lettered CNSWPL teams carry the letter in the Club too ("Wilmette 4a").
+                    "Club": tname if roster != tname else p.club.name,
                     "Series": team.series,
-                    "Team": tname,
+                    "Team": roster,
                     "Player ID": p.pid,
                     "First Name": p.first,
                     "Last Name": p.last,
@@ -203,7 +231,13 @@ def standings_rows(league: League, teams: dict[int, Tally]) -> Iterator[Row]:
                 "league_id": league.key,
                 "points": points,
                 "matches": {"won": mw, "lost": ml, "tied": mt, "percentage": pct(mw, mw + ml + mt)},
-                "lines": {"won": lw, "lost": ll, "for": 0, "ret": 0, "percentage": pct(lw, lw + ll)},
+                "lines": {
+                    "won": lw,
+                    "lost": ll,
+                    "for": 0,
+                    "ret": 0,
+                    "percentage": pct(lw, lw + ll),
+                },
                 "sets": {"won": sw, "lost": sl, "percentage": pct(sw, sw + sl)},
                 "games": {"won": gw, "lost": gl, "percentage": pct(gw, gw + gl)},
             }

@@ -17,7 +17,6 @@ class Style:
     clubs: int
     series_size: tuple[int, int]
     double_share: float  # share of series where one club fields two teams
-    tags: tuple[str, str]  # how those two teams are told apart
     roster: int
     multi_league_share: float
     two_team_share: float
@@ -43,8 +42,7 @@ APTA = Style(
     clubs=50,
     series_size=(8, 12),
     double_share=0.15,
-    tags=(" I", " II"),
-    roster=10,
+    roster=9,
     multi_league_share=0.0,
     two_team_share=0.07,
     pti_na=0.16,
@@ -69,7 +67,6 @@ CNSWPL = Style(
     clubs=40,
     series_size=(9, 11),
     double_share=0.2,
-    tags=("a", "b"),
     roster=10,
     multi_league_share=0.03,
     two_team_share=0.0,
@@ -95,7 +92,6 @@ NSTF = Style(
     clubs=12,
     series_size=(6, 6),
     double_share=0.25,
-    tags=(" T1", " T2"),
     roster=28,
     multi_league_share=0.08,
     two_team_share=0.08,
@@ -121,8 +117,7 @@ CITA = Style(
     clubs=16,
     series_size=(5, 9),
     double_share=0.15,
-    tags=(" 1", " 2"),
-    roster=8,
+    roster=9,
     multi_league_share=0.05,
     two_team_share=0.0,
     pti_na=1.0,
@@ -132,8 +127,8 @@ CITA = Style(
     played_share=1.0,
     season_start=dt.date(2024, 9, 8),
     times=("", "", "", "", "06:00 pm", "05:00 pm", "10:00 am"),
-    lines=5,
-    extra_line_share=0.0,
+    lines=4,
+    extra_line_share=0.35,
     tie_share=0.0,
     sub_share=0.01,
     null_id_share=1.0,

@@ -80,9 +80,10 @@ class League:
     fixtures: list[Fixture]
 
 
-def encoded_id(prefix: str, *parts: int) -> str:
+def encoded_id(prefix: str, *parts: int) -> str:  # parts: league, serial, 16 noise bits
     """Return an id shaped like the scraped ones: prefix + base64(base64(8 bytes))."""
-    raw = struct.pack(">HIH", *parts)
+    league, serial, noise = parts
+    raw = struct.pack(">HHI", noise, league, serial)
     return prefix + base64.b64encode(base64.b64encode(raw)).decode()
 
 
@@ -151,11 +152,11 @@ def build_league(
     for name, size in zip(series, sizes, strict=True):
         chosen = rng.sample(clubs, min(size, len(clubs)))
         picked = [(c, "") for c in chosen]
-        if size >= 6 and rng.random() < style.double_share:
-            # One club fields two teams in this series, as "Wilmette PD I/II 10" do.
+        sunday = style.name == "nstf" and name[7:].isalpha()
+        if size >= 6 and not sunday and rng.random() < style.double_share:
+            # One club fields two teams in this series ("Hinsdale PC 1a" and "1b").
             twice = chosen[-2]
-            first_tag, second_tag = style.tags
-            picked = [(c, "") for c in chosen[:-2]] + [(twice, first_tag), (twice, second_tag)]
+            picked = [(c, "") for c in chosen[:-2]] + [(twice, "a"), (twice, "b")]
         for club, tag in picked:
             strength = rng.gauss(0.0, 1.0)
             teams.append(Team(club, name, tag, strength, captains=rng.choice((1, 1, 2))))
@@ -169,8 +170,10 @@ def _fill_rosters(league: League, rng: random.Random, earlier: dict[str, list[Pl
     style = league.style
     people = _People(rng, style, earlier)
     serial = 0
+    # Enough players for a full lineup, so nobody plays two lines of one match.
+    need = 2 * (style.lines + (style.extra_line_share > 0))
     for team in league.teams:
-        for _ in range(max(2, style.roster + rng.randint(-2, 2))):
+        for _ in range(max(need, style.roster + rng.randint(-2, 2))):
             serial += 1
             first, last = people.name(team.club, style.multi_league_share)
             pti = "N/A" if rng.random() < style.pti_na else f"{rng.uniform(-5.0, 75.0):.1f}"
@@ -241,7 +244,7 @@ def _schedule(league: League, rng: random.Random) -> None:
                 used.add((day, home.club.name, away.club.name))
                 serial += 1
                 fixture = Fixture(series, day, home, away, time)
-                fixture.sch = encoded_id("nndz-", league.index, 1_000_000 + serial, 0)[:-2] + "09"
+                fixture.sch = encoded_id("nndz-", league.index, 1_000_000 + serial, serial % 65536)
                 if r < played:
                     fixture.lines = _play(fixture, rng, style)
                 league.fixtures.append(fixture)
@@ -271,7 +274,9 @@ def _play(fixture: Fixture, rng: random.Random, style: Style) -> list[Line]:
     return lines
 
 
-def _lineup(team: Team, count: int, rng: random.Random, sub_share: float) -> list[tuple[Player, bool]]:
+def _lineup(
+    team: Team, count: int, rng: random.Random, sub_share: float
+) -> list[tuple[Player, bool]]:
     """Pick players for a match; a substitute from another of the club's teams is flagged."""
     chosen = rng.sample(team.roster, min(count, len(team.roster)))
     while len(chosen) < count:

@@ -3,9 +3,35 @@
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring_ascii as _string
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+
+def render(value: Any, pad: str, step: str) -> str:
+    """Return `value` exactly as `json.dumps(value, indent=len(step))` lays it out at `pad`.
+
+    The stdlib encoder falls back to pure Python when indenting; this is about 4x faster
+    for the flat rows written here, which matters at --scale 10 and beyond.
+    """
+    if isinstance(value, str):
+        return _string(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        inner = pad + step
+        items = [f"{inner}{_string(str(k))}: {render(v, inner, step)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    return json.dumps(value, indent=len(step)).replace("\n", "\n" + pad)
 
 
 class JsonArrayWriter:
@@ -13,15 +39,13 @@ class JsonArrayWriter:
 
     def __init__(self, path: Path, *, indent: int) -> None:
         self._file = path.open("w", encoding="utf-8", newline="\n", buffering=1 << 20)
-        self._indent = indent
         self._pad = " " * indent
-        self._newline = "\n" + self._pad
         self.count = 0
         self._file.write("[")
 
     def write(self, row: dict[str, Any]) -> None:
         """Append one row."""
-        text = json.dumps(row, indent=self._indent).replace("\n", self._newline)
+        text = render(row, self._pad, self._pad)
         self._file.write(("\n" if self.count == 0 else ",\n") + self._pad + text)
         self.count += 1
 

@@ -1,0 +1,63 @@
+"""`rally generate` as a user runs it: summary, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from rally.cli import app
+
+runner = CliRunner()
+
+
+def rally(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output
+
+
+def test_generate_writes_the_leagues_and_prints_a_summary(tmp_path: Path) -> None:
+    out = tmp_path / "leagues"
+    code, output = rally("generate", str(out), "--scale", "0.03", "--seed", "4", "--leagues", "5")
+    assert code == 0, output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "APTA_CHICAGO",
+        "CITA",
+        "CNSWPL",
+        "NSTF",
+        "SYN_05",
+    ]
+    players = json.loads((out / "SYN_05" / "players.json").read_text())
+    assert {row["League"] for row in players} == {"SYN_05"}
+    for key in ("APTA_CHICAGO", "SYN_05", "total"):
+        assert key in output
+    assert "27 rows are malformed on purpose" in output
+
+
+def test_negative_scale_is_a_usage_error(tmp_path: Path) -> None:
+    code, output = rally("generate", str(tmp_path / "x"), "--scale", "-1")
+    assert code == 2
+    assert output.strip().count("\n") == 0
+    assert "--scale" in output
+    assert not (tmp_path / "x").exists()
+
+
+def test_directory_with_other_files_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "keep.txt").write_text("mine")
+    code, output = rally("generate", str(tmp_path), "--scale", "0.03")
+    assert code == 2
+    assert "not empty" in output
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_unwritable_target_is_a_usage_error(tmp_path: Path) -> None:
+    target = tmp_path / "file.json"
+    target.write_text("[]")
+    code, output = rally("generate", str(target), "--scale", "0.03")
+    assert code == 2
+    assert "not a directory" in output
+    code, output = rally("generate", str(target / "below"), "--scale", "0.03")
+    assert code == 2
+    assert "cannot write" in output
