@@ -6,19 +6,20 @@ UV     := $(BIN)/uv
 UV_VERSION := 0.13.9
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint test-only bench bench-import bench-migrate bench-web lock clean
+.PHONY: install demo test lint test-only bench bench-import bench-migrate bench-web bench-demo bench-scale lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@test -x $(UV) || $(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(UV) pip sync --quiet --python $(BIN)/python requirements.lock
+	$(UV) pip sync --quiet --compile-bytecode --python $(BIN)/python requirements.lock
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	@$(BIN)/python -m compileall -q src >/dev/null
 	@touch $(STAMP)
 
 install: $(STAMP)  ## Create .venv and install Rally with its pinned dependencies.
 
 demo: $(STAMP)  ## Run Rally on a local SQLite database with demo leagues and account.
-	$(BIN)/rally demo
+	$(BIN)/rally demo $(DEMO_ARGS)
 
 lint: $(STAMP)  ## ruff check, ruff format --check, mypy.
 	$(BIN)/ruff check src tests benchmarks
@@ -31,7 +32,7 @@ test-only: $(STAMP)  ## The test suite alone (SQLite and PostgreSQL, browser tes
 
 test: lint test-only  ## Lint, type-check and run the whole suite.
 
-bench: bench-import bench-migrate bench-web  ## All benchmarks (print figures; slow).
+bench: bench-import bench-migrate bench-web bench-demo bench-scale  ## All benchmarks (print figures; slow).
 
 bench-import: $(STAMP)
 	$(BIN)/python benchmarks/bench_import.py
@@ -41,6 +42,12 @@ bench-migrate: $(STAMP)
 
 bench-web: $(STAMP)
 	$(BIN)/python benchmarks/bench_web.py
+
+bench-demo: $(STAMP)
+	$(BIN)/python benchmarks/bench_demo.py
+
+bench-scale: $(STAMP)
+	$(BIN)/python benchmarks/bench_scale.py
 
 lock: $(STAMP)  ## Re-resolve requirements.lock from pyproject.toml.
 	$(UV) pip compile --quiet pyproject.toml --extra dev -o requirements.lock
