@@ -1,12 +1,15 @@
-"""`rally db`: bring a database to head, say where it stands, verify its integrity."""
+"""`rally db`: upgrade (safely), plan, downgrade, back up, restore, inspect and verify."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, TextIO
 
 import typer
 from rich.table import Table
+from sqlalchemy import Engine
 
 from rally.cli._common import (
     DatabaseUrlOption,
@@ -15,30 +18,239 @@ from rally.cli._common import (
     handle_errors,
     open_engine,
 )
+from rally.config import Settings
 from rally.db import migrate
 from rally.db.verify import run_checks
+from rally.errors import RallyError
+from rally.legacy import backup as backup_mod
+from rally.legacy.plan import build_plan, is_legacy, render_plan
 
-app = typer.Typer(help="Create, upgrade, inspect and verify the database.", no_args_is_help=True)
+app = typer.Typer(
+    help="Create, upgrade (safely), plan, back up, restore, inspect and verify the database.",
+    no_args_is_help=True,
+)
 
 
-def _log(message: str) -> None:
-    stamp = datetime.now(UTC).strftime("%H:%M:%S")
-    console.print(f"[dim]{stamp}[/] {message}", highlight=False)
+class StepLog:
+    """Print each step with a timestamp, and append it to a log file when one is given."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._file: TextIO | None = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = path.open("a", encoding="utf-8")
+
+    def __call__(self, message: str) -> None:
+        now = datetime.now(UTC)
+        console.print(
+            f"[dim]{now.strftime('%H:%M:%S.%f')[:-3]}[/] {message}", highlight=False, soft_wrap=True
+        )
+        if self._file is not None:
+            self._file.write(f"{now.isoformat(timespec='milliseconds')} {message}\n")
+            self._file.flush()
+
+    def failed(self, exc: Exception) -> None:
+        """Record in the log file why the command stopped (the screen gets the error line)."""
+        if self._file is not None:
+            stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
+            self._file.write(f"{stamp} FAILED: {exc}\n")
+            self._file.flush()
+
+    def close(self) -> None:
+        """Close the log file."""
+        if self._file is not None:
+            self._file.close()
+
+
+LogFileOption = Annotated[
+    Path | None,
+    typer.Option("--log-file", help="Also append every step, with timestamps, to this file."),
+]
+NoBackupOption = Annotated[
+    bool, typer.Option("--no-backup", help="Skip the automatic verified backup.")
+]
+BackupDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--backup-dir",
+        help="Where the automatic backup goes (default: next to --log-file, else "
+        "<data dir>/backups).",
+    ),
+]
+AssignUnknownOption = Annotated[
+    str | None,
+    typer.Option(
+        "--assign-unknown",
+        metavar="KEY",
+        help="Put legacy rows whose league cannot be determined into league KEY.",
+    ),
+]
+
+
+def _backup_dir(settings: Settings, backup_dir: Path | None, log_file: Path | None) -> Path:
+    if backup_dir is not None:
+        return backup_dir
+    if log_file is not None:
+        return log_file.resolve().parent
+    return settings.data_dir / "backups"
+
+
+def _safety_backup(engine: Engine, directory: Path, log: StepLog) -> None:
+    log(f"backup: writing to {directory} ...")
+    info = backup_mod.backup(engine, backup_mod.default_backup_path(engine, directory))
+    log(
+        f"backup: {info.path} ({info.size} bytes, {info.entries} entries read back, "
+        f"{info.seconds:.1f}s)"
+    )
+    log(f"backup: sha256 {info.sha256}")
 
 
 @app.command()
 @handle_errors
-def upgrade(database_url: DatabaseUrlOption = None) -> None:
-    """Bring the database to the latest schema (empty, legacy or older Rally databases)."""
-    _, engine = open_engine(database_url)
+def upgrade(
+    database_url: DatabaseUrlOption = None,
+    no_backup: NoBackupOption = False,
+    backup_dir: BackupDirOption = None,
+    log_file: LogFileOption = None,
+    assign_unknown: AssignUnknownOption = None,
+) -> None:
+    """Bring the database to the latest schema (empty, legacy or older Rally databases).
+
+    A legacy database is checked first (as `rally db plan`), backed up (verified pg_dump)
+    unless --no-backup, then upgraded in one transaction that runs the integrity checks
+    before it commits. Run again, it is a no-op.
+    """
+    settings, engine = open_engine(database_url)
+    log = StepLog(log_file)
     try:
-        before, after = migrate.upgrade(engine, log=_log)
+        state = migrate.current(engine)
+        if state.kind == "rally" and state.revision == migrate.head_revision():
+            console.print(f"Already at head ({state.revision}); nothing to do.")
+            return
+        if is_legacy(state) and engine.dialect.name == "postgresql":
+            log("checking the legacy data (read-only, as `rally db plan`)")
+            plan = build_plan(engine, assign_unknown=assign_unknown)
+            if plan["blockers"]:
+                raise RallyError(
+                    "Cannot upgrade: " + "; ".join(plan["blockers"])
+                    + ". Nothing was changed; `rally db plan` shows the details."
+                )  # fmt: skip
+            data = plan["data"]["series"]
+            log(
+                f"plan: {data['shared_by_several_leagues']} shared series to split, "
+                f"{data['rows_to_create']} rows to create; no blockers"
+            )
+        if state.kind != "empty" and not no_backup:
+            _safety_backup(engine, _backup_dir(settings, backup_dir, log_file), log)
+        before, after = migrate.upgrade(engine, log=log, assign_unknown=assign_unknown)
+    except Exception as exc:
+        log.failed(exc)
+        raise
     finally:
+        log.close()
         engine.dispose()
     if before.revision == after.revision and before.kind == "rally":
         console.print(f"Already at head ({after.revision}); nothing to do.")
     else:
-        console.print(f"Upgraded {before.describe} -> {after.describe}.")
+        console.print(f"Upgraded {before.describe} -> {after.describe}.", soft_wrap=True)
+
+
+@app.command()
+@handle_errors
+def plan(
+    database_url: DatabaseUrlOption = None,
+    as_json: JsonOption = False,
+    assign_unknown: AssignUnknownOption = None,
+) -> None:
+    """Show what `rally db upgrade` would do, without writing anything (exit 1 if blocked)."""
+    _settings, engine = open_engine(database_url)
+    try:
+        result = build_plan(engine, assign_unknown=assign_unknown)
+    finally:
+        engine.dispose()
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, default=str))
+    else:
+        for line in render_plan(result):
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
+    if not result["ok"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+@handle_errors
+def downgrade(
+    revision: Annotated[
+        str, typer.Argument(help="Target revision; 'legacy' means the legacy schema.")
+    ],
+    database_url: DatabaseUrlOption = None,
+    no_backup: NoBackupOption = False,
+    backup_dir: BackupDirOption = None,
+    log_file: LogFileOption = None,
+) -> None:
+    """Return the database to an earlier schema ('legacy': the legacy production schema)."""
+    settings, engine = open_engine(database_url)
+    log = StepLog(log_file)
+    try:
+        state = migrate.current(engine)
+        if state.kind != "rally":
+            raise RallyError(f"Nothing to downgrade: the database is {state.describe}.")
+        if not no_backup:
+            _safety_backup(engine, _backup_dir(settings, backup_dir, log_file), log)
+        after = migrate.downgrade(engine, revision=revision, log=log)
+    except Exception as exc:
+        log.failed(exc)
+        raise
+    finally:
+        log.close()
+        engine.dispose()
+    console.print(f"Downgraded {state.describe} -> {after.describe}.", soft_wrap=True)
+
+
+@app.command("backup")
+@handle_errors
+def backup_command(
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="Backup file (default: a new file in <data dir>/backups)."),
+    ] = None,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Write a verified backup (pg_dump custom format, or a SQLite copy); print its sha256."""
+    settings, engine = open_engine(database_url)
+    try:
+        path = file or backup_mod.default_backup_path(engine, settings.data_dir / "backups")
+        info = backup_mod.backup(engine, path)
+    finally:
+        engine.dispose()
+    console.print(f"backup:  {info.path}", highlight=False)
+    console.print(f"sha256:  {info.sha256}", highlight=False)
+    console.print(
+        f"size:    {info.size} bytes, {info.entries} entries read back; took {info.seconds:.2f}s",
+        highlight=False,
+    )
+
+
+@app.command()
+@handle_errors
+def restore(
+    file: Annotated[Path, typer.Argument(help="A file written by `rally db backup`.")],
+    database_url: DatabaseUrlOption = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the contents of a non-empty database.")
+    ] = False,
+) -> None:
+    """Restore a backup into the database, all or nothing; refuses a non-empty one unless --force."""
+    _settings, engine = open_engine(database_url)
+    try:
+        seconds = backup_mod.restore(engine, file, force=force)
+    finally:
+        engine.dispose()
+    console.print(
+        f"Restored {file} (sha256 {backup_mod.sha256_of(file)}) in {seconds:.2f}s.",
+        highlight=False,
+    )
 
 
 @app.command()

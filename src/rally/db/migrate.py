@@ -21,6 +21,9 @@ LEGACY_MARKER_TABLES = frozenset({"leagues", "series", "series_leagues", "teams"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 Log = Callable[[str], None]
+# Keys of Connection.info through which the data steps of a revision get their options.
+_LOG_KEY = "rally.log"
+_ASSIGN_KEY = "rally.assign_unknown"
 
 
 class UnknownDatabase(RallyError):
@@ -148,10 +151,42 @@ def run_in_transaction(
     )
 
 
+class VerifyFailed(RallyError):
+    """The integrity checks failed inside the upgrade transaction, which was rolled back."""
+
+
+def _verify_inside(conn: Connection, log: Log | None) -> None:
+    # Imported here: verify imports this module.
+    from rally.db.verify import run_checks
+
+    failed = [r for r in run_checks(conn) if not r.ok]
+    if failed:
+        detail = "; ".join(
+            f"{r.name}: {r.error or r.violations} (e.g. {r.samples[:2]})" for r in failed[:5]
+        )
+        raise VerifyFailed(
+            f"Integrity checks failed after migrating, so everything was rolled back and the "
+            f"database is unchanged: {detail}."
+        )
+    if log:
+        log("integrity checks passed inside the transaction")
+
+
 def upgrade(
-    engine: Engine, *, revision: str = "head", log: Log | None = None, **retry: float
+    engine: Engine,
+    *,
+    revision: str = "head",
+    log: Log | None = None,
+    assign_unknown: str | None = None,
+    verify: bool = True,
+    **retry: float,
 ) -> tuple[DbState, DbState]:
-    """Upgrade to `revision` in one transaction; return the states before and after."""
+    """Upgrade to `revision` in one transaction; return the states before and after.
+
+    A legacy database is recognised and stamped at the baseline first. When anything changed
+    and the target is head, `rally db verify`'s checks run before commit; a failure rolls back.
+    `assign_unknown` (a league key) places rows whose league cannot be determined.
+    """
     before: list[DbState] = []
 
     def work(conn: Connection) -> DbState:
@@ -159,20 +194,39 @@ def upgrade(
         before.append(state)
         if log:
             log(f"database is {state.describe}")
+        if state.kind == "rally" and state.revision == head_revision() and revision == "head":
+            return state
         if state.kind == "legacy":
             _stamp_baseline(conn, state)
             if log:
                 log(f"recognised the legacy schema; stamped baseline {BASELINE}")
-        command.upgrade(alembic_config(conn), revision)
-        return inspect_state(conn)
+        conn.info[_LOG_KEY] = log
+        conn.info[_ASSIGN_KEY] = assign_unknown
+        try:
+            command.upgrade(alembic_config(conn), revision)
+        finally:
+            conn.info.pop(_LOG_KEY, None)
+            conn.info.pop(_ASSIGN_KEY, None)
+        after = inspect_state(conn)
+        if verify and after.revision == head_revision():
+            _verify_inside(conn, log)
+        if log:
+            log("committing")
+        return after
 
     after = run_in_transaction(engine, work, log=log, **retry)  # type: ignore[arg-type]
     assert after is not None
+    if log and after != before[-1]:
+        log(f"committed: database is {after.describe}")
     return before[-1], after
 
 
 def downgrade(engine: Engine, *, revision: str, log: Log | None = None) -> DbState:
-    """Downgrade to `revision` ("legacy" means the baseline) in one transaction."""
+    """Downgrade to `revision` in one transaction.
+
+    "legacy" means the baseline; on PostgreSQL it also drops alembic_version, so the database
+    is exactly in the legacy shape (and `upgrade` recognises it as legacy again).
+    """
     target = BASELINE if revision == "legacy" else revision
 
     def work(conn: Connection) -> DbState:
@@ -181,11 +235,24 @@ def downgrade(engine: Engine, *, revision: str, log: Log | None = None) -> DbSta
             raise RallyError(f"Nothing to downgrade: the database is {state.describe}.")
         if log:
             log(f"downgrading from {state.revision} to {target}")
-        command.downgrade(alembic_config(conn), target)
+        conn.info[_LOG_KEY] = log
+        try:
+            command.downgrade(alembic_config(conn), target)
+        finally:
+            conn.info.pop(_LOG_KEY, None)
+        if revision == "legacy" and conn.dialect.name == "postgresql":
+            # The legacy schema has no alembic_version: leave exactly the legacy tables.
+            conn.execute(sa.text("DROP TABLE alembic_version"))
+            if log:
+                log("dropped alembic_version: the database is in the legacy shape")
+        if log:
+            log("committing")
         return inspect_state(conn)
 
     after = run_in_transaction(engine, work, log=log)
     assert after is not None
+    if log:
+        log(f"committed: database is {after.describe}")
     return after
 
 

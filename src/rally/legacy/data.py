@@ -1,26 +1,233 @@
-"""Data steps of revision 0002: split shared series per league and re-point every row.
+"""Data steps of revision 0002: split shared series per league, re-point rows; and back.
 
-TODO(issue 4): split series used by several leagues and re-point referencing rows; merge back
-on downgrade. Until then only empty legacy databases are upgraded.
+Both run inside the one transaction `rally db upgrade` / `rally db downgrade` opens, as a few
+set-based statements (no per-row loops). The caller may hand over, through ``bind.info``:
+
+- ``"rally.log"``: a callable that receives one line per step;
+- ``"rally.assign_unknown"``: the league key given by ``--assign-unknown``.
+
+Test hook: when ``RALLY_TEST_PAUSE_AFTER_REPOINT`` holds a number of seconds, `isolate` prints
+``rally-test-hook: paused after re-pointing`` on stderr after re-pointing every row and sleeps
+that long, still inside the transaction. The kill test uses it to kill -9 an upgrade mid-way.
 """
 
 from __future__ import annotations
 
+import os
+import sys
+import time
+from collections.abc import Callable
+
 import sqlalchemy as sa
 
 from rally.errors import RallyError
+from rally.legacy import shape
+from rally.legacy.analysis import (
+    LEAGUE_FILL_TABLES,
+    RESOLVED_SQL,
+    SERIES_REFERENCES,
+    SPLIT_SQL,
+    analyse,
+    league_fill_sql,
+    league_id_for,
+)
+from rally.legacy.shape import LegacyShapeConflict
+
+__all__ = [
+    "LegacyDataBlocked",
+    "LegacyDataUnsupported",
+    "LegacyShapeConflict",
+    "isolate",
+    "merge_back",
+]
+
+LOG_KEY = "rally.log"
+ASSIGN_KEY = "rally.assign_unknown"
+PAUSE_ENV = "RALLY_TEST_PAUSE_AFTER_REPOINT"
+
+# Tables revision 0002 creates; a downgrade drops them.
+NEW_TABLES = ("player_claims", "user_sessions", "login_attempts")
+# Columns revision 0002 adds; a downgrade drops them.
+NEW_COLUMNS = (
+    ("series", "league_id"),
+    ("user_contexts", "series_id"),
+    ("player_availability", "league_id"),
+    ("user_instructions", "league_id"),
+    ("match_scores", "line"),
+)
 
 
 class LegacyDataUnsupported(RallyError):
     """The database holds data this revision cannot carry."""
 
 
+class LegacyDataBlocked(RallyError):
+    """Rows of the legacy database prevent the upgrade; the message names them."""
+
+
+def _logger(bind: sa.Connection) -> Callable[[str], None]:
+    log = bind.info.get(LOG_KEY)
+    return log if callable(log) else (lambda _message: None)
+
+
+def _run(bind: sa.Connection, sql: str, **params: object) -> int:
+    return int(bind.execute(sa.text(sql), params).rowcount or 0)
+
+
+def _insert_split_rows(bind: sa.Connection) -> int:
+    """Insert one series row per league beyond the keeper; ids taken without nextval.
+
+    nextval is not rolled back; ALTER SEQUENCE ... RESTART is. Taking ids past both the
+    sequence and MAX(id), then restarting the sequence after them, means a rolled-back or
+    killed upgrade leaves the sequence exactly as it was.
+    """
+    sequence = bind.execute(sa.text("SELECT pg_get_serial_sequence('series', 'id')")).scalar_one()
+    last, called = bind.execute(sa.text(f"SELECT last_value, is_called FROM {sequence}")).one()
+    top = bind.execute(sa.text("SELECT COALESCE(MAX(id), 0) FROM series")).scalar_one()
+    start = max(int(top) + 1, int(last) + 1 if called else int(last))
+    created = _run(
+        bind,
+        "INSERT INTO series (id, name, display_name, league_id, updated_at) "
+        "SELECT :start - 1 + ROW_NUMBER() OVER "
+        '(ORDER BY s.id, l.league_id COLLATE "C"), '
+        "s.name, s.display_name, x.league_id, s.updated_at FROM _rally_split x "
+        "JOIN series s ON s.id = x.series_id JOIN leagues l ON l.id = x.league_id "
+        "WHERE NOT x.keeps",
+        start=start,
+    )
+    if created:
+        bind.execute(sa.text(f"ALTER SEQUENCE {sequence} RESTART WITH {start + created}"))
+    return created
+
+
 def isolate(bind: sa.Connection) -> None:
     """Give every series a league and re-point referencing rows to their league's series."""
-    if bind.execute(sa.text("SELECT 1 FROM series LIMIT 1")).first() is not None:
-        raise LegacyDataUnsupported("Upgrading a legacy database with data is not implemented yet.")
+    log = _logger(bind)
+    key = bind.info.get(ASSIGN_KEY)
+    analysis = analyse(bind, assign_unknown=key)
+    if analysis.blockers:
+        raise LegacyDataBlocked(
+            "Cannot upgrade: " + "; ".join(analysis.blockers) + ". Nothing was changed."
+        )
+    log(
+        f"series: {analysis.series_total} legacy rows, {len(analysis.spanning)} shared by "
+        f"several leagues -> {analysis.series_created} new rows, "
+        f"{len(analysis.series_unused)} unused to drop"
+    )
+    assign = league_id_for(bind, key)
+    bind.execute(
+        sa.text(f"CREATE TEMP TABLE _rally_uses ON COMMIT DROP AS {RESOLVED_SQL}"),
+        {"assign": assign},
+    )
+    bind.execute(
+        sa.text(f"CREATE TEMP TABLE _rally_split ON COMMIT DROP AS {SPLIT_SQL}"),
+        {"assign": assign},
+    )
+    _run(
+        bind,
+        "UPDATE series s SET league_id = x.league_id FROM _rally_split x "
+        "WHERE x.series_id = s.id AND x.keeps",
+    )
+    created = _insert_split_rows(bind)
+    log(f"split shared series: {created} per-league rows created (same name, display_name kept)")
+    bind.execute(
+        sa.text(
+            "CREATE TEMP TABLE _rally_map ON COMMIT DROP AS "
+            "SELECT x.series_id AS old_id, x.league_id, n.id AS new_id FROM _rally_split x "
+            "JOIN series o ON o.id = x.series_id "
+            "JOIN series n ON n.name = o.name AND n.league_id = x.league_id"
+        )
+    )
+    bind.execute(sa.text("CREATE INDEX ON _rally_uses (tbl, row_id)"))
+    bind.execute(sa.text("ANALYZE _rally_uses"))
+    repoint = (
+        "UPDATE {tbl} x SET series_id = m.new_id{extra} FROM _rally_uses u "
+        "JOIN _rally_map m ON m.old_id = u.series_id AND m.league_id = u.league_id "
+        "WHERE u.tbl = '{tbl}' AND x.id = u.row_id{where}"
+    )
+    for tbl in SERIES_REFERENCES:
+        if tbl in ("teams", "players"):
+            sql = repoint.format(tbl=tbl, extra="", where=" AND x.series_id <> m.new_id")
+            log(f"re-pointed {tbl}: {_run(bind, sql)} rows")
+        else:
+            sql = repoint.format(tbl=tbl, extra=", league_id = u.league_id", where="")
+            moved = analysis.repoint[tbl]
+            log(f"re-pointed {tbl}: {moved} rows; league_id set on {_run(bind, sql)} rows")
+    for tbl in LEAGUE_FILL_TABLES:
+        filled = _run(
+            bind,
+            f"UPDATE {tbl} x SET league_id = COALESCE(f.league_id, CAST(:assign AS integer)) "
+            f"FROM ({league_fill_sql(tbl)}) f WHERE f.row_id = x.id AND x.league_id IS NULL",
+            assign=assign,
+        )
+        log(f"league filled in {tbl}: {filled} rows")
+    _run(
+        bind,
+        "UPDATE user_instructions x SET league_id = t.league_id FROM teams t "
+        "WHERE t.id = x.team_id AND x.series_id IS NULL",
+    )
+    _run(
+        bind,
+        "UPDATE player_history x SET league_id = p.league_id FROM players p "
+        "WHERE p.id = x.player_id AND x.league_id IS NULL",
+    )
+    contexts = _run(
+        bind,
+        "UPDATE user_contexts x SET series_id = t.series_id, league_id = t.league_id "
+        "FROM teams t WHERE t.id = x.team_id",
+    )
+    log(f"user contexts: series_id backfilled from their team on {contexts} rows")
+    dropped = _run(bind, "DELETE FROM series WHERE league_id IS NULL")
+    log(f"dropped {dropped} series no row uses")
+    pause = os.environ.get(PAUSE_ENV)
+    if pause:
+        print("rally-test-hook: paused after re-pointing", file=sys.stderr, flush=True)
+        time.sleep(float(pause))
 
 
 def merge_back(bind: sa.Connection) -> None:
-    """Return an isolated database to the legacy shape."""
-    raise LegacyDataUnsupported("Downgrading to the legacy schema is not implemented yet.")
+    """Return an isolated database to the exact legacy shape, refusing data that cannot fit."""
+    log = _logger(bind)
+    legacy = shape.legacy_shape(bind)
+    claims = _run(
+        bind,
+        "INSERT INTO user_player_associations (user_id, tenniscores_player_id) "
+        "SELECT DISTINCT c.user_id, p.tenniscores_player_id FROM player_claims c "
+        "JOIN players p ON p.id = c.player_id ON CONFLICT DO NOTHING",
+    )
+    log(f"player claims kept as user_player_associations: {claims} new rows")
+    for table in NEW_TABLES:
+        bind.execute(sa.text(f"DROP TABLE {table}"))
+    dropped = shape.drop_constraints_and_indexes(bind, keep_indexes=legacy.index_names)
+    log(f"dropped {dropped} head constraints and indexes")
+    bind.execute(
+        sa.text(
+            "CREATE TEMP TABLE _rally_merge ON COMMIT DROP AS SELECT id AS old_id, league_id, "
+            "MIN(id) OVER (PARTITION BY name) AS keep_id FROM series"
+        )
+    )
+    for tbl in SERIES_REFERENCES:
+        moved = _run(
+            bind,
+            f"UPDATE {tbl} x SET series_id = m.keep_id FROM _rally_merge m "
+            "WHERE m.old_id = x.series_id AND m.keep_id <> m.old_id",
+        )
+        log(f"re-pointed {tbl} to the merged series: {moved} rows")
+    bind.execute(sa.text(legacy.create_table["series_leagues"]))
+    links = _run(
+        bind,
+        "INSERT INTO series_leagues (series_id, league_id) "
+        "SELECT keep_id, league_id FROM _rally_merge ORDER BY keep_id, league_id",
+    )
+    merged = _run(
+        bind,
+        "DELETE FROM series s USING _rally_merge m WHERE m.old_id = s.id AND m.keep_id <> m.old_id",
+    )
+    log(f"merged {merged} per-league series into their name's first row; series_leagues: {links}")
+    for table, column in NEW_COLUMNS:
+        bind.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+    shape.restore_nullability(bind, legacy)
+    shape.check_unique_fit(bind, legacy)
+    added = shape.add_constraints_and_indexes(bind, legacy)
+    log(f"restored the legacy schema: {added} constraints and indexes under their legacy names")
+    shape.drop_scratch(bind)

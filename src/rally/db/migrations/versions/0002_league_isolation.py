@@ -60,34 +60,43 @@ NOW_NOT_NULL = (
 )
 
 
+def _log(bind: sa.Connection, message: str) -> None:
+    log = bind.info.get(legacy_data.LOG_KEY)
+    if callable(log):
+        log(message)
+
+
 def _is_empty(bind: sa.Connection, tables: tuple[str, ...]) -> bool:
     return all(
         bind.execute(sa.text(f"SELECT 1 FROM {table} LIMIT 1")).first() is None for table in tables
     )
 
 
+_CONSTRAINTS_SQL = (
+    "SELECT r.relname, c.conname, c.contype FROM pg_constraint c "
+    "JOIN pg_class r ON r.oid = c.conrelid "
+    "WHERE r.relnamespace = 'public'::regnamespace AND r.relname = ANY(:tables)"
+)
+
+
 def drop_constraints(bind: sa.Connection, tables: tuple[str, ...]) -> None:
     """Drop every foreign key, unique and check constraint of `tables`, whatever its name."""
-    inspector = sa.inspect(bind)
+    # One catalog query instead of per-table reflection: this runs under the table locks.
+    rows = bind.execute(sa.text(_CONSTRAINTS_SQL), {"tables": list(tables)}).all()
     # Raw DDL: op.drop_constraint would pass the legacy names through the naming convention.
-    for table in tables:
-        for fk in inspector.get_foreign_keys(table):
-            op.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{fk["name"]}"')
-    for table in tables:
-        for uq in inspector.get_unique_constraints(table):
-            op.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{uq["name"]}"')
-        for ck in inspector.get_check_constraints(table):
-            op.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{ck["name"]}"')
+    for kinds in (("f",), ("u", "c")):
+        for table, name, kind in sorted(rows):
+            if kind in kinds:
+                op.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
 
 
 def create_constraints(bind: sa.Connection, metadata: sa.MetaData, tables: tuple[str, ...]) -> None:
     """Create the named constraints and indexes that `metadata` declares for `tables`."""
-    inspector = sa.inspect(bind)
-    for table in tables:
-        pk = inspector.get_pk_constraint(table)
+    rows = bind.execute(sa.text(_CONSTRAINTS_SQL), {"tables": list(tables)}).all()
+    for table, name, kind in rows:
         wanted = f"pk_{table}"
-        if pk.get("name") and pk["name"] != wanted:
-            op.execute(f'ALTER TABLE {table} RENAME CONSTRAINT "{pk["name"]}" TO {wanted}')
+        if kind == "p" and name != wanted:
+            op.execute(f'ALTER TABLE {table} RENAME CONSTRAINT "{name}" TO {wanted}')
     ddl = sa.schema
     # Unique constraints first: the composite foreign keys reference them.
     for kind in (sa.UniqueConstraint, sa.CheckConstraint, sa.ForeignKeyConstraint):
@@ -95,10 +104,14 @@ def create_constraints(bind: sa.Connection, metadata: sa.MetaData, tables: tuple
             for constraint in metadata.tables[table].constraints:
                 if isinstance(constraint, kind):
                     op.execute(ddl.AddConstraint(constraint))
-    existing = {(t, ix["name"]) for t in tables for ix in inspector.get_indexes(t)}
+    existing = set(
+        bind.execute(
+            sa.text("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")
+        ).scalars()
+    )
     for table in tables:
         for index in metadata.tables[table].indexes:
-            if (table, index.name) not in existing:
+            if index.name not in existing:
                 op.execute(ddl.CreateIndex(index))
 
 
@@ -115,16 +128,20 @@ def upgrade() -> None:
         metadata.create_all(bind)
         return
 
+    _log(bind, "0002: dropping legacy constraints (takes the table locks)")
     drop_constraints(bind, (*KEPT_TABLES, "series_leagues"))
     for table, column in NEW_COLUMNS:
         op.add_column(table, column)
+    _log(bind, "0002: added series.league_id, user_contexts.series_id and the other new columns")
     legacy_data.isolate(bind)
     for table, column_name in NOW_NOT_NULL:
         op.alter_column(table, column_name, nullable=False)
     op.drop_table("series_leagues")
+    _log(bind, "0002: dropped series_leagues; creating the head constraints")
     create_constraints(bind, metadata, KEPT_TABLES)
     for table in NEW_TABLES:
         metadata.tables[table].create(bind)
+    _log(bind, "0002: head constraints and new tables created")
 
 
 def downgrade() -> None:

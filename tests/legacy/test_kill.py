@@ -1,0 +1,98 @@
+"""kill -9 in the middle of `rally db upgrade`: the database stays untouched legacy, then upgrades."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+from legacy_builder import LegacyBuilder
+from legacy_helpers import assert_meaning, load_legacy, snapshot
+
+from rally.db import make_engine, migrate
+from rally.legacy.data import PAUSE_ENV
+
+RALLY = str(Path(sys.executable).parent / "rally")
+MARKER = "rally-test-hook: paused after re-pointing"
+
+
+def _small_world() -> LegacyBuilder:
+    b = LegacyBuilder()
+    leagues = [b.league(k) for k in ("APTA_CHICAGO", "CNSWPL", "NSTF")]
+    for n, lid in enumerate(leagues):
+        for series in ("Series 1", "Series 2"):
+            tid = b.team(f"Club {n}", series, lid, f"Club {n} {series[-1]}")
+            pid = b.player(f"p{n}{series}", "F", "L", f"Club {n}", series, lid, tid)
+            uid = b.user(f"u{n}{series}@example.test", lid)
+            b.context(uid, lid, tid)
+            b.availability("F", pid, uid, series, lid, dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
+            b.instruction(f"u{n}{series}@example.test", "x", tid, series, lid)
+            b.standing(lid, series, f"Club {n} {series[-1]}", tid, own_league=False)
+    return b
+
+
+def _other_sessions(url: str) -> int:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(
+                    sa.text(
+                        "SELECT COUNT(*) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_killed_midway_leaves_legacy_untouched_then_finishes(pg_empty_url: str) -> None:
+    b = _small_world()
+    load_legacy(pg_empty_url, b)
+    before = snapshot(pg_empty_url)
+    env = {**os.environ, PAUSE_ENV: "60"}
+    proc = subprocess.Popen(
+        [RALLY, "db", "upgrade", "--no-backup", "--database-url", pg_empty_url],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    paused = threading.Event()
+    stdout: list[str] = []
+
+    def watch() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if MARKER in line:
+                paused.set()
+                return
+
+    threading.Thread(target=watch, daemon=True).start()
+    try:
+        assert paused.wait(60), "the upgrade never reached the test hook"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        out, _ = proc.communicate(timeout=30)
+        stdout.append(out)
+    assert proc.returncode == -signal.SIGKILL
+    # The log shows it had re-pointed rows before it died.
+    assert "re-pointed players" in stdout[0]
+    deadline = time.monotonic() + 30
+    while _other_sessions(pg_empty_url) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert snapshot(pg_empty_url) == before
+    engine = make_engine(pg_empty_url)
+    try:
+        assert migrate.current(engine).kind == "legacy"
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    assert_meaning(pg_empty_url, b, head=True)
