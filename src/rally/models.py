@@ -243,9 +243,12 @@ class UserContext(Base):
     __tablename__ = "user_contexts"
     __table_args__ = (
         ForeignKeyConstraint(["series_id", "league_id"], ["series.id", "series.league_id"]),
+        # A team moved to another series of its league (a new snapshot) carries its
+        # contexts along, so a context always shows its team's own series.
         ForeignKeyConstraint(
             ["team_id", "series_id", "league_id"],
             ["teams.id", "teams.series_id", "teams.league_id"],
+            onupdate="CASCADE",
         ),
         # Composite keys are not checked when a column is NULL: forbid the partial states.
         CheckConstraint(

@@ -157,3 +157,35 @@ def test_context_must_agree_with_its_team(engine: sa.Engine, world: World) -> No
     _refused(engine, insert, u=world.user, l=world.apta, t=world.apta_team, s=world.nstf_s1)
     _refused(engine, insert, u=world.user, l=world.apta, t=world.nstf_team, s=world.apta_s1)
     _refused(engine, insert, u=world.user, l=world.apta, t=world.apta_team, s=None)
+
+
+def test_team_moving_series_carries_its_contexts_within_its_league(
+    engine: sa.Engine, world: World
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO user_contexts (user_id, league_id, team_id, series_id) "
+                "VALUES (:u, :l, :t, :s)"
+            ),
+            {"u": world.user, "l": world.apta, "t": world.apta_team, "s": world.apta_s1},
+        )
+        apta_s2 = _insert(
+            conn,
+            "INSERT INTO series (name, display_name, league_id) VALUES ('Series 2', 'S2', :l)",
+            l=world.apta,
+        )
+        conn.execute(sa.text("UPDATE players SET series_id = :s"), {"s": apta_s2})
+        conn.execute(
+            sa.text("UPDATE teams SET series_id = :s WHERE id = :t"),
+            {"s": apta_s2, "t": world.apta_team},
+        )
+        moved = conn.execute(sa.text("SELECT series_id FROM user_contexts")).scalar_one()
+    assert moved == apta_s2
+    # Another league's series stays out of reach, for the team and so for its contexts.
+    _refused(
+        engine,
+        "UPDATE teams SET series_id = :s WHERE id = :t",
+        s=world.nstf_s1,
+        t=world.apta_team,
+    )

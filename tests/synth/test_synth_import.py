@@ -10,7 +10,6 @@ import sqlalchemy as sa
 
 from rally.etl.importer import import_paths
 from rally.etl.reader import parse_paths
-from rally.etl.records import LEAGUES
 from rally.synth import GenerateResult, generate
 
 
@@ -61,13 +60,8 @@ def test_the_import_loads_every_other_row(generated: GenerateResult, engine: sa.
             )
 
 
-def test_leagues_past_the_fourth_parse_once_their_keys_are_known(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # SYN_nn keys are not (yet) in the importer's LEAGUES; register them for this test only.
+def test_leagues_past_the_fourth_parse_with_synthetic_keys(tmp_path: Path) -> None:
     result = generate(tmp_path / "out", scale=0.03, seed=5, leagues=7)
-    for league in result.leagues[4:]:
-        monkeypatch.setitem(LEAGUES, league.key, f"Synthetic league {league.key[4:]}")
     corpus = parse_paths([result.out_dir])
     assert {(r.league, Path(r.file).name, r.row) for r in corpus.rejects} == _where(result)
     assert {"SYN_05", "SYN_06", "SYN_07"} <= set(corpus.records)

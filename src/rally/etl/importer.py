@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from rally.etl.loader import load_league
-from rally.etl.reader import ParsedCorpus, Progress, parse_paths
+from rally.etl.reader import ParsedCorpus, Progress, parse_paths, paused_gc
 from rally.etl.records import Kind
 from rally.etl.report import ImportReport, LeagueReport
 
@@ -35,6 +35,13 @@ def import_corpus(
     ``dry_run`` runs each league's import and rolls it back, so the counts are exact and
     nothing is written. ``strict`` fails (does not import) any league with a rejected row.
     """
+    with paused_gc():
+        return _import_corpus(engine, corpus, dry_run=dry_run, strict=strict)
+
+
+def _import_corpus(
+    engine: Engine, corpus: ParsedCorpus, *, dry_run: bool, strict: bool
+) -> ImportReport:
     report = ImportReport(dry_run=dry_run, unattributed=corpus.rejected(None))
     for league in corpus.leagues():
         result = LeagueReport(league=league, rejects=corpus.rejected(league))

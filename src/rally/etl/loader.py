@@ -14,26 +14,26 @@ source has none, by (date, home team, away team, line).
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from rally.etl.names import team_key
+from rally.etl.bulk import Sync, bulk_insert, existing_rows, select_rows
+from rally.etl.names import CLUB_SERIES_LEAGUES, series_suffix, team_key
 from rally.etl.plan import LeaguePlan, plan_league
 from rally.etl.records import (
-    LEAGUES,
     Kind,
     MatchRecord,
     PlayerRecord,
     Record,
     ScheduleRecord,
     StandingRecord,
+    league_name,
 )
-from rally.etl.report import Counts, LeagueReport
+from rally.etl.report import LeagueReport
 from rally.models import (
     Club,
     ClubLeague,
@@ -97,90 +97,10 @@ _MATCH_COLS = (
     "winner",
     "line",
 )
-_BATCH = 2000
 
 
 def _cents(value: Decimal | None) -> Decimal | None:
     return value.quantize(_CENT) if value is not None else None
-
-
-def _same(old: Any, new: Any) -> bool:
-    # Numeric columns come back from SQLite as floats scaled to Decimal; compare by value.
-    if isinstance(new, Decimal) and old is not None:
-        return Decimal(str(old)).quantize(_CENT) == new
-    return bool(old == new)
-
-
-def _chunks(rows: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
-    for start in range(0, len(rows), _BATCH):
-        yield rows[start : start + _BATCH]
-
-
-class _Sync:
-    """Diff wanted rows against existing rows of one table and write only the difference."""
-
-    def __init__(self, session: Session, model: type[Any], cols: Sequence[str]) -> None:
-        self.session = session
-        self.model = model
-        self.cols = tuple(cols)
-
-    def apply(
-        self,
-        counts: Counts,
-        wanted: Mapping[Any, dict[str, Any]],
-        existing: Mapping[Any, tuple[int, dict[str, Any]]],
-    ) -> list[Any]:
-        """Insert new keys, update changed rows; return the existing keys not wanted."""
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        for key, row in wanted.items():
-            found = existing.get(key)
-            if found is None:
-                inserts.append(row)
-                continue
-            row_id, old = found
-            changed = {c: row[c] for c in self.cols if c in row and not _same(old.get(c), row[c])}
-            if changed:
-                changed["id"] = row_id
-                updates.append(changed)
-            else:
-                counts.unchanged += 1
-        self.write(counts, inserts, updates)
-        return [key for key in existing if key not in wanted]
-
-    def write(
-        self, counts: Counts, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]
-    ) -> None:
-        for chunk in _chunks(inserts):
-            self.session.execute(insert(self.model), chunk)
-        counts.inserted += len(inserts)
-        # Bulk UPDATE by primary key batches rows by the set of columns they change.
-        stamp = hasattr(self.model, "updated_at")
-        now = dt.datetime.now(dt.UTC)
-        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for row in updates:
-            if stamp:
-                row["updated_at"] = now
-            groups.setdefault(tuple(sorted(row)), []).append(row)
-        for group in groups.values():
-            for chunk in _chunks(group):
-                self.session.execute(update(self.model), chunk)
-        counts.updated += len(updates)
-
-
-def _rows(session: Session, where: Any, model: type[Any], cols: Sequence[str]) -> list[Any]:
-    columns = [model.id, *(getattr(model, c) for c in cols)]
-    return list(session.execute(select(*columns).where(where)))
-
-
-def _existing(
-    session: Session, model: type[Any], where: Any, cols: Sequence[str], key: Any
-) -> dict[Any, tuple[int, dict[str, Any]]]:
-    out: dict[Any, tuple[int, dict[str, Any]]] = {}
-    for row in _rows(session, where, model, cols):
-        values = dict(zip(cols, row[1:], strict=True))
-        out[key(values)] = (row[0], values)
-    return out
 
 
 def ensure_league(session: Session, league: str) -> int:
@@ -188,7 +108,9 @@ def ensure_league(session: Session, league: str) -> int:
     found = session.execute(select(League.id).where(League.league_id == league)).scalar()
     if found is not None:
         return int(found)
-    session.execute(insert(League), [{"league_id": league, "league_name": LEAGUES[league]}])
+    session.execute(
+        insert(League), [{"league_id": league, "league_name": league_name(league) or league}]
+    )
     return int(session.execute(select(League.id).where(League.league_id == league)).scalar_one())
 
 
@@ -201,7 +123,7 @@ def load_league(
     plan = plan_league(records)
     club_ids = _sync_clubs(session, report, league_id, plan)
     series_ids = _sync_series(session, report, league_id, plan)
-    teams, bases = _sync_teams(session, report, league_id, plan, club_ids, series_ids)
+    teams, bases = _sync_teams(session, report, league, league_id, plan, club_ids, series_ids)
     if records.get(Kind.PLAYERS):
         _sync_players(session, report, league_id, records[Kind.PLAYERS], teams)
     if records.get(Kind.STANDINGS):
@@ -221,8 +143,7 @@ def _sync_clubs(
     wanted = plan.clubs
     ids = {name.casefold(): cid for cid, name in session.execute(select(Club.id, Club.name))}
     new = [{"name": name} for key, name in wanted.items() if key not in ids]
-    for chunk in _chunks(new):
-        session.execute(insert(Club), chunk)
+    bulk_insert(session, Club, new)
     counts.inserted += len(new)
     counts.unchanged += len(wanted) - len(new)
     if new:
@@ -264,16 +185,19 @@ def _sync_series(
 def _sync_teams(
     session: Session,
     report: LeagueReport,
+    league: str,
     league_id: int,
     plan: LeaguePlan,
     club_ids: Mapping[str, int],
     series_ids: Mapping[str, int],
 ) -> tuple[dict[str, tuple[int, int, int]], dict[str, set[int]]]:
     """Return team key -> (team id, club id, series id), and base-name key -> team ids."""
-    sync = _Sync(session, Team, ("club_id", "series_id"))
+    sync = Sync(session, Team, ("club_id", "series_id"))
     where = Team.league_id == league_id
     cols = ("team_name", "club_id", "series_id")
-    existing = _existing(session, Team, where, cols, lambda v: team_key(v["team_name"]))
+    existing = existing_rows(
+        session, Team, where, sync.cols, ("team_name",), lambda r: team_key(r.team_name)
+    )
     wanted = {
         key: {
             "team_name": team.team_name,
@@ -287,10 +211,14 @@ def _sync_teams(
     sync.apply(report.entity("teams"), wanted, existing)
     teams: dict[str, tuple[int, int, int]] = {}
     bases: dict[str, set[int]] = {}
-    for row in _rows(session, where, Team, cols):
-        teams[team_key(row[1])] = (row[0], row[2], row[3])
-        base = row[1].rsplit(" - ", 1)[0] if " - " in row[1] else row[1]
-        bases.setdefault(team_key(base), set()).add(row[0])
+    series_names = {series_id: name for name, series_id in series_ids.items()}
+    for row in select_rows(session, where, Team, cols):
+        team_id, name, club_id, series_id = row
+        teams[team_key(name)] = (team_id, club_id, series_id)
+        # CITA match results name a team by its bare club part ("<base> - <series suffix>").
+        qualifier = f" - {series_suffix(series_names.get(series_id, ''))}"
+        if league in CLUB_SERIES_LEAGUES and name.endswith(qualifier):
+            bases.setdefault(team_key(name[: -len(qualifier)]), set()).add(team_id)
     return teams, bases
 
 
@@ -302,14 +230,13 @@ def _sync_players(
     teams: Mapping[str, tuple[int, int, int]],
 ) -> None:
     counts = report.entity("players")
-    key_cols = ("tenniscores_player_id", "team_id")
-    cols = key_cols + _PLAYER_COLS
-    existing = _existing(
+    existing = existing_rows(
         session,
         Player,
         Player.league_id == league_id,
-        cols,
-        lambda v: (v["tenniscores_player_id"], v["team_id"]),
+        _PLAYER_COLS,
+        ("tenniscores_player_id", "team_id"),
+        lambda r: (r.tenniscores_player_id, r.team_id),
     )
     wanted: dict[Any, dict[str, Any]] = {}
     for rec in records:
@@ -337,16 +264,16 @@ def _sync_players(
             "career_win_percentage": _cents(rec.career_win_percentage),
             "is_active": True,
         }
-    sync = _Sync(session, Player, _PLAYER_COLS)
+    sync = Sync(session, Player, _PLAYER_COLS)
     gone = sync.apply(counts, wanted, existing)
     # Players no longer on a roster stay (user links survive) but become inactive.
     retire = [
         {"id": existing[key][0], "is_active": False}
         for key in gone
-        if existing[key][1]["is_active"] is not False
+        if existing[key][1][_PLAYER_COLS.index("is_active")] is not False
     ]
-    for chunk in _chunks(retire):
-        session.execute(update(Player), chunk)
+    if retire:
+        session.execute(update(Player), retire)
     counts.deactivated += len(retire)
 
 
@@ -357,12 +284,13 @@ def _sync_standings(
     records: Sequence[Record],
     teams: Mapping[str, tuple[int, int, int]],
 ) -> None:
-    existing = _existing(
+    existing = existing_rows(
         session,
         SeriesStats,
         SeriesStats.league_id == league_id,
         _STANDING_COLS,
-        lambda v: team_key(v["team"] or ""),
+        (),
+        lambda r: team_key(r.team or ""),
     )
     wanted: dict[Any, dict[str, Any]] = {}
     for rec in records:
@@ -379,7 +307,7 @@ def _sync_standings(
             team_id=team_id,
         )
         wanted[team_key(rec.team_name)] = row
-    _Sync(session, SeriesStats, _STANDING_COLS).apply(
+    Sync(session, SeriesStats, _STANDING_COLS).apply(
         report.entity("series_stats"), wanted, existing
     )
 
@@ -391,13 +319,13 @@ def _sync_schedule(
     records: Sequence[Record],
     teams: Mapping[str, tuple[int, int, int]],
 ) -> None:
-    cols = ("match_date", "home_team", "away_team", *_SCHEDULE_COLS)
-    existing = _existing(
+    existing = existing_rows(
         session,
         Schedule,
         Schedule.league_id == league_id,
-        cols,
-        lambda v: (v["match_date"], team_key(v["home_team"] or ""), team_key(v["away_team"] or "")),
+        _SCHEDULE_COLS,
+        ("match_date", "home_team", "away_team"),
+        lambda r: (r.match_date, team_key(r.home_team or ""), team_key(r.away_team or "")),
     )
     wanted: dict[Any, dict[str, Any]] = {}
     for rec in records:
@@ -413,7 +341,7 @@ def _sync_schedule(
             "away_team_id": teams[away][0],
             "location": rec.location,
         }
-    _Sync(session, Schedule, _SCHEDULE_COLS).apply(report.entity("schedule"), wanted, existing)
+    Sync(session, Schedule, _SCHEDULE_COLS).apply(report.entity("schedule"), wanted, existing)
 
 
 def _resolve(
@@ -426,15 +354,12 @@ def _resolve(
     return next(iter(candidates)) if len(candidates) == 1 else None
 
 
-def _match_key(values: Mapping[str, Any]) -> Any:
-    if values["tenniscores_match_id"]:
-        return ("id", values["tenniscores_match_id"])
-    return (
-        values["match_date"],
-        team_key(values["home_team"] or ""),
-        team_key(values["away_team"] or ""),
-        values["line"],
-    )
+def _match_key(
+    match_id: str | None, match_date: Any, home: str | None, away: str | None, line: str | None
+) -> Any:
+    if match_id:
+        return ("id", match_id)
+    return (match_date, team_key(home or ""), team_key(away or ""), line)
 
 
 def _sync_matches(
@@ -445,13 +370,36 @@ def _sync_matches(
     teams: Mapping[str, tuple[int, int, int]],
     bases: Mapping[str, set[int]],
 ) -> None:
-    cols = ("tenniscores_match_id", *_MATCH_COLS)
-    existing = _existing(
-        session, MatchScore, MatchScore.league_id == league_id, cols, _match_key
+    existing = existing_rows(
+        session,
+        MatchScore,
+        MatchScore.league_id == league_id,
+        _MATCH_COLS,
+        ("tenniscores_match_id",),
+        lambda r: _match_key(
+            r.tenniscores_match_id, r.match_date, r.home_team, r.away_team, r.line
+        ),
     )
     wanted: dict[Any, dict[str, Any]] = {}
+    # Sources without line numbers list a match's lines in order: number them so.
+    taken: dict[tuple[Any, ...], set[int]] = {}
     for rec in records:
         assert isinstance(rec, MatchRecord)
+        if rec.line is not None:
+            group = (rec.match_date, team_key(rec.home_team), team_key(rec.away_team))
+            taken.setdefault(group, set()).add(rec.line)
+    for rec in records:
+        assert isinstance(rec, MatchRecord)
+        line = rec.line
+        if line is None and rec.match_id is None:
+            used = taken.setdefault(
+                (rec.match_date, team_key(rec.home_team), team_key(rec.away_team)), set()
+            )
+            line = 1
+            while line in used:
+                line += 1
+            used.add(line)
+        line_text = f"Line {line}" if line is not None else None
         row = {
             "league_id": league_id,
             "tenniscores_match_id": rec.match_id,
@@ -466,7 +414,8 @@ def _sync_matches(
             "away_player_2_id": rec.away_player_2_id,
             "scores": rec.scores,
             "winner": rec.winner,
-            "line": f"Line {rec.line}" if rec.line is not None else None,
+            "line": line_text,
         }
-        wanted[_match_key(row)] = row
-    _Sync(session, MatchScore, _MATCH_COLS).apply(report.entity("match_scores"), wanted, existing)
+        key = _match_key(rec.match_id, rec.match_date, rec.home_team, rec.away_team, line_text)
+        wanted[key] = row
+    Sync(session, MatchScore, _MATCH_COLS).apply(report.entity("match_scores"), wanted, existing)

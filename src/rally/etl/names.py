@@ -39,8 +39,13 @@ order on every name:
    ``"Glenbrook Racquet Club"``. CITA match results carry no series, so their
    bare names resolve to a team only when exactly one team has that club part.
 8. **Identity.** Within a league, team names compare without case and without
-   the space before ``"("`` (``"PraIrie Club G(1)"`` is ``"Prairie Club G(1)"``); the first
-   spelling met is the one stored. Clubs compare without case as well.
+   the space before ``"("`` (``"PraIrie Club G(1)"`` is ``"Prairie Club G(1)"``); the
+   spelling stored is the roster's, else the standings', else the schedule's. Clubs compare
+   without case as well (``"LifeSport"`` is ``"Lifesport"``).
+9. **One series per team.** When files disagree (APTA rosters list ``"Birchwood 2"`` under
+   both ``"Series 1"`` and ``"Series 2"``), the standings decide, then the schedule, then the
+   rosters; within one source a series whose suffix ends the team name wins.
+   Match results never create teams: they only resolve to existing ones.
 
 NSTF rosters name the team in ``"Series Mapping ID"`` (``"Wilmette S1 T2"``),
 spelled as in its standings; its schedules use the schedule form (rule 3) and
@@ -68,6 +73,9 @@ _TEAM_TAIL = re.compile(
 )
 _CITA_NUMBER = re.compile(r"(?:\s+-)?\s+\d+$")
 _PAREN_SPACE = re.compile(r"\s+\(")
+
+#: Longest team, club or series name the database stores.
+MAX_NAME = 255
 
 #: Leagues whose team names qualify the bare club with the series (rule 7).
 CLUB_SERIES_LEAGUES = frozenset({"CITA"})
@@ -98,6 +106,8 @@ def normalize_series(raw: str) -> str:
     name = clean(raw)
     if not name:
         raise BadName("empty series name")
+    if len(name) > MAX_NAME:
+        raise BadName(f"series name longer than {MAX_NAME} characters")
     match = _CHICAGO_SW.match(name)
     if match:
         return f"Series {match.group(1)}"
@@ -123,13 +133,26 @@ def club_of(team_name: str) -> str:
     return team_name[: match.start()].strip() or team_name
 
 
-@lru_cache(maxsize=16384)
 def parse_team(raw: str, *, league: str, series: str | None) -> TeamName:
     """Derive the canonical team name and club from a scraped team name.
 
     ``series`` is the row's canonical series (None for match results without one).
-    Raises BadName for an empty name or a placeholder without a club part.
+    Raises BadName for an empty name, a placeholder without a club part, or a name
+    too long to store.
     """
+    return team_of(raw, league, series)
+
+
+@lru_cache(maxsize=16384)
+def team_of(raw: str, league: str, series: str | None) -> TeamName:
+    """Positional, cached form of parse_team (the importer calls it once per name per row)."""
+    team = _parse_team(raw, league, series)
+    if len(team.team_name) > MAX_NAME:
+        raise BadName(f"team name longer than {MAX_NAME} characters")
+    return team
+
+
+def _parse_team(raw: str, league: str, series: str | None) -> TeamName:
     name = clean(raw)
     if not name:
         raise BadName("empty team name")

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from rally.etl.names import series_suffix, team_key
 from rally.etl.records import (
     Kind,
-    MatchRecord,
     PlayerRecord,
     Record,
     ScheduleRecord,
@@ -83,12 +82,3 @@ def plan_league(records: Mapping[Kind, Sequence[Record]]) -> LeaguePlan:
         first_name = min(seen, key=lambda c: club_order[_PRECEDENCE[c[0]]])[1]
         plan.teams[key] = TeamPlan(team_name=first_name, club=by_club[2], series=chosen[3])
     return plan
-
-
-def match_team_names(records: Sequence[Record]) -> set[str]:
-    """Return the team names match results mention (resolved, never created)."""
-    out: set[str] = set()
-    for rec in records:
-        if isinstance(rec, MatchRecord):
-            out.update((rec.home_team, rec.away_team))
-    return out
