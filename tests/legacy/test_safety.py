@@ -161,3 +161,18 @@ def test_rows_no_assignment_can_fix_block_with_their_ids(scratch_url: str) -> No
     )
     assert code == 1 and "players 1" in out and "Nothing was changed" in out
     assert snapshot(scratch_url) == before
+
+
+def test_teamless_rows_of_one_player_do_not_block(scratch_url: str) -> None:
+    # The old import dropped a second team of a club in one series and kept its players
+    # without a team: one person may so hold several team-less rows. They are not duplicates.
+    b = LegacyBuilder()
+    apta = b.league("APTA_CHICAGO")
+    b.player("p1", "Ann", "Lee", "Winnetka", "Series 1", apta, None)
+    b.player("p1", "Ann", "Lee", "Winnetka", "Series 2", apta, None)
+    reset_and_load(scratch_url, b, None)
+    code, out = rally("db", "plan", "--json", "--database-url", scratch_url)
+    assert code == 0, out
+    code, out = rally("db", "upgrade", "--no-backup", "--database-url", scratch_url)
+    assert code == 0, out
+    assert_meaning(scratch_url, b, head=True)

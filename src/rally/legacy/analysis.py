@@ -156,7 +156,8 @@ _CONFLICTS: dict[str, str] = {
         "JOIN players p ON p.id = h.player_id WHERE h.league_id <> p.league_id"
     ),
     "player rows duplicated for one (league, player id, team)": (
-        "SELECT MIN(p.id) AS row_id, 'players' AS tbl FROM players p "
+        # Rows without a team never collide: the unique constraint treats NULLs as distinct.
+        "SELECT MIN(p.id) AS row_id, 'players' AS tbl FROM players p WHERE p.team_id IS NOT NULL "
         "GROUP BY p.league_id, p.tenniscores_player_id, p.team_id HAVING COUNT(*) > 1"
     ),
 }
