@@ -1,0 +1,314 @@
+"""Benchmark the web app on the real corpus: standings and team switch under 16 clients.
+
+Run: .venv/bin/python benchmarks/bench_web.py [--postgres-url URL] [--data DIR]
+     [--clients 16] [--seconds 5] [--max-requests 20000] [--workers 1]
+
+Imports ../shared/data/leagues into a throwaway PostgreSQL database (dropped at the end),
+starts `rally serve --no-access-log` on 127.0.0.1 and a free port in a subprocess, and runs a
+bounded closed-loop load generator (asyncio, one keep-alive HTTP/1.1 connection per client;
+each phase stops after --seconds or --max-requests, whichever comes first) in this process:
+
+1. GET /healthz (the server answers after a `SELECT 1` on its database);
+2. GET /api/series/{id}/standings, cycling over every series with standings;
+3. PUT /api/me/context, each client a different signed-in user (bearer token) alternating
+   between the two teams of the records it claimed.
+
+Prints requests, throughput and p50/p90/p99/max latency per phase, and checks the targets:
+standings p99 < 25 ms and >= 50 % of /healthz throughput; team switch p99 < 30 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from rally.db import make_engine
+from rally.db.migrate import upgrade
+from rally.etl.importer import import_paths
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "leagues"
+
+
+@dataclass
+class Phase:
+    """What one phase measured."""
+
+    name: str
+    latencies: list[float]
+    errors: int
+    seconds: float
+
+    @property
+    def throughput(self) -> float:
+        return len(self.latencies) / self.seconds
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    def line(self) -> str:
+        return (
+            f"{self.name:<22} {len(self.latencies):>7} req  {self.throughput:>8,.0f} req/s  "
+            f"p50 {self.pct(0.50):6.2f} ms  p90 {self.pct(0.90):6.2f} ms  "
+            f"p99 {self.pct(0.99):6.2f} ms  max {max(self.latencies) * 1000:7.2f} ms  "
+            f"errors {self.errors}"
+        )
+
+
+def _admin(admin_url: str, statement: str) -> None:
+    engine = make_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(statement))
+    finally:
+        engine.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _client(
+    port: int,
+    next_request: Callable[[], bytes],
+    stop_at: float,
+    budget: list[int],
+    latencies: list[float],
+    errors: list[int],
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while time.perf_counter() < stop_at and budget[0] > 0:
+            budget[0] -= 1
+            request = next_request()
+            start = time.perf_counter()
+            writer.write(request)
+            status = await reader.readline()
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            if length:
+                await reader.readexactly(length)
+            latencies.append(time.perf_counter() - start)
+            if not status.startswith(b"HTTP/1.1 2"):
+                errors[0] += 1
+    finally:
+        writer.close()
+
+
+def run_phase(
+    name: str, port: int, makers: list[Callable[[], bytes]], seconds: float, max_requests: int
+) -> Phase:
+    """Drive one closed-loop client per request maker until the time or request budget ends."""
+    latencies: list[float] = []
+    errors = [0]
+    budget = [max_requests]
+
+    async def main() -> float:
+        start = time.perf_counter()
+        stop_at = start + seconds
+        await asyncio.gather(
+            *(_client(port, m, stop_at, budget, latencies, errors) for m in makers)
+        )
+        return time.perf_counter() - start
+
+    elapsed = asyncio.run(main())
+    return Phase(name, latencies, errors[0], elapsed)
+
+
+def _get(path: str) -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+
+
+def _put_json(path: str, body: dict[str, object], token: str) -> bytes:
+    data = json.dumps(body).encode()
+    head = (
+        f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+    )
+    return head.encode() + data
+
+
+def _cycle(items: list[bytes]) -> Callable[[], bytes]:
+    state = {"i": 0}
+
+    def next_item() -> bytes:
+        state["i"] = (state["i"] + 1) % len(items)
+        return items[state["i"]]
+
+    return next_item
+
+
+def _users(base: str, url: str, count: int) -> list[tuple[str, list[int]]]:
+    """Register `count` players holding two team rows each; claim both; return tokens and teams."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        people = conn.execute(
+            sa.text(
+                "SELECT first_name, last_name, array_agg(id ORDER BY id), array_agg(team_id ORDER BY id) "
+                "FROM players WHERE team_id IS NOT NULL GROUP BY league_id, "
+                "tenniscores_player_id, first_name, last_name HAVING count(*) = 2 "
+                "ORDER BY min(id) LIMIT :n"
+            ),
+            {"n": count},
+        ).all()
+    engine.dispose()
+    users = []
+    with httpx.Client(base_url=base, timeout=30) as http:
+        for first, last, player_ids, team_ids in people:
+            reg = http.post(
+                "/api/register",
+                json={
+                    "email": f"bench-{uuid.uuid4().hex[:8]}@example.com",
+                    "password": "benchmark password",
+                    "first_name": first,
+                    "last_name": last,
+                },
+            )
+            reg.raise_for_status()
+            token = reg.json()["token"]
+            for pid in player_ids:
+                http.post(
+                    "/api/me/claims",
+                    json={"player_id": pid},
+                    headers={"Authorization": f"Bearer {token}"},
+                ).raise_for_status()
+            users.append((token, list(team_ids)))
+    return users
+
+
+def main() -> None:
+    """Import the corpus, start the server, run the phases and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--max-requests", type=int, default=20000)
+    parser.add_argument("--workers", type=int, default=1, help="rally serve --workers")
+    args = parser.parse_args()
+
+    name = f"rally_bench_web_{uuid.uuid4().hex[:8]}"
+    _admin(args.postgres_url, f'CREATE DATABASE "{name}"')
+    url = make_url(args.postgres_url).set(database=name).render_as_string(hide_password=False)
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+            started = time.perf_counter()
+            report = import_paths(engine, [args.data])
+            failed = [k for k, v in report.leagues.items() if v.error]
+            if failed:
+                raise SystemExit(f"import failed for {failed}")
+            print(f"corpus imported in {time.perf_counter() - started:.1f} s")
+            with engine.connect() as conn:
+                series_ids = (
+                    conn.execute(sa.text("SELECT DISTINCT series_id FROM series_stats ORDER BY 1"))
+                    .scalars()
+                    .all()
+                )
+        finally:
+            engine.dispose()
+
+        port = _free_port()
+        rally = Path(sys.executable).with_name("rally")
+        env = {
+            **os.environ,
+            "RALLY_SECRET_KEY": "benchmark",
+            "RALLY_DATA_DIR": tempfile.mkdtemp(prefix="rally-bench-"),
+        }
+        server = subprocess.Popen(
+            [
+                str(rally),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--database-url",
+                url,
+                "--no-access-log",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("the server did not start")
+            time.sleep(0.2)
+        users = _users(base, url, args.clients)
+        if len(users) < args.clients:
+            raise SystemExit(f"only {len(users)} players with two teams found")
+
+        health = [_cycle([_get("/healthz")]) for _ in range(args.clients)]
+        standing_requests = [_get(f"/api/series/{sid}/standings") for sid in series_ids]
+        standings = [
+            _cycle(standing_requests[i:] + standing_requests[:i]) for i in range(args.clients)
+        ]
+        switches = [
+            _cycle([_put_json("/api/me/context", {"team_id": t}, token) for t in teams])
+            for token, teams in users
+        ]
+        run_phase("warm-up", port, standings, 1.0, 2000)
+        run_phase("warm-up", port, switches, 1.0, 1000)
+        phases = [
+            run_phase("GET /healthz", port, health, args.seconds, args.max_requests),
+            run_phase("GET standings", port, standings, args.seconds, args.max_requests),
+            run_phase("PUT /api/me/context", port, switches, args.seconds, args.max_requests),
+        ]
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=10)
+        _admin(args.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    print(
+        f"{args.clients} concurrent clients, {args.workers} server worker(s), "
+        f"{len(series_ids)} series with standings"
+    )
+    for phase in phases:
+        print(phase.line())
+    health_phase, standings_phase, switch_phase = phases
+    ratio = standings_phase.throughput / health_phase.throughput
+    checks = [
+        ("standings p99 < 25 ms", standings_phase.pct(0.99) < 25),
+        (f"standings throughput >= 50% of /healthz ({ratio:.0%})", ratio >= 0.5),
+        ("team switch p99 < 30 ms", switch_phase.pct(0.99) < 30),
+        ("no errors", all(p.errors == 0 for p in phases)),
+    ]
+    for label, ok in checks:
+        print(f"{'PASS' if ok else 'FAIL'}  {label}")
+    print(f"mean standings latency {statistics.fmean(standings_phase.latencies) * 1000:.2f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""`rally serve`: run the web application and JSON API."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from rally.cli._common import DatabaseUrlOption, console, handle_errors, open_engine
+from rally.config import ENV_DATABASE_URL
+from rally.db import migrate
+from rally.errors import UsageError
+
+
+@handle_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    database_url: DatabaseUrlOption = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes (each with its own pool).")
+    ] = 1,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="Log every request.")
+    ] = True,
+) -> None:
+    """Serve the Rally web pages and JSON API (OpenAPI at /openapi.json)."""
+    import uvicorn
+
+    from rally.web import create_app
+    from rally.web.app import secret_key
+
+    settings, engine = open_engine(database_url)
+    try:
+        state = migrate.current(engine)
+        head = migrate.head_revision()
+    finally:
+        engine.dispose()
+    if state.revision != head or state.kind != "rally":
+        raise UsageError(
+            f"The database is at {state.describe}, not at head ({head}); run `rally db upgrade`."
+        )
+    if not settings.secret_key:
+        console.print(
+            "[yellow]RALLY_SECRET_KEY is not set; using a key kept in "
+            f"{settings.data_dir / 'secret_key'}.[/]"
+        )
+    console.print(f"Serving Rally on http://{host}:{port} (API docs at /api/docs).")
+    if workers == 1:
+        uvicorn.run(
+            create_app(settings), host=host, port=port, log_level="info", access_log=access_log
+        )
+        return
+    # Worker processes build their own app from the environment, so pass the URL on; the
+    # key file is created here so that every worker signs with the same key.
+    secret_key(settings)
+    os.environ[ENV_DATABASE_URL] = settings.database_url
+    uvicorn.run(
+        "rally.web.app:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=access_log,
+    )

@@ -1,0 +1,71 @@
+"""Domain errors of the services, each named for the condition a user can act on."""
+
+from __future__ import annotations
+
+from rally.errors import Conflict, Forbidden, NotFound, RallyError, UsageError
+
+
+class NotSignedIn(RallyError):
+    """The request carries no valid session."""
+
+    http_status = 401
+
+
+class InvalidCredentials(RallyError):
+    """The email or password is wrong."""
+
+    http_status = 401
+
+
+class TooManySignInAttempts(RallyError):
+    """Too many failed sign-ins for one email in a short time."""
+
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class EmailAlreadyRegistered(Conflict):
+    """An account with this email exists."""
+
+
+class InvalidAccountDetails(UsageError):
+    """The email, password or name given at registration is not acceptable."""
+
+
+class LeagueNotFound(NotFound):
+    """No league has this key."""
+
+
+class ClubNotFound(NotFound):
+    """The league has no club of this name."""
+
+
+class SeriesNotFound(NotFound):
+    """The league has no series of this name, or no series has this id."""
+
+
+class TeamNotFound(NotFound):
+    """No team has this id."""
+
+
+class PlayerNotFound(NotFound):
+    """No player record has this id."""
+
+
+class PlayerAlreadyClaimed(Conflict):
+    """Another user has claimed this player record."""
+
+
+class PlayerNotYours(Forbidden):
+    """The record's name does not match the account and is not one of the person's records."""
+
+
+class TeamNotClaimed(Forbidden):
+    """The team is not a team of any record the user claimed."""
+
+
+class CsrfRejected(Forbidden):
+    """A form or API request failed the cross-site request forgery check."""

@@ -1,0 +1,402 @@
+"""My teams, switching the team context, and a team's page (roster, schedule, results)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import bindparam, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from rally.db import is_postgres
+from rally.models import (
+    Club,
+    League,
+    MatchScore,
+    Player,
+    PlayerClaim,
+    Schedule,
+    Series,
+    Team,
+    User,
+    UserContext,
+)
+from rally.services.errors import TeamNotClaimed, TeamNotFound
+
+
+@dataclass(frozen=True)
+class TeamRef:
+    """A team of one of the user's claimed records."""
+
+    team_id: int
+    team: str
+    league: str
+    league_name: str
+    club: str
+    series: str
+    series_id: int
+    player_id: int
+    current: bool
+
+
+@dataclass(frozen=True)
+class Context:
+    """The team the user is looking at, with that team's own series and league."""
+
+    team_id: int
+    team: str
+    series_id: int
+    series: str
+    league: str
+    league_name: str
+    club: str
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    """A player on the team's roster; the record counts the lines played for this team."""
+
+    player_id: int
+    first_name: str
+    last_name: str
+    pti: float | None
+    wins: int
+    losses: int
+    captain: bool
+
+
+@dataclass(frozen=True)
+class Fixture:
+    """A scheduled match of the team."""
+
+    date: dt.date | None
+    time: dt.time | None
+    home_team: str | None
+    away_team: str | None
+    location: str | None
+    home: bool
+
+
+@dataclass(frozen=True)
+class LineResult:
+    """One line of a match, seen from the team's side."""
+
+    line: str | None
+    players: list[str]
+    opponents: list[str]
+    scores: str | None
+    result: str | None
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """A played match: the team's lines won and lost, and each line."""
+
+    date: dt.date | None
+    opponent: str | None
+    home: bool
+    lines_won: int
+    lines_lost: int
+    lines: list[LineResult]
+
+
+@dataclass(frozen=True)
+class TeamDetail:
+    """A team's page."""
+
+    team_id: int
+    team: str
+    league: str
+    league_name: str
+    club: str
+    series: str
+    series_id: int
+    roster: list[RosterEntry]
+    schedule: list[Fixture]
+    results: list[MatchResult]
+
+
+_TEAM_COLUMNS = (
+    Team.id,
+    Team.team_name,
+    League.league_id,
+    League.league_name,
+    Club.name,
+    Series.name,
+    Series.id,
+)
+
+
+def _team_select():  # type: ignore[no-untyped-def]
+    return (
+        select(*_TEAM_COLUMNS)
+        .join(League, League.id == Team.league_id)
+        .join(Club, Club.id == Team.club_id)
+        .join(Series, Series.id == Team.series_id)
+    )
+
+
+def my_teams(session: Session, *, user_id: int) -> list[TeamRef]:
+    """Return every team of every record the user claimed, across leagues."""
+    current = session.scalar(select(UserContext.team_id).where(UserContext.user_id == user_id))
+    rows = session.execute(
+        _team_select()
+        .add_columns(Player.id)
+        .join(Player, Player.team_id == Team.id)
+        .join(PlayerClaim, PlayerClaim.player_id == Player.id)
+        .where(PlayerClaim.user_id == user_id)
+        .order_by(League.league_id, Series.name, Team.team_name)
+    ).all()
+    seen: set[int] = set()
+    teams: list[TeamRef] = []
+    for tid, team, key, lname, club, series, sid, pid in rows:
+        if tid in seen:
+            continue
+        seen.add(tid)
+        teams.append(
+            TeamRef(
+                team_id=tid,
+                team=team,
+                league=key,
+                league_name=lname,
+                club=club,
+                series=series,
+                series_id=sid,
+                player_id=pid,
+                current=tid == current,
+            )
+        )
+    return teams
+
+
+def _context(row: tuple[object, ...]) -> Context:
+    tid, team, key, lname, club, series, sid = row
+    return Context(
+        team_id=tid,  # type: ignore[arg-type]
+        team=team,  # type: ignore[arg-type]
+        league=key,  # type: ignore[arg-type]
+        league_name=lname,  # type: ignore[arg-type]
+        club=club,  # type: ignore[arg-type]
+        series=series,  # type: ignore[arg-type]
+        series_id=sid,  # type: ignore[arg-type]
+    )
+
+
+def current_context(session: Session, *, user_id: int) -> Context | None:
+    """Return the user's team context, always with the team's own series, or None."""
+    row = session.execute(
+        _team_select()
+        .join(UserContext, UserContext.team_id == Team.id)
+        .where(UserContext.user_id == user_id)
+    ).first()
+    return _context(tuple(row)) if row else None
+
+
+@lru_cache(maxsize=1)
+def _switch_statement() -> Any:
+    # Built once (team switching is hot): the team, its league and whether the user claimed
+    # a record on it, in one round trip.
+    claimed = (
+        select(Player.league_id)
+        .join(PlayerClaim, PlayerClaim.player_id == Player.id)
+        .where(PlayerClaim.user_id == bindparam("user_id"), Player.team_id == Team.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return _team_select().add_columns(claimed).where(Team.id == bindparam("team_id"))
+
+
+@lru_cache(maxsize=2)
+def _upsert_statement(dialect_name: str) -> Any:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    stmt = dialect.insert(UserContext).values(
+        user_id=bindparam("user_id"),
+        league_id=bindparam("league_id"),
+        team_id=bindparam("team_id"),
+        series_id=bindparam("series_id"),
+        last_updated=bindparam("now"),
+    )
+    # One statement, so concurrent switches of one user cannot collide on the insert.
+    return stmt.on_conflict_do_update(
+        index_elements=[UserContext.user_id],
+        set_={
+            "league_id": stmt.excluded.league_id,
+            "team_id": stmt.excluded.team_id,
+            "series_id": stmt.excluded.series_id,
+            "last_updated": stmt.excluded.last_updated,
+        },
+    )
+
+
+def switch_team(session: Session, *, user_id: int, team_id: int) -> Context:
+    """Set the user's context to a team of a claimed record (league, team, series together).
+
+    TeamNotFound (404) for an unknown team; TeamNotClaimed (403) for a team of no record
+    the user claimed. The context's series and league are taken from the team itself.
+    """
+    conn = session.connection()
+    row = conn.execute(_switch_statement(), {"team_id": team_id, "user_id": user_id}).first()
+    if row is None:
+        raise TeamNotFound(f"There is no team {team_id}.")
+    league_id = row[7]
+    if league_id is None:
+        raise TeamNotClaimed(
+            f"{row[1]} is not a team of a player record you claimed; claim the record first."
+        )
+    if is_postgres(conn):
+        # A lost context switch after a crash is harmless; do not wait for the WAL flush.
+        conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+    conn.execute(
+        _upsert_statement(conn.dialect.name),
+        {
+            "user_id": user_id,
+            "league_id": league_id,
+            "team_id": team_id,
+            "series_id": row[6],
+            "now": dt.datetime.now(dt.UTC),
+        },
+    )
+    # The legacy column: usually already loaded by the request's authentication.
+    user = session.get(User, user_id)
+    if user is not None and user.league_context != league_id:
+        user.league_context = league_id
+        session.flush()
+    return _context(tuple(row[:7]))
+
+
+def _names(session: Session, league_id: int, ids: set[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Player.tenniscores_player_id, Player.first_name, Player.last_name).where(
+            Player.league_id == league_id, Player.tenniscores_player_id.in_(ids)
+        )
+    )
+    return {tid: f"{first} {last}" for tid, first, last in rows}
+
+
+def team_detail(session: Session, *, team_id: int) -> TeamDetail:
+    """Return a team's roster (PTI, record), schedule and results by line (TeamNotFound)."""
+    row = session.execute(
+        _team_select().add_columns(Team.league_id).where(Team.id == team_id)
+    ).first()
+    if row is None:
+        raise TeamNotFound(f"There is no team {team_id}.")
+    league_id = row[7]
+    players = session.execute(
+        select(
+            Player.id,
+            Player.tenniscores_player_id,
+            Player.first_name,
+            Player.last_name,
+            Player.pti,
+            Player.wins,
+            Player.losses,
+            Player.captain_status,
+        )
+        .where(Player.team_id == team_id, Player.is_active.is_not(False))
+        .order_by(Player.last_name, Player.first_name)
+    ).all()
+    fixtures = session.execute(
+        select(Schedule)
+        .where(or_(Schedule.home_team_id == team_id, Schedule.away_team_id == team_id))
+        .order_by(Schedule.match_date, Schedule.match_time)
+    ).scalars()
+    matches = (
+        session.execute(
+            select(MatchScore)
+            .where(or_(MatchScore.home_team_id == team_id, MatchScore.away_team_id == team_id))
+            .order_by(MatchScore.match_date, MatchScore.line, MatchScore.id)
+        )
+        .scalars()
+        .all()
+    )
+    ids = {
+        pid
+        for m in matches
+        for pid in (m.home_player_1_id, m.home_player_2_id, m.away_player_1_id, m.away_player_2_id)
+        if pid
+    }
+    names = _names(session, league_id, ids)
+    record: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    grouped: dict[tuple[object, ...], list[LineResult]] = defaultdict(list)
+    for m in matches:
+        home = m.home_team_id == team_id
+        ours = (
+            (m.home_player_1_id, m.home_player_2_id)
+            if home
+            else (m.away_player_1_id, m.away_player_2_id)
+        )
+        theirs = (
+            (m.away_player_1_id, m.away_player_2_id)
+            if home
+            else (m.home_player_1_id, m.home_player_2_id)
+        )
+        result = None
+        if m.winner in ("home", "away"):
+            result = "won" if (m.winner == "home") == home else "lost"
+        elif m.winner == "tie":
+            result = "tied"
+        for pid in ours:
+            if pid and result in ("won", "lost"):
+                record[pid][0 if result == "won" else 1] += 1
+        opponent = m.away_team if home else m.home_team
+        grouped[(m.match_date, opponent, home)].append(
+            LineResult(
+                line=m.line,
+                players=[names.get(p, p) for p in ours if p],
+                opponents=[names.get(p, p) for p in theirs if p],
+                scores=m.scores,
+                result=result,
+            )
+        )
+    results = [
+        MatchResult(
+            date=date,  # type: ignore[arg-type]
+            opponent=opponent,  # type: ignore[arg-type]
+            home=bool(home),
+            lines_won=sum(line.result == "won" for line in lines),
+            lines_lost=sum(line.result == "lost" for line in lines),
+            lines=lines,
+        )
+        for (date, opponent, home), lines in grouped.items()
+    ]
+    roster = [
+        RosterEntry(
+            player_id=pid,
+            first_name=first,
+            last_name=last,
+            pti=float(pti) if pti is not None else None,
+            # Rosters often carry 0-0; the lines played for this team say more.
+            wins=record[tid][0] if tid in record else (wins or 0),
+            losses=record[tid][1] if tid in record else (losses or 0),
+            captain=(captain or "").strip().lower() in {"yes", "c", "captain", "true"},
+        )
+        for pid, tid, first, last, pti, wins, losses, captain in players
+    ]
+    return TeamDetail(
+        team_id=row[0],
+        team=row[1],
+        league=row[2],
+        league_name=row[3],
+        club=row[4],
+        series=row[5],
+        series_id=row[6],
+        roster=roster,
+        schedule=[
+            Fixture(
+                date=f.match_date,
+                time=f.match_time,
+                home_team=f.home_team,
+                away_team=f.away_team,
+                location=f.location,
+                home=f.home_team_id == team_id,
+            )
+            for f in fixtures
+        ],
+        results=results,
+    )

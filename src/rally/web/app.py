@@ -1,0 +1,213 @@
+"""The application factory: engine, sessions, routers and the one error mapping."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from argon2 import PasswordHasher
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from rally.config import Settings
+from rally.db import is_postgres, make_engine, session_factory
+from rally.errors import DatabaseUnavailable, RallyError
+from rally.services.errors import NotSignedIn, TooManySignInAttempts
+
+HERE = Path(__file__).resolve().parent
+log = logging.getLogger("rally.web")
+
+
+def _is_api(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith("/api/") or path in {"/healthz", "/openapi.json", "/api"}
+
+
+def secret_key(settings: Settings) -> bytes:
+    """Return the key that signs CSRF tokens: RALLY_SECRET_KEY, else one kept in the data dir."""
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    path = settings.data_dir / "secret_key"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # O_EXCL: concurrent workers agree on the first key written.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_bytes().strip()
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        return path.read_bytes().strip()
+    except OSError:
+        log.warning("cannot keep a secret key in %s; forms expire on restart", path)
+        return secrets.token_bytes(32)
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts)
+
+
+def validation_sentence(exc: RequestValidationError) -> str:
+    """Turn the first validation error into one sentence that names the field."""
+    errors = list(exc.errors())
+    if not errors:
+        return "The request is malformed."
+    first = errors[0]
+    kind = str(first.get("type", ""))
+    field = _field(first.get("loc", ()))
+    message = str(first.get("msg", "is invalid")).rstrip(".")
+    if kind == "json_invalid":
+        return "The request body is not valid JSON."
+    if kind == "missing":
+        return f"The field '{field}' is required." if field else "The request body is required."
+    if not field:
+        return f"The request body is invalid: {message}."
+    return f"The field '{field}' is invalid: {message}."
+
+
+def _sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = None) -> FastAPI:
+    """Build the Rally web application (pages and JSON API) for `settings`.
+
+    The engine and session factory are created here, never at import time, and disposed
+    when the application shuts down. `password_hasher` lets tests use cheaper argon2 settings.
+    """
+    from rally.web import api, pages
+
+    url = settings.database_url
+    if url.startswith("sqlite"):
+        pool = {"pool_size": 5, "max_overflow": 10}
+        engine = make_engine(url, connect_args={"check_same_thread": False}, **pool)
+        # WAL: readers and the writer do not block each other. Reads run on the event loop
+        # and COMMITs are issued from it, so a reader must never make a COMMIT wait.
+        event.listen(engine, "connect", _sqlite_wal)
+    else:
+        # No pre-ping: it costs two round trips per request; a connection the server dropped
+        # fails one request (503) and the pool then replaces its connections.
+        pool = {"pool_size": 10, "max_overflow": 20}
+        engine = make_engine(
+            url,
+            **pool,
+            pool_pre_ping=False,
+            # A request never waits forever: a lock or a runaway query fails it instead.
+            connect_args={
+                "connect_timeout": 5,
+                "options": "-c lock_timeout=5000 -c statement_timeout=15000",
+            },
+        )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Rally",
+        summary="League-isolated standings, teams and player claims.",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    # Reads (GET) on PostgreSQL run without BEGIN/COMMIT: two round trips fewer per request.
+    app.state.read_sessions = (
+        session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
+        if is_postgres(engine)
+        else app.state.sessions
+    )
+    # Requests holding a session never outnumber the pool's connections (see deps.get_db).
+    app.state.db_capacity = pool["pool_size"] + pool["max_overflow"]
+    app.state.db_slots = weakref.WeakKeyDictionary()
+    app.state.secret = secret_key(settings)
+    app.state.hasher = password_hasher or PasswordHasher()
+    app.state.templates = Jinja2Templates(directory=HERE / "templates")
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.include_router(api.health)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    _install_error_handlers(app)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Build the app from RALLY_* environment settings (the factory of `rally serve --workers`)."""
+    return create_app(Settings.load())
+
+
+def _error(
+    request: Request, status: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    if _is_api(request):
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
+    if status == 401:
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+    from rally.web.pages import render
+
+    response = render(
+        request, "error.html", {"status": status, "message": message}, status_code=status
+    )
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RallyError)
+    async def rally_error(request: Request, exc: RallyError) -> Response:
+        headers = None
+        if isinstance(exc, TooManySignInAttempts):
+            headers = {"Retry-After": str(exc.retry_after)}
+        if isinstance(exc, NotSignedIn) and _is_api(request):
+            headers = {"WWW-Authenticate": "Bearer"}
+        return _error(request, exc.http_status, str(exc), headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        return _error(request, 422, validation_sentence(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        messages = {
+            404: "There is no such page.",
+            405: "This method is not allowed here.",
+        }
+        message = messages.get(exc.status_code) or str(exc.detail)
+        if not message.endswith("."):
+            message += "."
+        return _error(request, exc.status_code, message, dict(exc.headers or {}) or None)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def database_error(request: Request, exc: SQLAlchemyError) -> Response:
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            return _error(request, 503, str(DatabaseUnavailable("The database is unavailable.")))
+        if isinstance(exc, DBAPIError) and type(exc).__name__ == "DataError":
+            return _error(request, 422, "A value in the request cannot be stored or compared.")
+        log.exception("database error on %s %s", request.method, request.url.path)
+        return _error(request, 503, "The database could not answer; try again shortly.")
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return _error(request, 500, "Something went wrong on our side; please try again.")

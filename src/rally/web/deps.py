@@ -1,0 +1,213 @@
+"""Request plumbing: the per-request transaction, the signed-in user, CSRF tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+import weakref
+from collections.abc import AsyncIterator
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Request, Response
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from rally.models import User
+from rally.services import accounts
+from rally.services.errors import CsrfRejected, NotSignedIn
+
+SESSION_COOKIE = "rally_session"
+#: Random per-browser value that binds CSRF tokens of visitors not signed in yet.
+ANON_COOKIE = "rally_anon"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _slots(request: Request) -> asyncio.Semaphore:
+    # One semaphore per event loop (asyncio primitives belong to one loop; tests run several).
+    slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
+    slots = request.app.state.db_slots
+    loop = asyncio.get_running_loop()
+    if loop not in slots:
+        slots[loop] = asyncio.Semaphore(request.app.state.db_capacity)
+    return slots[loop]
+
+
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    """Open the request's one session: commit when the handler succeeds, roll back otherwise.
+
+    Concurrency rules that keep the server from stalling:
+
+    - At most as many requests hold a session as the pool has connections (an asyncio
+      semaphore, waited for without blocking), so taking a connection never blocks the loop.
+    - Code on the event loop (``async def`` endpoints, authentication, this COMMIT) only reads
+      or commits; it never waits for a lock. Writes run in the thread pool (``WriteDb``), so a
+      write waiting for a row lock cannot stall the loop that the holder needs for its COMMIT.
+    """
+    async with _slots(request):
+        reads_only = request.method in ("GET", "HEAD")
+        factory = request.app.state.read_sessions if reads_only else request.app.state.sessions
+        session: Session = factory()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+
+Db = Annotated[Session, Depends(get_db, scope="function")]
+
+
+def _sqlite_write_lock(db: Session) -> None:
+    db.commit()
+    db.execute(text("DELETE FROM login_attempts WHERE 1 = 0"))
+
+
+async def write_session(db: Db) -> Session:
+    """Return the request's session for writing (POST, PUT, ...: a transaction).
+
+    SQLite: end the read transaction of authentication and take the write lock first, in the
+    thread pool. A transaction that reads and then writes fails outright
+    (SQLITE_BUSY_SNAPSHOT) when another writer commits in between; waiting for the lock up
+    front is covered by busy_timeout.
+    """
+    if db.get_bind().dialect.name == "sqlite":
+        await run_in_threadpool(_sqlite_write_lock, db)
+    return db
+
+
+WriteDb = Annotated[Session, Depends(write_session)]
+
+
+def bearer_token(request: Request) -> str | None:
+    """Return the token of an `Authorization: Bearer` header, if any."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+def session_token(request: Request) -> str | None:
+    """Return the session token of the request: bearer header first, then the cookie."""
+    return bearer_token(request) or request.cookies.get(SESSION_COOKIE) or None
+
+
+async def optional_user(request: Request, db: Db) -> User | None:
+    """Return the signed-in user, or None (one indexed lookup, run inline)."""
+    token = session_token(request)
+    if token is None:
+        return None
+    user = accounts.user_for_token(db, token=token)
+    request.state.user = user
+    return user
+
+
+async def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+    """Return the signed-in user or answer 401."""
+    if user is None:
+        raise NotSignedIn("Sign in first: this needs a signed-in session.")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+OptionalUser = Annotated[User | None, Depends(optional_user)]
+
+
+def set_session_cookie(request: Request, response: Response, token: str) -> None:
+    """Set the HttpOnly, SameSite=Lax session cookie (Secure over https)."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(accounts.SESSION_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+
+
+def clear_session_cookie(response: Response) -> None:
+    """Remove the session cookie."""
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+
+
+# --- CSRF -----------------------------------------------------------------------------------
+
+
+def _csrf_binding(request: Request) -> str:
+    # Signed-in: the session token; otherwise a random per-browser cookie (set on first page).
+    binding = request.cookies.get(SESSION_COOKIE) or request.cookies.get(ANON_COOKIE)
+    if not binding:
+        binding = getattr(request.state, "anon", None)
+        if binding is None:
+            binding = secrets.token_urlsafe(24)
+            request.state.anon = binding
+    return binding
+
+
+def csrf_token(request: Request) -> str:
+    """Return the CSRF token for forms on this page (an HMAC of the session binding)."""
+    key: bytes = request.app.state.secret
+    binding = _csrf_binding(request)
+    return hmac.new(key, f"csrf:{binding}".encode(), hashlib.sha256).hexdigest()
+
+
+def check_csrf(request: Request, submitted: str | None) -> None:
+    """Refuse a form post whose hidden csrf_token does not match this browser's session."""
+    bound = request.cookies.get(SESSION_COOKIE) or request.cookies.get(ANON_COOKIE)
+    if not bound or not submitted or not hmac.compare_digest(csrf_token(request), submitted):
+        raise CsrfRejected(
+            "The form has expired or did not come from this site; reload the page and try again."
+        )
+
+
+def remember_anon(request: Request, response: Response) -> None:
+    """Set the per-browser CSRF cookie when a page minted one."""
+    anon = getattr(request.state, "anon", None)
+    if anon and not request.cookies.get(ANON_COOKIE):
+        response.set_cookie(
+            ANON_COOKIE,
+            anon,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
+
+
+def _same_origin(request: Request, origin: str) -> bool:
+    parts = urlsplit(origin)
+    host = request.headers.get("host", "")
+    return bool(parts.netloc) and parts.netloc.lower() == host.lower()
+
+
+async def api_csrf(request: Request) -> None:
+    """Guard state-changing API calls against cross-site requests.
+
+    A browser sends cookies with cross-site requests but not bearer tokens, and a cross-site
+    page can send `application/json` only after a CORS preflight, which Rally never grants.
+    So every POST/PUT/PATCH/DELETE under /api must either carry a bearer token or be JSON;
+    and any request whose Origin (or Sec-Fetch-Site) says it came from another site is refused.
+    """
+    if request.method not in UNSAFE_METHODS:
+        return
+    origin = request.headers.get("origin")
+    if origin and origin != "null" and not _same_origin(request, origin):
+        raise CsrfRejected(f"Cross-site request from {origin} refused.")
+    if request.headers.get("sec-fetch-site") == "cross-site" or origin == "null":
+        raise CsrfRejected("Cross-site request refused.")
+    if bearer_token(request):
+        return
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise CsrfRejected(
+            "API requests that change something must send Content-Type: application/json "
+            "(or authenticate with a bearer token)."
+        )

@@ -1,0 +1,55 @@
+"""Helpers of the web tests: the app built as `rally serve` builds it, accounts, tokens."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from argon2 import PasswordHasher
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from rally.config import Settings
+from rally.web import create_app
+
+#: Cheap argon2 parameters: the tests register many accounts.
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+PASSWORD = "correct horse"
+
+
+def make_app(db_url: str, data_dir: Path) -> FastAPI:
+    """Build the app the way `rally serve` does, with test settings."""
+    settings = Settings(database_url=db_url, data_dir=data_dir, secret_key="test-secret")
+    return create_app(settings, password_hasher=FAST_HASHER)
+
+
+def new_email() -> str:
+    """Return an email no other test uses."""
+    return f"u{uuid.uuid4().hex[:10]}@example.com"
+
+
+def register(
+    client: TestClient,
+    *,
+    first_name: str = "Aaron",
+    last_name: str = "Walsh",
+    email: str | None = None,
+    **claim: str,
+) -> dict[str, Any]:
+    """Register through the API (signing the client in) and return the response body."""
+    body = {
+        "email": email or new_email(),
+        "password": PASSWORD,
+        "first_name": first_name,
+        "last_name": last_name,
+        **claim,
+    }
+    response = client.post("/api/register", json=body)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def bearer(token: str) -> dict[str, str]:
+    """Authorization header for a token."""
+    return {"Authorization": f"Bearer {token}"}
