@@ -16,10 +16,9 @@ import io
 import os
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-import sqlalchemy as sa
+from scratch import DEFAULT_ADMIN_URL, ScratchDatabases
 from sqlalchemy.engine import make_url
 
 from rally.db import make_engine
@@ -44,25 +43,14 @@ TABLES = (
 )
 
 
-def _admin(admin_url: str, statement: str) -> None:
-    engine = make_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text(statement))
-    finally:
-        engine.dispose()
-
-
-def _new_pg(admin_url: str) -> tuple[str, str]:
-    name = f"rally_bench_{uuid.uuid4().hex[:8]}"
-    _admin(admin_url, f'CREATE DATABASE "{name}"')
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+def _new_pg(scratch: ScratchDatabases) -> str:
+    url = scratch.create()
     engine = make_engine(url)
     try:
         upgrade(engine)
     finally:
         engine.dispose()
-    return name, url
+    return url
 
 
 def _timed_import(url: str, data: Path) -> tuple[float, float, int, int]:
@@ -124,18 +112,16 @@ def _copy_rate(source_url: str, target_url: str) -> tuple[int, float]:
 def main() -> None:
     """Run the benchmark and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--postgres-url", default=DEFAULT_ADMIN_URL)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     args = parser.parse_args()
 
-    created: list[str] = []
+    scratch = ScratchDatabases(args.postgres_url)
     try:
-        name, url = _new_pg(args.postgres_url)
-        created.append(name)
+        url = _new_pg(scratch)
         p1, l1, inserted, _ = _timed_import(url, args.data)
         p2, l2, re_inserted, re_updated = _timed_import(url, args.data)
-        name_b, url_b = _new_pg(args.postgres_url)
-        created.append(name_b)
+        url_b = _new_pg(scratch)
         copy_rows, copy_s = _copy_rate(url, url_b)
         with tempfile.TemporaryDirectory() as tmp:
             sqlite_url = f"sqlite:///{tmp}/bench.db"
@@ -146,8 +132,7 @@ def main() -> None:
                 engine.dispose()
             sp, sl, _, _ = _timed_import(sqlite_url, args.data)
     finally:
-        for db in created:
-            _admin(args.postgres_url, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        scratch.drop_all()
 
     total = p1 + l1
     import_rate = inserted / total

@@ -16,14 +16,12 @@ Target: upgrade < 2 s without the backup. Throwaway databases are dropped at the
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -33,46 +31,18 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "legacy"))
 
 from legacy_builder import build_from_corpus  # noqa: E402
+from scratch import DEFAULT_ADMIN_URL, ScratchDatabases  # noqa: E402
 
 from rally.db import make_engine, migrate  # noqa: E402
 from rally.legacy import backup as backup_mod  # noqa: E402
 from rally.legacy.plan import build_plan  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "leagues"
-DEFAULT_PG = os.environ.get(
-    "RALLY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 PROBES = (
     "UPDATE players SET updated_at = updated_at WHERE id = 1",
     "UPDATE teams SET updated_at = updated_at WHERE id = 1",
     "UPDATE series SET updated_at = updated_at WHERE id = 1",
 )
-
-
-class Admin:
-    """Creates and drops the benchmark's databases."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.made: list[str] = []
-
-    def _run(self, sql: str) -> None:
-        engine = make_engine(self.url, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                conn.execute(sa.text(sql))
-        finally:
-            engine.dispose()
-
-    def create(self, template: str | None = None) -> str:
-        name = f"rally_bench_migrate_{uuid.uuid4().hex[:8]}"
-        self._run(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
-        self.made.append(name)
-        return make_url(self.url).set(database=name).render_as_string(hide_password=False)
-
-    def drop_all(self) -> None:
-        for name in self.made:
-            self._run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class WriteProbe(threading.Thread):
@@ -141,11 +111,11 @@ def cli(*args: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--postgres-url", default=DEFAULT_PG)
+    parser.add_argument("--postgres-url", default=DEFAULT_ADMIN_URL)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    admin = Admin(args.postgres_url)
+    admin = ScratchDatabases(args.postgres_url, prefix="rally_bench_migrate")
     try:
         t0 = time.perf_counter()
         builder = build_from_corpus(args.data)

@@ -19,31 +19,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
+from scratch import DEFAULT_ADMIN_URL, ScratchDatabases
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_PG = os.environ.get(
-    "RALLY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
-
-
-def _admin(admin_url: str, statement: str) -> None:
-    from rally.db import make_engine
-
-    engine = make_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(sa.text(statement))
-    engine.dispose()
 
 
 def _child(step: str, data: str, url: str) -> dict[str, float]:
@@ -97,22 +83,21 @@ def _child_process(step: str, data: Path, url: str) -> dict[str, float]:
 
 
 def _run_step(step: str, data: Path, admin_url: str) -> dict[str, float]:
-    name = f"rally_scale_{uuid.uuid4().hex[:8]}"
-    _admin(admin_url, f'CREATE DATABASE "{name}"')
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    scratch = ScratchDatabases(admin_url, prefix="rally_scale")
+    url = scratch.create()
     try:
         if step == "migrate":
             # Build the legacy database in its own process: the upgrade's peak is its own.
             _child_process("legacy", data, url)
         return _child_process(step, data, url)
     finally:
-        _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        scratch.drop_all()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", nargs="+", type=float, default=[1.0, 10.0, 100.0])
-    parser.add_argument("--postgres-url", default=DEFAULT_PG)
+    parser.add_argument("--postgres-url", default=DEFAULT_ADMIN_URL)
     parser.add_argument("--steps", nargs="+", default=["import", "migrate"])
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
