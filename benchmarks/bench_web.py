@@ -5,15 +5,17 @@ Run: .venv/bin/python benchmarks/bench_web.py [--postgres-url URL] [--data DIR]
 
 Imports ../shared/data/leagues into a throwaway PostgreSQL database (dropped at the end),
 starts `rally serve --no-access-log` on 127.0.0.1 and a free port in a subprocess, and runs a
-bounded closed-loop load generator (asyncio, one keep-alive HTTP/1.1 connection per client;
-each phase stops after --seconds or --max-requests, whichever comes first) in this process:
+bounded closed-loop load generator (asyncio on uvloop when installed, one keep-alive HTTP/1.1
+connection per client; each phase stops after --seconds or --max-requests, whichever comes
+first) in this process, the same generator for every phase:
 
 1. GET /healthz (the server answers after a `SELECT 1` on its database);
 2. GET /api/series/{id}/standings, cycling over every series with standings;
 3. PUT /api/me/context, each client a different signed-in user (bearer token) alternating
    between the two teams of the records it claimed.
 
-Prints requests, throughput and p50/p90/p99/max latency per phase, and checks the targets:
+Prints the load average around the phases (the machine may be shared), requests, throughput
+and p50/p90/p99/max latency per phase, and checks the targets:
 standings p99 < 25 ms and >= 50 % of /healthz throughput; team switch p99 < 30 ms.
 """
 
@@ -30,9 +32,10 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -102,15 +105,14 @@ async def _client(
             request = next_request()
             start = time.perf_counter()
             writer.write(request)
-            status = await reader.readline()
-            length = 0
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:])
+            # The whole head in one read; responses carry Content-Length (no chunking here).
+            head = await reader.readuntil(b"\r\n\r\n")
+            at = head.lower().find(b"\r\ncontent-length:")
+            length = int(head[at + 17 : head.index(b"\r\n", at + 2)]) if at >= 0 else 0
             if length:
                 await reader.readexactly(length)
             latencies.append(time.perf_counter() - start)
-            if not status.startswith(b"HTTP/1.1 2"):
+            if not head.startswith(b"HTTP/1.1 2"):
                 errors[0] += 1
     finally:
         writer.close()
@@ -132,8 +134,18 @@ def run_phase(
         )
         return time.perf_counter() - start
 
-    elapsed = asyncio.run(main())
+    elapsed = _run(main())
     return Phase(name, latencies, errors[0], elapsed)
+
+
+def _run(main: Coroutine[Any, Any, float]) -> float:
+    # uvloop when installed (uvicorn[standard]): less client CPU on the shared cores; the
+    # same event loop drives every phase.
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 def _get(path: str) -> bytes:
@@ -249,6 +261,8 @@ def main() -> None:
                 "--database-url",
                 url,
                 "--no-access-log",
+                "--workers",
+                str(args.workers),
             ],
             env=env,
             stdout=subprocess.DEVNULL,
@@ -278,6 +292,7 @@ def main() -> None:
             _cycle([_put_json("/api/me/context", {"team_id": t}, token) for t in teams])
             for token, teams in users
         ]
+        load_before = os.getloadavg()
         run_phase("warm-up", port, standings, 1.0, 2000)
         run_phase("warm-up", port, switches, 1.0, 1000)
         phases = [
@@ -293,7 +308,13 @@ def main() -> None:
 
     print(
         f"{args.clients} concurrent clients, {args.workers} server worker(s), "
-        f"{len(series_ids)} series with standings"
+        f"{len(series_ids)} series with standings, {os.cpu_count()} CPUs"
+    )
+    print(
+        "load average (1/5/15 min) before the phases "
+        + "/".join(f"{x:.2f}" for x in load_before)
+        + ", after "
+        + "/".join(f"{x:.2f}" for x in os.getloadavg())
     )
     for phase in phases:
         print(phase.line())

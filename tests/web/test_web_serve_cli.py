@@ -42,6 +42,8 @@ def test_serve_runs_uvicorn_with_the_app(
     )
     assert result.exit_code == 0, result.output
     assert seen["options"]["port"] == 8123 and seen["options"]["access_log"] is False
+    # uvloop and httptools whenever installed (uvicorn[standard]).
+    assert seen["options"]["loop"] == seen["options"]["http"] == "auto"
     with TestClient(seen["app"]) as client:
         assert client.get("/healthz").json()["database"] == "ok"
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600

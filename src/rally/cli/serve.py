@@ -29,7 +29,7 @@ def serve(
     import uvicorn
 
     from rally.web import create_app
-    from rally.web.app import secret_key
+    from rally.web.app import freeze_startup_objects, secret_key
 
     settings, engine = open_engine(database_url)
     try:
@@ -48,8 +48,17 @@ def serve(
         )
     console.print(f"Serving Rally on http://{host}:{port} (API docs at /api/docs).")
     if workers == 1:
+        app = create_app(settings)
+        freeze_startup_objects()
         uvicorn.run(
-            create_app(settings), host=host, port=port, log_level="info", access_log=access_log
+            app,
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=access_log,
+            # uvloop and httptools when installed (uvicorn[standard]), else asyncio and h11.
+            loop="auto",
+            http="auto",
         )
         return
     # Worker processes build their own app from the environment, so pass the URL on; the
@@ -64,4 +73,6 @@ def serve(
         port=port,
         log_level="info",
         access_log=access_log,
+        loop="auto",
+        http="auto",
     )

@@ -8,7 +8,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -23,6 +23,9 @@ from rally.services.errors import (
     InvalidCredentials,
     TooManySignInAttempts,
 )
+
+if TYPE_CHECKING:
+    import psycopg
 
 #: How long a session (cookie or bearer token) stays valid after sign-in.
 SESSION_LIFETIME = dt.timedelta(days=14)
@@ -220,6 +223,21 @@ def user_for_token(session: Session, *, token: str, now: dt.datetime | None = No
     params = {"token_hash": token_hash(token), "now": now or utcnow()}
     user: User | None = session.scalar(_token_statement(), params)
     return user
+
+
+async def user_id_for_token(
+    connection: psycopg.AsyncConnection[Any], *, token: str, now: dt.datetime | None = None
+) -> int | None:
+    """Return the user id of a live session token, or None (PostgreSQL, no ORM: hot paths)."""
+    if not token or len(token) > 200:
+        return None
+    cursor = await connection.execute(
+        "SELECT user_id FROM user_sessions WHERE token_hash = %s AND expires_at > %s",
+        (token_hash(token), now or utcnow()),
+        prepare=True,
+    )
+    row = await cursor.fetchone()
+    return int(row[0]) if row else None
 
 
 def end_session(session: Session, *, token: str) -> bool:

@@ -6,7 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -25,7 +25,11 @@ from rally.models import (
     User,
     UserContext,
 )
+from rally.services.accounts import token_hash
 from rally.services.errors import TeamNotClaimed, TeamNotFound
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 @dataclass(frozen=True)
@@ -266,6 +270,90 @@ def switch_team(session: Session, *, user_id: int, team_id: int) -> Context:
         user.league_context = league_id
         session.flush()
     return _context(tuple(row[:7]))
+
+
+#: `switch_team` in one statement (PostgreSQL): the user (`me`), the team, whether the user
+#: claimed a record on it, and, only if so, the context upsert and the legacy
+#: users.league_context column. No row: `me` found no user.
+_SWITCH_SQL = """
+WITH me AS ({me}), t AS (
+    SELECT tm.id, tm.team_name, l.league_id AS league_key, l.league_name, c.name AS club,
+           se.name AS series, se.id AS series_id,
+           (SELECT p.league_id FROM players p
+              JOIN player_claims pc ON pc.player_id = p.id
+             WHERE pc.user_id = (SELECT user_id FROM me) AND p.team_id = tm.id
+             LIMIT 1) AS claimed
+      FROM teams tm
+      JOIN leagues l ON l.id = tm.league_id
+      JOIN clubs c ON c.id = tm.club_id
+      JOIN series se ON se.id = tm.series_id
+     WHERE tm.id = %(team_id)s
+), context AS (
+    INSERT INTO user_contexts (user_id, league_id, team_id, series_id, last_updated)
+    SELECT me.user_id, t.claimed, t.id, t.series_id, %(now)s
+      FROM me, t WHERE t.claimed IS NOT NULL
+    ON CONFLICT (user_id) DO UPDATE SET
+        league_id = excluded.league_id, team_id = excluded.team_id,
+        series_id = excluded.series_id, last_updated = excluded.last_updated
+    RETURNING 1
+), legacy AS (
+    UPDATE users SET league_context = t.claimed FROM me, t
+     WHERE users.id = me.user_id AND t.claimed IS NOT NULL
+       AND users.league_context IS DISTINCT FROM t.claimed
+    RETURNING 1
+)
+SELECT t.id, t.team_name, t.league_key, t.league_name, t.club, t.series, t.series_id,
+       t.claimed, me.user_id
+  FROM me LEFT JOIN t ON true
+"""
+_SWITCH_BY_ID_SQL = _SWITCH_SQL.format(me="SELECT %(user_id)s::integer AS user_id")
+_SWITCH_BY_TOKEN_SQL = _SWITCH_SQL.format(
+    me="SELECT user_id FROM user_sessions WHERE token_hash = %(token_hash)s "
+    "AND expires_at > %(now)s"
+)
+
+
+async def _switch(
+    connection: psycopg.AsyncConnection[Any], sql: str, params: dict[str, Any]
+) -> Context | None:
+    team_id = params["team_id"]
+    cursor = await connection.execute(sql, {**params, "now": dt.datetime.now(dt.UTC)}, prepare=True)
+    row = await cursor.fetchone()
+    if row is None:
+        return None
+    if row[0] is None:
+        raise TeamNotFound(f"There is no team {team_id}.")
+    if row[7] is None:
+        raise TeamNotClaimed(
+            f"{row[1]} is not a team of a player record you claimed; claim the record first."
+        )
+    return _context(tuple(row[:7]))
+
+
+async def switch_team_at_once(
+    connection: psycopg.AsyncConnection[Any], *, user_id: int, team_id: int
+) -> Context:
+    """`switch_team` as one statement on an autocommit PostgreSQL connection (hot path).
+
+    Same checks, writes and errors as `switch_team`; the statement is its own transaction.
+    """
+    context = await _switch(connection, _SWITCH_BY_ID_SQL, {"user_id": user_id, "team_id": team_id})
+    assert context is not None  # `me` always has the one row of user_id
+    return context
+
+
+async def switch_team_for_token(
+    connection: psycopg.AsyncConnection[Any], *, token: str, team_id: int
+) -> Context | None:
+    """Like `switch_team_at_once` for the user of a live session token; None if there is none.
+
+    Sign-in check and switch in one statement: nothing is written for a dead token.
+    """
+    if not token or len(token) > 200:
+        return None
+    return await _switch(
+        connection, _SWITCH_BY_TOKEN_SQL, {"token_hash": token_hash(token), "team_id": team_id}
+    )
 
 
 def _names(session: Session, league_id: int, ids: set[str]) -> dict[str, str]:
