@@ -1,14 +1,13 @@
-"""My teams, switching the team context, and a team's page (roster, schedule, results)."""
+"""My teams and switching the team context (the team page is in `team_page`)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -16,10 +15,8 @@ from rally.db import is_postgres
 from rally.models import (
     Club,
     League,
-    MatchScore,
     Player,
     PlayerClaim,
-    Schedule,
     Series,
     Team,
     User,
@@ -60,70 +57,6 @@ class Context:
     club: str
 
 
-@dataclass(frozen=True)
-class RosterEntry:
-    """A player on the team's roster; the record counts the lines played for this team."""
-
-    player_id: int
-    first_name: str
-    last_name: str
-    pti: float | None
-    wins: int
-    losses: int
-    captain: bool
-
-
-@dataclass(frozen=True)
-class Fixture:
-    """A scheduled match of the team."""
-
-    date: dt.date | None
-    time: dt.time | None
-    home_team: str | None
-    away_team: str | None
-    location: str | None
-    home: bool
-
-
-@dataclass(frozen=True)
-class LineResult:
-    """One line of a match, seen from the team's side."""
-
-    line: str | None
-    players: list[str]
-    opponents: list[str]
-    scores: str | None
-    result: str | None
-
-
-@dataclass(frozen=True)
-class MatchResult:
-    """A played match: the team's lines won and lost, and each line."""
-
-    date: dt.date | None
-    opponent: str | None
-    home: bool
-    lines_won: int
-    lines_lost: int
-    lines: list[LineResult]
-
-
-@dataclass(frozen=True)
-class TeamDetail:
-    """A team's page."""
-
-    team_id: int
-    team: str
-    league: str
-    league_name: str
-    club: str
-    series: str
-    series_id: int
-    roster: list[RosterEntry]
-    schedule: list[Fixture]
-    results: list[MatchResult]
-
-
 _TEAM_COLUMNS = (
     Team.id,
     Team.team_name,
@@ -135,7 +68,8 @@ _TEAM_COLUMNS = (
 )
 
 
-def _team_select():  # type: ignore[no-untyped-def]
+def team_select():  # type: ignore[no-untyped-def]
+    """Select a team with its club, series and league names (`_TEAM_COLUMNS`)."""
     return (
         select(*_TEAM_COLUMNS)
         .join(League, League.id == Team.league_id)
@@ -148,7 +82,7 @@ def my_teams(session: Session, *, user_id: int) -> list[TeamRef]:
     """Return every team of every record the user claimed, across leagues."""
     current = session.scalar(select(UserContext.team_id).where(UserContext.user_id == user_id))
     rows = session.execute(
-        _team_select()
+        team_select()
         .add_columns(Player.id)
         .join(Player, Player.team_id == Team.id)
         .join(PlayerClaim, PlayerClaim.player_id == Player.id)
@@ -193,7 +127,7 @@ def _context(row: tuple[object, ...]) -> Context:
 def current_context(session: Session, *, user_id: int) -> Context | None:
     """Return the user's team context, always with the team's own series, or None."""
     row = session.execute(
-        _team_select()
+        team_select()
         .join(UserContext, UserContext.team_id == Team.id)
         .where(UserContext.user_id == user_id)
     ).first()
@@ -211,7 +145,7 @@ def _switch_statement() -> Any:
         .limit(1)
         .scalar_subquery()
     )
-    return _team_select().add_columns(claimed).where(Team.id == bindparam("team_id"))
+    return team_select().add_columns(claimed).where(Team.id == bindparam("team_id"))
 
 
 @lru_cache(maxsize=2)
@@ -353,138 +287,4 @@ async def switch_team_for_token(
         return None
     return await _switch(
         connection, _SWITCH_BY_TOKEN_SQL, {"token_hash": token_hash(token), "team_id": team_id}
-    )
-
-
-def _names(session: Session, league_id: int, ids: set[str]) -> dict[str, str]:
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(Player.tenniscores_player_id, Player.first_name, Player.last_name).where(
-            Player.league_id == league_id, Player.tenniscores_player_id.in_(ids)
-        )
-    )
-    return {tid: f"{first} {last}" for tid, first, last in rows}
-
-
-def team_detail(session: Session, *, team_id: int) -> TeamDetail:
-    """Return a team's roster (PTI, record), schedule and results by line (TeamNotFound)."""
-    row = session.execute(
-        _team_select().add_columns(Team.league_id).where(Team.id == team_id)
-    ).first()
-    if row is None:
-        raise TeamNotFound(f"There is no team {team_id}.")
-    league_id = row[7]
-    players = session.execute(
-        select(
-            Player.id,
-            Player.tenniscores_player_id,
-            Player.first_name,
-            Player.last_name,
-            Player.pti,
-            Player.wins,
-            Player.losses,
-            Player.captain_status,
-        )
-        .where(Player.team_id == team_id, Player.is_active.is_not(False))
-        .order_by(Player.last_name, Player.first_name)
-    ).all()
-    fixtures = session.execute(
-        select(Schedule)
-        .where(or_(Schedule.home_team_id == team_id, Schedule.away_team_id == team_id))
-        .order_by(Schedule.match_date, Schedule.match_time)
-    ).scalars()
-    matches = (
-        session.execute(
-            select(MatchScore)
-            .where(or_(MatchScore.home_team_id == team_id, MatchScore.away_team_id == team_id))
-            .order_by(MatchScore.match_date, MatchScore.line, MatchScore.id)
-        )
-        .scalars()
-        .all()
-    )
-    ids = {
-        pid
-        for m in matches
-        for pid in (m.home_player_1_id, m.home_player_2_id, m.away_player_1_id, m.away_player_2_id)
-        if pid
-    }
-    names = _names(session, league_id, ids)
-    record: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    grouped: dict[tuple[object, ...], list[LineResult]] = defaultdict(list)
-    for m in matches:
-        home = m.home_team_id == team_id
-        ours = (
-            (m.home_player_1_id, m.home_player_2_id)
-            if home
-            else (m.away_player_1_id, m.away_player_2_id)
-        )
-        theirs = (
-            (m.away_player_1_id, m.away_player_2_id)
-            if home
-            else (m.home_player_1_id, m.home_player_2_id)
-        )
-        result = None
-        if m.winner in ("home", "away"):
-            result = "won" if (m.winner == "home") == home else "lost"
-        elif m.winner == "tie":
-            result = "tied"
-        for pid in ours:
-            if pid and result in ("won", "lost"):
-                record[pid][0 if result == "won" else 1] += 1
-        opponent = m.away_team if home else m.home_team
-        grouped[(m.match_date, opponent, home)].append(
-            LineResult(
-                line=m.line,
-                players=[names.get(p, p) for p in ours if p],
-                opponents=[names.get(p, p) for p in theirs if p],
-                scores=m.scores,
-                result=result,
-            )
-        )
-    results = [
-        MatchResult(
-            date=date,  # type: ignore[arg-type]
-            opponent=opponent,  # type: ignore[arg-type]
-            home=bool(home),
-            lines_won=sum(line.result == "won" for line in lines),
-            lines_lost=sum(line.result == "lost" for line in lines),
-            lines=lines,
-        )
-        for (date, opponent, home), lines in grouped.items()
-    ]
-    roster = [
-        RosterEntry(
-            player_id=pid,
-            first_name=first,
-            last_name=last,
-            pti=float(pti) if pti is not None else None,
-            # Rosters often carry 0-0; the lines played for this team say more.
-            wins=record[tid][0] if tid in record else (wins or 0),
-            losses=record[tid][1] if tid in record else (losses or 0),
-            captain=(captain or "").strip().lower() in {"yes", "c", "captain", "true"},
-        )
-        for pid, tid, first, last, pti, wins, losses, captain in players
-    ]
-    return TeamDetail(
-        team_id=row[0],
-        team=row[1],
-        league=row[2],
-        league_name=row[3],
-        club=row[4],
-        series=row[5],
-        series_id=row[6],
-        roster=roster,
-        schedule=[
-            Fixture(
-                date=f.match_date,
-                time=f.match_time,
-                home_team=f.home_team,
-                away_team=f.away_team,
-                location=f.location,
-                home=f.home_team_id == team_id,
-            )
-            for f in fixtures
-        ],
-        results=results,
     )

@@ -12,12 +12,13 @@ from starlette.concurrency import run_in_threadpool
 
 from rally.errors import UsageError
 from rally.models import User
-from rally.services import accounts, claims, standings, teams
+from rally.services import accounts, claims, standings, team_page, teams
 from rally.services.claims import ClaimSearch
 from rally.services.errors import NotSignedIn, PlayerAlreadyClaimed
 from rally.services.records import PlayerRecord
 from rally.services.standings import LeagueInfo, SeriesInfo, Standings, TeamSummary
-from rally.services.teams import Context, TeamDetail, TeamRef
+from rally.services.team_page import TeamDetail
+from rally.services.teams import Context, TeamRef
 from rally.web.deps import (
     CurrentUser,
     Db,
@@ -313,4 +314,4 @@ async def series_teams(series_id: SeriesPath, db: Db) -> list[TeamSummary]:
 @router.get("/teams/{team_id}", response_model=TeamDetail)
 def team(team_id: TeamPath, db: Db) -> TeamDetail:
     """A team: roster with PTI and record, schedule, results by line."""
-    return teams.team_detail(db, team_id=team_id)
+    return team_page.team_detail(db, team_id=team_id)

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from rally.errors import RallyError
 from rally.models import User
-from rally.services import accounts, claims, standings, teams
+from rally.services import accounts, claims, standings, team_page, teams
 from rally.services.errors import LeagueNotFound
 from rally.web.deps import (
     CurrentUser,
@@ -288,7 +288,7 @@ def my_team(request: Request, user: CurrentUser, db: Db) -> Response:
     context = teams.current_context(db, user_id=user.id)
     if context is None:
         return _redirect("/claim")
-    detail = teams.team_detail(db, team_id=context.team_id)
+    detail = team_page.team_detail(db, team_id=context.team_id)
     return render(request, "team.html", {"team": detail, "mine": True})
 
 
@@ -351,4 +351,4 @@ def team(
     team_id: Annotated[int, Path(ge=1, le=MAX_ID)],
 ) -> Response:
     """Browse: a team's roster, schedule and results."""
-    return render(request, "team.html", {"team": teams.team_detail(db, team_id=team_id)})
+    return render(request, "team.html", {"team": team_page.team_detail(db, team_id=team_id)})
