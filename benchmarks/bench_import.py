@@ -25,22 +25,14 @@ from rally.db import make_engine
 from rally.db.migrate import upgrade
 from rally.etl.importer import import_corpus
 from rally.etl.reader import parse_paths
+from rally.etl.report import ENTITIES
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "leagues"
 #: Client CPU seconds of each timed import (the share of the wall time other load cannot take).
 CPU_SECONDS: list[float] = []
-TABLES = (
-    "leagues",
-    "clubs",
-    "club_leagues",
-    "series",
-    "teams",
-    "players",
-    "series_stats",
-    "schedule",
-    "match_scores",
-)
+#: Every table the importer writes.
+TABLES = ("leagues", *ENTITIES)
 
 
 def _new_pg(scratch: ScratchDatabases) -> str:

@@ -16,19 +16,10 @@ from rally.etl.importer import import_corpus
 from rally.etl.names import team_key
 from rally.etl.reader import ParsedCorpus, parse_paths
 from rally.etl.records import LEAGUES, Kind, PlayerRecord, ScheduleRecord, StandingRecord
-from rally.etl.report import ImportReport
+from rally.etl.report import ENTITIES, ImportReport
 
-TABLES = (
-    "leagues",
-    "clubs",
-    "club_leagues",
-    "series",
-    "teams",
-    "players",
-    "series_stats",
-    "schedule",
-    "match_scores",
-)
+#: Every table the importer writes.
+TABLES = ("leagues", *ENTITIES)
 
 
 @dataclass
