@@ -39,7 +39,7 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
+from scratch import DEFAULT_ADMIN_URL, ScratchDatabases
 
 from rally.db import make_engine
 from rally.db.migrate import upgrade
@@ -73,15 +73,6 @@ class Phase:
             f"p99 {self.pct(0.99):6.2f} ms  max {max(self.latencies) * 1000:7.2f} ms  "
             f"errors {self.errors}"
         )
-
-
-def _admin(admin_url: str, statement: str) -> None:
-    engine = make_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(sa.text(statement))
-    finally:
-        engine.dispose()
 
 
 def _free_port() -> int:
@@ -212,7 +203,7 @@ def _users(base: str, url: str, count: int) -> list[tuple[str, list[int]]]:
 def main() -> None:
     """Import the corpus, start the server, run the phases and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--postgres-url", default=DEFAULT_ADMIN_URL)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -220,9 +211,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="rally serve --workers")
     args = parser.parse_args()
 
-    name = f"rally_bench_web_{uuid.uuid4().hex[:8]}"
-    _admin(args.postgres_url, f'CREATE DATABASE "{name}"')
-    url = make_url(args.postgres_url).set(database=name).render_as_string(hide_password=False)
+    scratch = ScratchDatabases(args.postgres_url, prefix="rally_bench_web")
+    url = scratch.create()
     server: subprocess.Popen[bytes] | None = None
     try:
         engine = make_engine(url)
@@ -304,7 +294,7 @@ def main() -> None:
         if server is not None:
             server.terminate()
             server.wait(timeout=10)
-        _admin(args.postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        scratch.drop_all()
 
     print(
         f"{args.clients} concurrent clients, {args.workers} server worker(s), "
