@@ -124,10 +124,15 @@ class DatabaseFactory:
             return f"sqlite:///{path}"
         self.require_postgres()
         if migrated:
-            template = make_url(self._template("postgresql")).database
-            self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-        else:
-            self._admin(f'CREATE DATABASE "{name}"')
+            return self.clone(self._template("postgresql"))
+        self._admin(f'CREATE DATABASE "{name}"')
+        self._created.append(name)
+        return self._pg_url(name)
+
+    def clone(self, url: str) -> str:
+        """Return the URL of a new PostgreSQL database copied from the one at `url`."""
+        name = f"{self.prefix}{uuid.uuid4().hex[:10]}"
+        self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(url).database}"')
         self._created.append(name)
         return self._pg_url(name)
 
