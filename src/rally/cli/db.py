@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, TextIO
@@ -61,6 +63,20 @@ class StepLog:
         """Close the log file."""
         if self._file is not None:
             self._file.close()
+
+
+@contextmanager
+def _logged(engine: Engine, log_file: Path | None) -> Iterator[StepLog]:
+    """Log the command's steps; log a failure before it propagates; always release both."""
+    log = StepLog(log_file)
+    try:
+        yield log
+    except Exception as exc:
+        log.failed(exc)
+        raise
+    finally:
+        log.close()
+        engine.dispose()
 
 
 LogFileOption = Annotated[
@@ -122,8 +138,7 @@ def upgrade(
     before it commits. Run again, it is a no-op.
     """
     settings, engine = open_engine(database_url)
-    log = StepLog(log_file)
-    try:
+    with _logged(engine, log_file) as log:
         state = migrate.current(engine)
         if state.kind == "rally" and state.revision == migrate.head_revision():
             console.print(f"Already at head ({state.revision}); nothing to do.")
@@ -144,12 +159,6 @@ def upgrade(
         if state.kind != "empty" and not no_backup:
             _safety_backup(engine, _backup_dir(settings, backup_dir, log_file), log)
         before, after = migrate.upgrade(engine, log=log, assign_unknown=assign_unknown)
-    except Exception as exc:
-        log.failed(exc)
-        raise
-    finally:
-        log.close()
-        engine.dispose()
     if before.revision == after.revision and before.kind == "rally":
         console.print(f"Already at head ({after.revision}); nothing to do.")
     else:
@@ -191,20 +200,13 @@ def downgrade(
 ) -> None:
     """Return the database to an earlier schema ('legacy': the legacy production schema)."""
     settings, engine = open_engine(database_url)
-    log = StepLog(log_file)
-    try:
+    with _logged(engine, log_file) as log:
         state = migrate.current(engine)
         if state.kind != "rally":
             raise RallyError(f"Nothing to downgrade: the database is {state.describe}.")
         if not no_backup:
             _safety_backup(engine, _backup_dir(settings, backup_dir, log_file), log)
         after = migrate.downgrade(engine, revision=revision, log=log)
-    except Exception as exc:
-        log.failed(exc)
-        raise
-    finally:
-        log.close()
-        engine.dispose()
     console.print(f"Downgraded {state.describe} -> {after.describe}.", soft_wrap=True)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -47,19 +47,18 @@ def serve(
             f"{settings.data_dir / 'secret_key'}.[/]"
         )
     console.print(f"Serving Rally on http://{host}:{port} (API docs at /api/docs).")
+    # uvloop and httptools when installed (uvicorn[standard]), else asyncio and h11.
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": "info",
+        "access_log": access_log,
+    }
+    options |= {"loop": "auto", "http": "auto"}
     if workers == 1:
         app = create_app(settings)
         freeze_startup_objects()
-        uvicorn.run(
-            app,
-            host=host,
-            port=port,
-            log_level="info",
-            access_log=access_log,
-            # uvloop and httptools when installed (uvicorn[standard]), else asyncio and h11.
-            loop="auto",
-            http="auto",
-        )
+        uvicorn.run(app, **options)
         return
     # Worker processes build their own app from the environment, so pass the URL on; the
     # key file is created here so that every worker signs with the same key.
@@ -69,10 +68,5 @@ def serve(
         "rally.web.app:app_from_environment",
         factory=True,
         workers=workers,
-        host=host,
-        port=port,
-        log_level="info",
-        access_log=access_log,
-        loop="auto",
-        http="auto",
+        **options,
     )

@@ -143,13 +143,7 @@ def backup(engine: Engine, path: Path) -> BackupInfo:
             if result.returncode != 0:
                 raise BackupFailed(f"pg_dump failed: {_first_line(result.stderr)}.")
         else:
-            source = sqlite3.connect(_sqlite_path(engine))
-            target = sqlite3.connect(partial)
-            try:
-                source.backup(target)
-            finally:
-                target.close()
-                source.close()
+            _sqlite_copy(str(_sqlite_path(engine)), partial)
         entries = verify_backup(partial, backend=engine.dialect.name)
         os.replace(partial, path)
     finally:
@@ -161,6 +155,17 @@ def backup(engine: Engine, path: Path) -> BackupInfo:
         seconds=time.perf_counter() - started,
         entries=entries,
     )
+
+
+def _sqlite_copy(source: str, target: Path) -> None:
+    """Copy a SQLite database with its backup API (consistent even while it is in use)."""
+    src = sqlite3.connect(source, uri=source.startswith("file:"))
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
 
 
 def user_tables(engine: Engine) -> list[str]:
@@ -216,13 +221,7 @@ def restore(engine: Engine, path: Path, *, force: bool = False) -> float:
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + ".restoring")
         try:
-            source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-            copy = sqlite3.connect(partial)
-            try:
-                source.backup(copy)
-            finally:
-                copy.close()
-                source.close()
+            _sqlite_copy(f"file:{path}?mode=ro", partial)
             os.replace(partial, target)
         finally:
             partial.unlink(missing_ok=True)
