@@ -23,6 +23,7 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Date,
@@ -401,3 +402,22 @@ class UserInstruction(Base):
     league_id: Mapped[int | None] = mapped_column(ForeignKey("leagues.id"))
     is_active: Mapped[bool | None] = mapped_column(Boolean, server_default="true")
     created_at: Mapped[dt.datetime | None] = _now()
+
+
+class LegacyQuarantine(Base):
+    """A legacy row that the upgrade's resolutions deleted or changed, kept whole as JSON.
+
+    `rally db downgrade legacy` puts these rows back as they were; `rally db quarantine`
+    lists them. ``row_id`` is text because a legacy row's key is not always one integer.
+    """
+
+    __tablename__ = "legacy_quarantine"
+    __table_args__ = (Index(None, "table_name", "reason"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(255))
+    row_id: Mapped[str | None] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(Text)
+    resolution: Mapped[str] = mapped_column(Text)
+    row: Mapped[dict[str, object]] = mapped_column(JSON)
+    quarantined_at: Mapped[dt.datetime | None] = _now()

@@ -82,3 +82,43 @@ def test_current_reports_revision(engine: sa.Engine) -> None:
     state = current(engine)
     assert state.kind == "rally"
     assert state.revision == head_revision()
+
+
+def test_a_model_change_without_a_revision_is_caught(engine: sa.Engine) -> None:
+    # What `alembic check` compares: the database the revisions built against the models.
+    # A column added to the models alone must show up as a difference.
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from rally.models import Base
+
+    changed = sa.MetaData(naming_convention=Base.metadata.naming_convention)
+    for table in Base.metadata.sorted_tables:
+        table.to_metadata(changed)
+    changed.tables["teams"].append_column(sa.Column("nickname", sa.String(40)))
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn)
+        assert compare_metadata(context, Base.metadata) == []
+        diff = compare_metadata(context, changed)
+    assert [(op[0], op[2], op[3].name) for op in diff] == [("add_column", "teams", "nickname")]
+
+
+def test_revisions_do_not_import_live_code() -> None:
+    # Each revision is frozen: it may use Alembic, SQLAlchemy and the frozen schema modules
+    # beside it, never the live models or the application.
+    import ast
+
+    from rally.db.state import MIGRATIONS_DIR
+
+    allowed = ("rally.db.migrations.",)
+    for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            for name in names:
+                if name.startswith("rally"):
+                    assert name.startswith(allowed), f"{path.name} imports {name}"

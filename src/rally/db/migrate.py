@@ -3,103 +3,70 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
+from rally.db import verify as integrity
+from rally.db.state import (
+    BASELINE,
+    LEGACY_MARKER_TABLES,
+    MIGRATIONS_DIR,
+    DbState,
+    UnknownDatabase,
+    alembic_config,
+    head_revision,
+    inspect_state,
+    script_directory,
+)
 from rally.errors import RallyError
 
-BASELINE = "0001_legacy_baseline"
-LEGACY_MARKER_TABLES = frozenset({"leagues", "series", "series_leagues", "teams", "players"})
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+__all__ = [
+    "BASELINE",
+    "LEGACY_MARKER_TABLES",
+    "MIGRATIONS_DIR",
+    "DbState",
+    "LockTimeout",
+    "UnknownDatabase",
+    "alembic_config",
+    "current",
+    "downgrade",
+    "head_revision",
+    "inspect_state",
+    "run_in_transaction",
+    "script_directory",
+    "upgrade",
+]
 
 Log = Callable[[str], None]
 # Keys of Connection.info through which the data steps of a revision get their options.
 _LOG_KEY = "rally.log"
 _ASSIGN_KEY = "rally.assign_unknown"
-
-
-class UnknownDatabase(RallyError):
-    """The database holds tables that are neither Rally's nor the legacy schema's."""
+_DATA_STEPS_KEY = "rally.legacy_data_steps"
+_AFTER_REPOINT_KEY = "rally.after_repoint"
 
 
 class LockTimeout(RallyError):
     """The upgrade could not take its locks in time, after every retry."""
 
 
-@dataclass(frozen=True)
-class DbState:
-    """What a database is, as far as migrations are concerned."""
+@contextmanager
+def _data_step_options(conn: Connection, options: dict[str, object]) -> Iterator[None]:
+    """Hand the revisions' data steps (`rally.legacy.data`) and their options over."""
+    # Imported here: the legacy package is only needed when a revision carries data.
+    from rally.legacy import data as legacy_data
 
-    kind: str  # "empty", "legacy", "rally"
-    revision: str | None  # Rally revision, when kind == "rally"
-    foreign_revision: str | None = None  # an old application's alembic_version, if any
-    tables: frozenset[str] = field(default_factory=frozenset)
-
-    @property
-    def describe(self) -> str:
-        """Say in words what the database is."""
-        if self.kind == "empty":
-            return "empty (no tables)"
-        if self.kind == "legacy":
-            extra = (
-                f", old alembic_version {self.foreign_revision!r}" if self.foreign_revision else ""
-            )
-            return f"legacy schema (series shared across leagues{extra})"
-        return f"Rally revision {self.revision}"
-
-
-def alembic_config(connection: Connection | None = None) -> Config:
-    """Return the Alembic configuration of the migrations shipped inside the package."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    if connection is not None:
-        config.attributes["connection"] = connection
-    return config
-
-
-def script_directory() -> ScriptDirectory:
-    """Return the revision scripts."""
-    return ScriptDirectory.from_config(alembic_config())
-
-
-def head_revision() -> str:
-    """Return the single head revision id."""
-    head = script_directory().get_current_head()
-    assert head is not None
-    return head
-
-
-def inspect_state(conn: Connection) -> DbState:
-    """Classify the database behind `conn`."""
-    inspector = sa.inspect(conn)
-    tables = frozenset(inspector.get_table_names())
-    version = None
-    if "alembic_version" in tables:
-        row = conn.execute(sa.text("SELECT version_num FROM alembic_version")).first()
-        version = row[0] if row else None
-    known = {rev.revision for rev in script_directory().walk_revisions()}
-    app_tables = tables - {"alembic_version"}
-    if version in known:
-        return DbState("rally", version, tables=tables)
-    if not app_tables:
-        return DbState("empty", None, foreign_revision=version, tables=tables)
-    series_columns = (
-        {c["name"] for c in inspector.get_columns("series")} if "series" in tables else set()
-    )
-    if tables >= LEGACY_MARKER_TABLES and "league_id" not in series_columns:
-        return DbState("legacy", None, foreign_revision=version, tables=tables)
-    raise UnknownDatabase(
-        "The database is neither empty, a Rally database nor a legacy Rally database "
-        f"(alembic_version {version!r}, tables: {', '.join(sorted(app_tables)[:8])}...)."
-    )
+    conn.info.update(options)
+    conn.info[_DATA_STEPS_KEY] = legacy_data
+    try:
+        yield
+    finally:
+        for key in (*options, _DATA_STEPS_KEY):
+            conn.info.pop(key, None)
 
 
 def _stamp_baseline(conn: Connection, state: DbState) -> None:
@@ -156,10 +123,7 @@ class VerifyFailed(RallyError):
 
 
 def _verify_inside(conn: Connection, log: Log | None) -> None:
-    # Imported here: verify imports this module.
-    from rally.db.verify import run_checks
-
-    failed = [r for r in run_checks(conn) if not r.ok]
+    failed = [r for r in integrity.run_checks(conn) if not r.ok]
     if failed:
         detail = "; ".join(
             f"{r.name}: {r.error or r.violations} (e.g. {r.samples[:2]})" for r in failed[:5]
@@ -179,13 +143,16 @@ def upgrade(
     log: Log | None = None,
     assign_unknown: str | None = None,
     verify: bool = True,
+    after_repoint: Callable[[], None] | None = None,
     **retry: float,
 ) -> tuple[DbState, DbState]:
     """Upgrade to `revision` in one transaction; return the states before and after.
 
     A legacy database is recognised and stamped at the baseline first. When anything changed
     and the target is head, `rally db verify`'s checks run before commit; a failure rolls back.
-    `assign_unknown` (a league key) places rows whose league cannot be determined.
+    `assign_unknown` (a league key) places rows whose league cannot be determined;
+    `after_repoint` runs inside the transaction once legacy rows are re-pointed (tests use it
+    to kill an upgrade mid-way).
     """
     before: list[DbState] = []
 
@@ -200,13 +167,11 @@ def upgrade(
             _stamp_baseline(conn, state)
             if log:
                 log(f"recognised the legacy schema; stamped baseline {BASELINE}")
-        conn.info[_LOG_KEY] = log
-        conn.info[_ASSIGN_KEY] = assign_unknown
-        try:
+        with _data_step_options(
+            conn,
+            {_LOG_KEY: log, _ASSIGN_KEY: assign_unknown, _AFTER_REPOINT_KEY: after_repoint},
+        ):
             command.upgrade(alembic_config(conn), revision)
-        finally:
-            conn.info.pop(_LOG_KEY, None)
-            conn.info.pop(_ASSIGN_KEY, None)
         after = inspect_state(conn)
         if verify and after.revision == head_revision():
             _verify_inside(conn, log)
@@ -235,11 +200,8 @@ def downgrade(engine: Engine, *, revision: str, log: Log | None = None) -> DbSta
             raise RallyError(f"Nothing to downgrade: the database is {state.describe}.")
         if log:
             log(f"downgrading from {state.revision} to {target}")
-        conn.info[_LOG_KEY] = log
-        try:
+        with _data_step_options(conn, {_LOG_KEY: log}):
             command.downgrade(alembic_config(conn), target)
-        finally:
-            conn.info.pop(_LOG_KEY, None)
         if revision == "legacy" and conn.dialect.name == "postgresql":
             # The legacy schema has no alembic_version: leave exactly the legacy tables.
             conn.execute(sa.text("DROP TABLE alembic_version"))

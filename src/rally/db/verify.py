@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from rally.db.migrate import head_revision, inspect_state
+from rally.db.state import head_revision, inspect_state
 from rally.models import Base
 
 SAMPLE_LIMIT = 5

@@ -5,17 +5,12 @@ set-based statements (no per-row loops). The caller may hand over, through ``bin
 
 - ``"rally.log"``: a callable that receives one line per step;
 - ``"rally.assign_unknown"``: the league key given by ``--assign-unknown``.
-
-Test hook: when ``RALLY_TEST_PAUSE_AFTER_REPOINT`` holds a number of seconds, `isolate` prints
-``rally-test-hook: paused after re-pointing`` on stderr after re-pointing every row and sleeps
-that long, still inside the transaction. The kill test uses it to kill -9 an upgrade mid-way.
+- ``"rally.after_repoint"``: a callable run after every row is re-pointed, still inside the
+  transaction (the kill test injects a pause there to kill -9 an upgrade mid-way).
 """
 
 from __future__ import annotations
 
-import os
-import sys
-import time
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -43,10 +38,35 @@ __all__ = [
 
 LOG_KEY = "rally.log"
 ASSIGN_KEY = "rally.assign_unknown"
-PAUSE_ENV = "RALLY_TEST_PAUSE_AFTER_REPOINT"
+AFTER_REPOINT_KEY = "rally.after_repoint"
 
-# Tables revision 0002 creates; a downgrade drops them.
-NEW_TABLES = ("player_claims", "user_sessions", "login_attempts")
+# Tables, columns and NOT NULLs revision 0002 adds (its own frozen copy is in the revision);
+# a downgrade drops them. Listed here too for the plan, which never imports a revision.
+KEPT_TABLES = (
+    "leagues",
+    "clubs",
+    "club_leagues",
+    "series",
+    "teams",
+    "players",
+    "users",
+    "user_player_associations",
+    "user_contexts",
+    "series_stats",
+    "schedule",
+    "match_scores",
+    "player_history",
+    "player_availability",
+    "user_instructions",
+)
+NOW_NOT_NULL = (
+    ("series", "league_id"),
+    ("series_stats", "league_id"),
+    ("schedule", "league_id"),
+    ("match_scores", "league_id"),
+    ("player_availability", "league_id"),
+)
+NEW_TABLES = ("player_claims", "user_sessions", "login_attempts", "legacy_quarantine")
 # Columns revision 0002 adds; a downgrade drops them.
 NEW_COLUMNS = (
     ("series", "league_id"),
@@ -179,10 +199,9 @@ def isolate(bind: sa.Connection) -> None:
     log(f"user contexts: series_id backfilled from their team on {contexts} rows")
     dropped = _run(bind, "DELETE FROM series WHERE league_id IS NULL")
     log(f"dropped {dropped} series no row uses")
-    pause = os.environ.get(PAUSE_ENV)
-    if pause:
-        print("rally-test-hook: paused after re-pointing", file=sys.stderr, flush=True)
-        time.sleep(float(pause))
+    after_repoint = bind.info.get(AFTER_REPOINT_KEY)
+    if callable(after_repoint):
+        after_repoint()
 
 
 def merge_back(bind: sa.Connection) -> None:

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from rally.db import migrate
+from rally.legacy import data
 from rally.legacy.analysis import Analysis, analyse
 from rally.models import Base
 
 
-def _revision_0002() -> Any:
-    return importlib.import_module("rally.db.migrations.versions.0002_league_isolation")
-
-
 def _schema_changes(conn: sa.Connection) -> list[str]:
-    rev = _revision_0002()
     legacy_constraints = conn.execute(
         sa.text(
             "SELECT COUNT(*) FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid "
@@ -27,20 +22,20 @@ def _schema_changes(conn: sa.Connection) -> list[str]:
     ).scalar_one()
     head = sum(
         1
-        for table in rev.KEPT_TABLES
+        for table in data.KEPT_TABLES
         for c in Base.metadata.tables[table].constraints
         if not isinstance(c, sa.PrimaryKeyConstraint)
     )
     return [
         f"drop the {legacy_constraints} legacy foreign key, unique and check constraints "
         "(series_name_key included), whatever their names",
-        "add columns " + ", ".join(f"{t}.{c.name}" for t, c in rev.NEW_COLUMNS),
-        "set NOT NULL on " + ", ".join(f"{t}.{c}" for t, c in rev.NOW_NOT_NULL),
+        "add columns " + ", ".join(f"{t}.{c}" for t, c in data.NEW_COLUMNS),
+        "set NOT NULL on " + ", ".join(f"{t}.{c}" for t, c in data.NOW_NOT_NULL),
         "drop table series_leagues",
         "rename primary keys to pk_<table>",
         f"create {head} head constraints by naming convention (UNIQUE (name, league_id) on "
         "series, composite league-consistent foreign keys) and their indexes",
-        "create tables " + ", ".join(rev.NEW_TABLES),
+        "create tables " + ", ".join(data.NEW_TABLES),
     ]
 
 

@@ -2,9 +2,18 @@
 
 PostgreSQL (where legacy data lives) is altered in place, inside the one transaction that
 `rally db upgrade` opens: legacy constraints are dropped whatever their names, the new
-columns added, the legacy data split and re-pointed (`rally.legacy.data`), and the head
-constraints created under the naming convention. SQLite databases are never legacy
-deployments; an empty SQLite database at the baseline is rebuilt at head directly.
+columns and tables added, the legacy data split and re-pointed, and the 0002 constraints
+created. SQLite databases are never legacy deployments; an empty SQLite database at the
+baseline is rebuilt at 0002 directly.
+
+Self-contained: the tables are those of `schema_0002` (frozen as of this revision), never
+the live models. The *data* step on a database that holds legacy rows depends on the
+operator's decisions (plan, resolutions, quarantine, `--assign-unknown`), so the caller
+hands it over through ``Connection.info[DATA_STEPS_KEY]``: an object with ``isolate(bind)``
+(run after the new columns and tables exist, before NOT NULL and the constraints) and
+``merge_back(bind)`` (the whole way back to the legacy shape). `rally db upgrade` and
+`rally db downgrade` pass `rally.legacy.data`. Without it this revision refuses any
+database that holds rows.
 
 Revision ID: 0002_league_isolation
 Revises: 0001_legacy_baseline
@@ -13,12 +22,13 @@ Create Date: 2026-11-23
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
-from rally.db.migrations.frozen import head_metadata
 from rally.db.migrations.legacy_ddl import statements as legacy_statements
-from rally.legacy import data as legacy_data
+from rally.db.migrations.schema_0002 import metadata_0002
 
 revision = "0002_league_isolation"
 down_revision = "0001_legacy_baseline"
@@ -43,6 +53,9 @@ KEPT_TABLES = (
     "player_availability",
     "user_instructions",
 )
+# legacy_quarantine exists before the data step (its resolutions write there); the others
+# reference the head constraints and are created after them.
+EARLY_TABLES = ("legacy_quarantine",)
 NEW_TABLES = ("player_claims", "user_sessions", "login_attempts")
 NEW_COLUMNS = (
     ("series", sa.Column("league_id", sa.Integer, nullable=True)),
@@ -60,10 +73,28 @@ NOW_NOT_NULL = (
 )
 
 
+LOG_KEY = "rally.log"
+DATA_STEPS_KEY = "rally.legacy_data_steps"
+
+
+class DataNotCarried(RuntimeError):
+    """The database holds rows this revision cannot carry without its data steps."""
+
+
 def _log(bind: sa.Connection, message: str) -> None:
-    log = bind.info.get(legacy_data.LOG_KEY)
+    log = bind.info.get(LOG_KEY)
     if callable(log):
         log(message)
+
+
+def _data_steps(bind: sa.Connection) -> Any:
+    steps = bind.info.get(DATA_STEPS_KEY)
+    if steps is None:
+        raise DataNotCarried(
+            "This database holds legacy rows; upgrade or downgrade it with `rally db upgrade` "
+            "or `rally db downgrade legacy`, which carry the data across."
+        )
+    return steps
 
 
 def _is_empty(bind: sa.Connection, tables: tuple[str, ...]) -> bool:
@@ -117,10 +148,10 @@ def create_constraints(bind: sa.Connection, metadata: sa.MetaData, tables: tuple
 
 def upgrade() -> None:
     bind = op.get_bind()
-    metadata = head_metadata()
+    metadata = metadata_0002()
     if bind.dialect.name == "sqlite":
         if not _is_empty(bind, (*KEPT_TABLES, "series_leagues")):
-            raise legacy_data.LegacyDataUnsupported(
+            raise DataNotCarried(
                 "This SQLite database holds legacy data; legacy upgrades run on PostgreSQL."
             )
         for table in ("series_leagues", *reversed(KEPT_TABLES)):
@@ -132,8 +163,11 @@ def upgrade() -> None:
     drop_constraints(bind, (*KEPT_TABLES, "series_leagues"))
     for table, column in NEW_COLUMNS:
         op.add_column(table, column)
+    for table in EARLY_TABLES:
+        metadata.tables[table].create(bind)
     _log(bind, "0002: added series.league_id, user_contexts.series_id and the other new columns")
-    legacy_data.isolate(bind)
+    if not _is_empty(bind, (*KEPT_TABLES, "series_leagues")):
+        _data_steps(bind).isolate(bind)
     for table, column_name in NOW_NOT_NULL:
         op.alter_column(table, column_name, nullable=False)
     op.drop_table("series_leagues")
@@ -147,12 +181,12 @@ def upgrade() -> None:
 def downgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
-        if not _is_empty(bind, KEPT_TABLES + NEW_TABLES):
-            raise legacy_data.LegacyDataUnsupported(
+        if not _is_empty(bind, KEPT_TABLES + NEW_TABLES + EARLY_TABLES):
+            raise DataNotCarried(
                 "Downgrading a SQLite database with data is not supported; restore a backup."
             )
-        head_metadata().drop_all(bind)
+        metadata_0002().drop_all(bind)
         for statement in legacy_statements("sqlite"):
             op.execute(statement)
         return
-    legacy_data.merge_back(bind)
+    _data_steps(bind).merge_back(bind)
