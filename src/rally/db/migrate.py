@@ -48,6 +48,7 @@ _LOG_KEY = "rally.log"
 _ASSIGN_KEY = "rally.assign_unknown"
 _DATA_STEPS_KEY = "rally.legacy_data_steps"
 _AFTER_REPOINT_KEY = "rally.after_repoint"
+_RESOLVE_KEY = "rally.resolve"
 
 
 class LockTimeout(RallyError):
@@ -142,6 +143,7 @@ def upgrade(
     revision: str = "head",
     log: Log | None = None,
     assign_unknown: str | None = None,
+    resolve: bool = False,
     verify: bool = True,
     after_repoint: Callable[[], None] | None = None,
     **retry: float,
@@ -151,6 +153,7 @@ def upgrade(
     A legacy database is recognised and stamped at the baseline first. When anything changed
     and the target is head, `rally db verify`'s checks run before commit; a failure rolls back.
     `assign_unknown` (a league key) places rows whose league cannot be determined;
+    `resolve` applies the resolutions of damaged legacy data (`rally.legacy.resolve`);
     `after_repoint` runs inside the transaction once legacy rows are re-pointed (tests use it
     to kill an upgrade mid-way).
     """
@@ -169,7 +172,12 @@ def upgrade(
                 log(f"recognised the legacy schema; stamped baseline {BASELINE}")
         with _data_step_options(
             conn,
-            {_LOG_KEY: log, _ASSIGN_KEY: assign_unknown, _AFTER_REPOINT_KEY: after_repoint},
+            {
+                _LOG_KEY: log,
+                _ASSIGN_KEY: assign_unknown,
+                _RESOLVE_KEY: resolve,
+                _AFTER_REPOINT_KEY: after_repoint,
+            },
         ):
             command.upgrade(alembic_config(conn), revision)
         after = inspect_state(conn)
