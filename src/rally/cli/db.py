@@ -188,11 +188,16 @@ def plan(
     database_url: DatabaseUrlOption = None,
     as_json: JsonOption = False,
     assign_unknown: AssignUnknownOption = None,
+    resolve: ResolveOption = False,
 ) -> None:
-    """Show what `rally db upgrade` would do, without writing anything (exit 1 if blocked)."""
+    """Show what `rally db upgrade` would do, without writing anything.
+
+    Exit 1 when `rally db upgrade` with the same options would refuse: something blocks it,
+    or the data is damaged and --resolve is not given.
+    """
     _settings, engine = open_engine(database_url)
     try:
-        result = build_plan(engine, assign_unknown=assign_unknown)
+        result = build_plan(engine, assign_unknown=assign_unknown, resolve=resolve)
     finally:
         engine.dispose()
     if as_json:

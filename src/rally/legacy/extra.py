@@ -135,6 +135,8 @@ WHERE k.contype = 'p' AND c.relnamespace = 'public'::regnamespace GROUP BY c.rel
 
 def discover(conn: Connection, *, count_rows: bool = True) -> list[ExtraTable]:
     """Every public table Rally does not know that references series/teams/players/leagues."""
+    if conn.dialect.name != "postgresql":
+        return []  # legacy deployments, and so their extra tables, live on PostgreSQL
     columns: dict[str, list[tuple[str, str, bool]]] = {}
     for tbl, col, type_, nullable in conn.execute(sa.text(_COLUMNS_SQL)):
         if tbl not in _RALLY_TABLES:

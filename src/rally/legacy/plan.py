@@ -110,7 +110,9 @@ def is_legacy(state: migrate.DbState) -> bool:
     return state.kind == "legacy" or state.revision == migrate.BASELINE
 
 
-def build_plan(engine: Engine, *, assign_unknown: str | None = None) -> dict[str, Any]:
+def build_plan(
+    engine: Engine, *, assign_unknown: str | None = None, resolve: bool = False
+) -> dict[str, Any]:
     """Return what an upgrade would do; the transaction is read-only and rolled back."""
     head = migrate.head_revision()
     with engine.connect() as conn:
@@ -161,8 +163,10 @@ def build_plan(engine: Engine, *, assign_unknown: str | None = None) -> dict[str
                 )
         finally:
             conn.rollback()
-    plan["ok"] = not plan["blockers"]
     plan.setdefault("needs_resolve", False)
+    plan["resolve"] = resolve
+    # ok: `rally db upgrade` with the same options would run.
+    plan["ok"] = not plan["blockers"] and (resolve or not plan["needs_resolve"])
     return plan
 
 
@@ -214,6 +218,8 @@ def render_plan(plan: dict[str, Any]) -> list[str]:
     if plan["blockers"]:
         lines.append("BLOCKED (no resolution rule covers these rows):")
         lines += [f"  - {b}" for b in plan["blockers"]]
+    elif plan.get("needs_resolve") and plan.get("resolve"):
+        lines.append("`rally db upgrade --resolve` can run and applies exactly the resolutions above.")
     elif plan.get("needs_resolve"):
         lines.append(
             "damaged data: `rally db upgrade` refuses it; `rally db upgrade --resolve` applies "
