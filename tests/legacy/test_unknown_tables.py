@@ -143,3 +143,21 @@ def test_unknown_tables_with_damaged_data(scratch_url: str) -> None:
     }
     # activity_log has no primary key: its moved reference cannot be matched back.
     check_resolving_upgrade(scratch_url, b, found, unrestorable=("activity_log",))
+
+
+def test_foreign_key_to_a_replaced_constraint_blocks_by_name(scratch_url: str) -> None:
+    _load(scratch_url, ["polls"])
+    engine = make_engine(scratch_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "CREATE TABLE league_pages (key varchar(255) REFERENCES leagues(league_id), url text)"
+        ))  # fmt: skip
+        conn.execute(sa.text("INSERT INTO league_pages VALUES ('NSTF', 'x')"))
+    engine.dispose()
+    before = snapshot(scratch_url)
+    code, out = rally("db", "plan", "--database-url", scratch_url)
+    assert code == 1 and "league_pages_key_fkey" in out
+    code, out = rally("db", "upgrade", "--no-backup", "--resolve", "--database-url", scratch_url)
+    assert code == 1 and "league_pages_key_fkey" in out and "Nothing was changed" in out
+    assert "database error" not in out
+    assert snapshot(scratch_url) == before

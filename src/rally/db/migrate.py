@@ -119,6 +119,25 @@ def run_in_transaction(
     )
 
 
+class UpgradeFailed(RallyError):
+    """A statement of the upgrade failed inside its transaction, which was rolled back."""
+
+
+def _in_words(exc: sa.exc.DBAPIError) -> UpgradeFailed:
+    """Name the check, table and rows a database error is about (never the raw driver text)."""
+    diag = getattr(exc.orig, "diag", None)
+    check = getattr(diag, "constraint_name", None)
+    table = getattr(diag, "table_name", None)
+    detail = getattr(diag, "message_detail", None) or getattr(diag, "message_primary", None)
+    parts = [f"check {check}" if check else None, f"table {table}" if table else None]
+    where = ", ".join(p for p in parts if p) or type(exc.orig).__name__
+    return UpgradeFailed(
+        f"The upgrade stopped on {where}: {detail or 'the database refused a statement'}. "
+        "Everything was rolled back; the database is unchanged. `rally db plan` should have "
+        "named these rows: please report this with the plan's output."
+    )
+
+
 class VerifyFailed(RallyError):
     """The integrity checks failed inside the upgrade transaction, which was rolled back."""
 
@@ -179,7 +198,12 @@ def upgrade(
                 _AFTER_REPOINT_KEY: after_repoint,
             },
         ):
-            command.upgrade(alembic_config(conn), revision)
+            try:
+                command.upgrade(alembic_config(conn), revision)
+            except sa.exc.DBAPIError as exc:
+                if isinstance(exc, OperationalError) and _is_lock_timeout(exc):
+                    raise
+                raise _in_words(exc) from exc
         after = inspect_state(conn)
         if verify and after.revision == head_revision():
             _verify_inside(conn, log)

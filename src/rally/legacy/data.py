@@ -31,7 +31,7 @@ from rally.legacy.analysis import (
     resolved_sql,
     split_sql,
 )
-from rally.legacy.extra import ExtraTable, discover, series_refs
+from rally.legacy.extra import ExtraTable, blocking_foreign_keys, discover, series_refs
 from rally.legacy.headcheck import Violation
 from rally.legacy.resolve import Resolution
 from rally.legacy.shape import LegacyShapeConflict
@@ -180,6 +180,9 @@ def carry(
     (the plan's dry run on copies) it returns what it found instead.
     """
     extras = discover(bind)
+    cannot_keep = blocking_foreign_keys(bind)
+    if strict and cannot_keep:
+        raise LegacyDataBlocked("Cannot upgrade: " + "; ".join(cannot_keep) + ". Nothing was changed.")
     assign = league_id_for(bind, assign_unknown)
     resolutions = resolve_mod.run(bind, extras=extras, assign=assign, target=target, log=log)
     if strict and resolutions and not resolve:

@@ -144,13 +144,13 @@ def discover(conn: Connection, *, count_rows: bool = True) -> list[ExtraTable]:
     if not columns:
         return []
     fks: dict[tuple[str, str], tuple[str, str]] = {}
-    for tbl, name, target, conkey, _confkey, relid, _frelid in conn.execute(sa.text(_FKS_SQL)):
+    attname = sa.text("SELECT attname FROM pg_attribute WHERE attrelid = :r AND attnum = :n")
+    for tbl, name, target, conkey, confkey, relid, frelid in conn.execute(sa.text(_FKS_SQL)):
         if tbl in columns and target in TARGETS and len(conkey) == 1:
-            col = conn.execute(
-                sa.text("SELECT attname FROM pg_attribute WHERE attrelid = :r AND attnum = :n"),
-                {"r": relid, "n": conkey[0]},
-            ).scalar_one()
-            fks[(tbl, str(col))] = (str(target), str(name))
+            col = conn.execute(attname, {"r": relid, "n": conkey[0]}).scalar_one()
+            ref = conn.execute(attname, {"r": frelid, "n": confkey[0]}).scalar_one()
+            if ref == "id":  # a reference by key (e.g. leagues.league_id) keeps its meaning
+                fks[(tbl, str(col))] = (str(target), str(name))
     keys = {
         str(t): list(cols) for t, cols in conn.execute(sa.text(_PK_SQL)) if t in columns
     }
@@ -219,4 +219,32 @@ def as_dict(tables: list[ExtraTable]) -> list[dict[str, object]]:
             ],
         }
         for t in tables
+    ]
+
+
+def blocking_foreign_keys(conn: Connection) -> list[str]:
+    """Foreign keys of unknown tables that the upgrade cannot keep, as sentences.
+
+    The upgrade replaces every legacy unique constraint and drops series_leagues; a foreign
+    key of another table that depends on one of those would make it fail. One that references
+    a primary key (an ``id``) is kept as it is.
+    """
+    if conn.dialect.name != "postgresql":
+        return []
+    rows = conn.execute(
+        sa.text(
+            "SELECT c.relname, k.conname, r.relname, pg_get_constraintdef(k.oid), "
+            "k.conindid = (SELECT p.conindid FROM pg_constraint p "
+            "WHERE p.conrelid = k.confrelid AND p.contype = 'p') AS to_pk "
+            "FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
+            "JOIN pg_class r ON r.oid = k.confrelid "
+            "WHERE k.contype = 'f' AND c.relnamespace = 'public'::regnamespace"
+        )
+    ).all()
+    return [
+        f"table {tbl} (which Rally does not know) has foreign key {name} {definition}: the "
+        f"upgrade replaces what it references on {ref}; drop it before the upgrade and "
+        "recreate it after"
+        for tbl, name, ref, definition, to_pk in rows
+        if tbl not in _RALLY_TABLES and ref in LEGACY_TABLES and (not to_pk or ref == "series_leagues")
     ]

@@ -152,7 +152,11 @@ def build_plan(
                 plan["accounting"] = _accounting(
                     conn, [*data.KEPT_TABLES, *(t.name for t in outcome.extras)]
                 )
-                plan["blockers"] = analysis.blockers + [v.sentence() for v in outcome.violations]
+                plan["blockers"] = [
+                    *extra.blocking_foreign_keys(conn),
+                    *analysis.blockers,
+                    *(v.sentence() for v in outcome.violations),
+                ]
                 plan["needs_resolve"] = bool(outcome.resolutions)
                 plan["summary"] = (
                     "blocked"
