@@ -188,7 +188,9 @@ def unused_series(conn: sa.Connection, b: LegacyBuilder, slot: int) -> Damage:
     conn.execute(sa.text("INSERT INTO series (id, name, display_name) VALUES (:i, :n, :n)"),
                  {"i": sid, "n": f"Series Gone {slot}"})  # fmt: skip
     conn.execute(
-        sa.text("INSERT INTO series_leagues (series_id, league_id) SELECT :i, MIN(id) FROM leagues"),
+        sa.text(
+            "INSERT INTO series_leagues (series_id, league_id) SELECT :i, MIN(id) FROM leagues"
+        ),
         {"i": sid},
     )
     return Damage({"unused-series", "unused-series-link"}, {("series", sid)})
@@ -197,8 +199,10 @@ def unused_series(conn: sa.Connection, b: LegacyBuilder, slot: int) -> Damage:
 def unknown_league(conn: sa.Connection, b: LegacyBuilder, slot: int) -> Damage:
     """An instruction on a shared series with no team: nobody can tell its league."""
     shared = conn.execute(
-        sa.text("SELECT MIN(series_id) FROM series_leagues GROUP BY series_id "
-                "HAVING COUNT(*) > 1 ORDER BY 1 LIMIT 1")  # fmt: skip
+        sa.text(
+            "SELECT MIN(series_id) FROM series_leagues GROUP BY series_id "
+            "HAVING COUNT(*) > 1 ORDER BY 1 LIMIT 1"
+        )
     ).scalar_one()
     iid = 7000 + slot
     conn.execute(

@@ -163,7 +163,9 @@ def assert_meaning(url: str, builder: LegacyBuilder, *, head: bool) -> None:
         assert series_rows == len(used_pairs)
     else:
         assert series_rows == len(builder._series)
-        linked = {(builder._series_names[s], builder._by_id[lg]) for s, lg in builder._series_leagues}
+        linked = {
+            (builder._series_names[s], builder._by_id[lg]) for s, lg in builder._series_leagues
+        }
         assert {(s, lg) for s, lg in links} == linked
 
 

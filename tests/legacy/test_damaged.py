@@ -64,7 +64,9 @@ def _counts(url: str, tables: list[str]) -> dict[str, int]:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            return {t: conn.execute(sa.text(f"SELECT COUNT(*) FROM {t}")).scalar_one() for t in tables}
+            return {
+                t: conn.execute(sa.text(f"SELECT COUNT(*) FROM {t}")).scalar_one() for t in tables
+            }
     finally:
         engine.dispose()
 
@@ -81,7 +83,9 @@ def check_resolving_upgrade(
     named = {r["rule"] for r in plan["resolutions"]}
     assert damage.rules <= named, (damage.rules - named, named)
     code, out = rally("db", "upgrade", "--no-backup", "--database-url", url)
-    assert code == 1 and "--resolve" in out and "rally db plan" in out and "Nothing was changed" in out
+    assert (
+        code == 1 and "--resolve" in out and "rally db plan" in out and "Nothing was changed" in out
+    )
     assert snapshot(url) == before
     tables = list(plan["accounting"])
     rows_before = _counts(url, tables)
@@ -102,7 +106,8 @@ def check_resolving_upgrade(
                     row["table_name"] in ("series_leagues", "user_player_associations")
                 ), row
     assert {k for k in damage.deleted} <= {
-        (r["table_name"], int(r["row_id"])) for r in quarantined["rows"]
+        (r["table_name"], int(r["row_id"]))
+        for r in quarantined["rows"]
         if r["resolution"].startswith("deleted")
     }
     rows_after = _counts(url, [t for t in tables if t != "series_leagues"])
@@ -151,8 +156,10 @@ def test_unknown_rows_can_be_assigned_instead(scratch_url: str) -> None:
     engine = make_engine(scratch_url)
     with engine.connect() as conn:
         league = conn.execute(
-            sa.text("SELECT l.league_id FROM user_instructions i JOIN leagues l "
-                    "ON l.id = i.league_id WHERE i.id = 7000")  # fmt: skip
+            sa.text(
+                "SELECT l.league_id FROM user_instructions i JOIN leagues l "
+                "ON l.id = i.league_id WHERE i.id = 7000"
+            )
         ).scalar_one()
     engine.dispose()
     assert league == "NSTF"
@@ -166,8 +173,10 @@ def test_duplicate_merges_into_the_row_of_its_teams_series(scratch_url: str) -> 
     engine = make_engine(scratch_url)
     with engine.connect() as conn:
         moved = conn.execute(
-            sa.text("SELECT a.player_id, h.player_id FROM player_availability a, player_history h "
-                    "WHERE a.id = 9000 AND h.id = 9000")  # fmt: skip
+            sa.text(
+                "SELECT a.player_id, h.player_id FROM player_availability a, player_history h "
+                "WHERE a.id = 9000 AND h.id = 9000"
+            )
         ).one()
         gone = conn.execute(sa.text("SELECT COUNT(*) FROM players WHERE id = 9000")).scalar_one()
     engine.dispose()

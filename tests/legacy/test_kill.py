@@ -10,8 +10,8 @@ import threading
 import time
 
 import sqlalchemy as sa
-from legacy_builder import LegacyBuilder
 from damage import DAMAGE, Damage, world
+from legacy_builder import LegacyBuilder
 from legacy_helpers import assert_meaning, load_legacy, observed_meaning, reset_and_load, snapshot
 
 from rally.db import make_engine, migrate

@@ -88,7 +88,9 @@ def test_a_violation_no_rule_covers_blocks_by_name(scratch_url: str) -> None:
     assert code == 1 and "BLOCKED" in out
     assert "UNIQUE teams (team_name, league_id)" in out and "rows 1, 50" in out
     code, out = rally("db", "upgrade", "--resolve", "--no-backup", "--database-url", scratch_url)
-    assert code == 1 and "UNIQUE teams (team_name, league_id)" in out and "Nothing was changed" in out
+    assert (
+        code == 1 and "UNIQUE teams (team_name, league_id)" in out and "Nothing was changed" in out
+    )
     assert "database error" not in out
     assert snapshot(scratch_url) == before
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-import sqlalchemy as sa
 import extra_tables
+import sqlalchemy as sa
 from damage import world
 from legacy_helpers import reset_and_load, snapshot
 from test_damaged import _links, _rows, check_resolving_upgrade, damaged, rally
@@ -59,7 +59,10 @@ def test_plan_lists_every_unknown_table(scratch_url: str) -> None:
     assert refs[("captain_notes", "series_id")]["found"].startswith("foreign key")
     assert refs[("activity_log", "team_id")]["found"] == "by column name"
     assert refs[("pickup_games", "away_team_id")]["references"] == "teams"
-    assert "re-pointed to the series of the row's league" in refs[("captain_notes", "series_id")]["handling"]
+    assert (
+        "re-pointed to the series of the row's league"
+        in refs[("captain_notes", "series_id")]["handling"]
+    )
     # series_notes rows on a shared series: nobody can tell the league; reported, left.
     assert plan["unknown_tables_rows_without_league"]["series_notes.series_id"] == 2
     code, text = rally("db", "plan", "--database-url", scratch_url)
@@ -71,28 +74,42 @@ def test_upgrade_carries_unknown_tables_and_downgrade_restores_them(scratch_url:
     # A series only captain_notes uses: never dropped.
     engine = make_engine(scratch_url)
     with engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO series (id, name, display_name) VALUES (500, 'Notes only', 'N')"))
+        conn.execute(
+            sa.text("INSERT INTO series (id, name, display_name) VALUES (500, 'Notes only', 'N')")
+        )
         conn.execute(sa.text("INSERT INTO series_leagues (series_id, league_id) VALUES (500, 2)"))
-        conn.execute(sa.text("INSERT INTO captain_notes (series_id, league_id, note) VALUES (500, 2, 'x')"))
+        conn.execute(
+            sa.text("INSERT INTO captain_notes (series_id, league_id, note) VALUES (500, 2, 'x')")
+        )
     engine.dispose()
-    before, links, constraints = snapshot(scratch_url), _links(scratch_url), _constraints(scratch_url)
+    before, links, constraints = (
+        snapshot(scratch_url),
+        _links(scratch_url),
+        _constraints(scratch_url),
+    )
     code, out = rally("db", "upgrade", "--no-backup", "--database-url", scratch_url)
     assert code == 0, out
     code, out = rally("db", "verify", "--json", "--database-url", scratch_url)
     checks = {c["name"] for c in json.loads(out)["checks"]}
     assert code == 0 and any(c.startswith("unknown table: captain_notes") for c in checks), out
     # Every note is on the series of its own league, of the same name as before.
-    assert _scalar(
-        scratch_url,
-        "SELECT COUNT(*) FROM captain_notes n JOIN series s ON s.id = n.series_id "
-        "WHERE s.league_id <> n.league_id",
-    ) == 0
+    assert (
+        _scalar(
+            scratch_url,
+            "SELECT COUNT(*) FROM captain_notes n JOIN series s ON s.id = n.series_id "
+            "WHERE s.league_id <> n.league_id",
+        )
+        == 0
+    )
     assert _scalar(scratch_url, "SELECT league_id FROM series WHERE id = 500") == 2
-    assert _scalar(
-        scratch_url,
-        "SELECT COUNT(*) FROM activity_log a JOIN teams t ON t.id = a.team_id "
-        "WHERE t.series_id <> a.series_id",
-    ) == 0
+    assert (
+        _scalar(
+            scratch_url,
+            "SELECT COUNT(*) FROM activity_log a JOIN teams t ON t.id = a.team_id "
+            "WHERE t.series_id <> a.series_id",
+        )
+        == 0
+    )
     moved = _scalar(
         scratch_url,
         "SELECT COUNT(*) FROM captain_notes n JOIN series s ON s.id = n.series_id "
@@ -110,7 +127,9 @@ def test_upgrade_carries_unknown_tables_and_downgrade_restores_them(scratch_url:
     engine.dispose()
     code, out = rally("db", "verify", "--json", "--database-url", scratch_url)
     failed = [c["name"] for c in json.loads(out)["checks"] if not c["ok"]]
-    assert code == 1 and failed == ["unknown table: captain_notes.series_id is a series of the row's own league"]
+    assert code == 1 and failed == [
+        "unknown table: captain_notes.series_id is a series of the row's own league"
+    ]
     engine = make_engine(scratch_url)
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE captain_notes SET series_id = :s WHERE id = 1"), {"s": kept})
@@ -127,7 +146,9 @@ def test_unknown_tables_with_damaged_data(scratch_url: str) -> None:
     engine = make_engine(scratch_url)
     with engine.begin() as conn:
         # References to the duplicate (merged away) and a dangling bare id.
-        conn.execute(sa.text("INSERT INTO saved_lineups (player_id, captain_player_id) VALUES (9000, 9000)"))
+        conn.execute(
+            sa.text("INSERT INTO saved_lineups (player_id, captain_player_id) VALUES (9000, 9000)")
+        )
         conn.execute(sa.text("INSERT INTO activity_log (player_id, action) VALUES (9000, 'dup')"))
         conn.execute(sa.text("INSERT INTO pickup_games (home_team_id) VALUES (77777)"))
     engine.dispose()

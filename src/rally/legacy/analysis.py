@@ -90,7 +90,6 @@ resolved AS (
 )"""
 
 
-
 def uses_cte(extras: Sequence[ExtraTable] = ()) -> str:
     """The `uses`/`resolved` CTEs, including series references of tables Rally does not know.
 

@@ -182,7 +182,9 @@ def carry(
     extras = discover(bind)
     cannot_keep = blocking_foreign_keys(bind)
     if strict and cannot_keep:
-        raise LegacyDataBlocked("Cannot upgrade: " + "; ".join(cannot_keep) + ". Nothing was changed.")
+        raise LegacyDataBlocked(
+            "Cannot upgrade: " + "; ".join(cannot_keep) + ". Nothing was changed."
+        )
     assign = league_id_for(bind, assign_unknown)
     resolutions = resolve_mod.run(bind, extras=extras, assign=assign, target=target, log=log)
     if strict and resolutions and not resolve:
@@ -336,13 +338,13 @@ def merge_back(bind: sa.Connection) -> None:
             "WHERE m.old_id = x.series_id AND m.keep_id <> m.old_id",
         )
         log(f"re-pointed {tbl} to the merged series: {moved} rows")
-    for table, ref in series_refs(extras):
+    for extra_table, ref in series_refs(extras):
         moved = _run(
             bind,
-            f"UPDATE {table.name} x SET {ref.column} = m.keep_id FROM _rally_merge m "
+            f"UPDATE {extra_table.name} x SET {ref.column} = m.keep_id FROM _rally_merge m "
             f"WHERE m.old_id = x.{ref.column} AND m.keep_id <> m.old_id",
         )
-        log(f"re-pointed {table.name}.{ref.column} to the merged series: {moved} rows")
+        log(f"re-pointed {extra_table.name}.{ref.column} to the merged series: {moved} rows")
     bind.execute(sa.text(legacy.create_table["series_leagues"]))
     links = _run(
         bind,

@@ -91,9 +91,7 @@ class ExtraTable:
             hows.append(("ep.league_id", "player"))
         expr = f"COALESCE({', '.join(parts)})" if len(parts) > 1 else (parts or ["NULL"])[0]
         how = (
-            "CASE "
-            + " ".join(f"WHEN {e} IS NOT NULL THEN '{h}'" for e, h in hows)
-            + " END"
+            "CASE " + " ".join(f"WHEN {e} IS NOT NULL THEN '{h}'" for e, h in hows) + " END"
             if hows
             else "NULL"
         )
@@ -151,9 +149,7 @@ def discover(conn: Connection, *, count_rows: bool = True) -> list[ExtraTable]:
             ref = conn.execute(attname, {"r": frelid, "n": confkey[0]}).scalar_one()
             if ref == "id":  # a reference by key (e.g. leagues.league_id) keeps its meaning
                 fks[(tbl, str(col))] = (str(target), str(name))
-    keys = {
-        str(t): list(cols) for t, cols in conn.execute(sa.text(_PK_SQL)) if t in columns
-    }
+    keys = {str(t): list(cols) for t, cols in conn.execute(sa.text(_PK_SQL)) if t in columns}
     found = []
     for tbl, cols in sorted(columns.items()):
         refs = []
@@ -246,5 +242,7 @@ def blocking_foreign_keys(conn: Connection) -> list[str]:
         f"upgrade replaces what it references on {ref}; drop it before the upgrade and "
         "recreate it after"
         for tbl, name, ref, definition, to_pk in rows
-        if tbl not in _RALLY_TABLES and ref in LEGACY_TABLES and (not to_pk or ref == "series_leagues")
+        if tbl not in _RALLY_TABLES
+        and ref in LEGACY_TABLES
+        and (not to_pk or ref == "series_leagues")
     ]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
+from sqlalchemy.sql.schema import ColumnCollectionConstraint
 
 from rally.legacy.extra import ExtraTable
 from rally.legacy.rules import KEPT
@@ -73,6 +74,8 @@ def head_checks() -> list[HeadCheck]:
                     )
                 )
         for constraint in table.constraints:
+            if not isinstance(constraint, ColumnCollectionConstraint):
+                continue
             cols = [c.name for c in constraint.columns]
             if isinstance(constraint, sa.UniqueConstraint):
                 listed = ", ".join(f"x.{c}" for c in cols)
@@ -150,9 +153,7 @@ def violations(conn: Connection, extras: Sequence[ExtraTable] = ()) -> list[Viol
     found = []
     for check in [*head_checks(), *extra_checks(extras)]:
         count, ids = conn.execute(
-            sa.text(
-                f"SELECT COUNT(*), (array_agg(k ORDER BY k))[1:{SAMPLES}] FROM ({check.sql}) v"
-            )
+            sa.text(f"SELECT COUNT(*), (array_agg(k ORDER BY k))[1:{SAMPLES}] FROM ({check.sql}) v")
         ).one()
         if count:
             found.append(Violation(check.name, check.table, int(count), list(ids)))

@@ -101,7 +101,11 @@ def _accounting(conn: sa.Connection, names: list[str]) -> dict[str, dict[str, in
     for name in names:
         before = conn.execute(sa.text(f'SELECT COUNT(*) FROM public."{name}"')).scalar_one()
         after = conn.execute(sa.text(f'SELECT COUNT(*) FROM pg_temp."{name}"')).scalar_one()
-        out[name] = {"before": int(before), "quarantined": deleted.get(name, 0), "after": int(after)}
+        out[name] = {
+            "before": int(before),
+            "quarantined": deleted.get(name, 0),
+            "after": int(after),
+        }
     return out
 
 
@@ -223,7 +227,9 @@ def render_plan(plan: dict[str, Any]) -> list[str]:
         lines.append("BLOCKED (no resolution rule covers these rows):")
         lines += [f"  - {b}" for b in plan["blockers"]]
     elif plan.get("needs_resolve") and plan.get("resolve"):
-        lines.append("`rally db upgrade --resolve` can run and applies exactly the resolutions above.")
+        lines.append(
+            "`rally db upgrade --resolve` can run and applies exactly the resolutions above."
+        )
     elif plan.get("needs_resolve"):
         lines.append(
             "damaged data: `rally db upgrade` refuses it; `rally db upgrade --resolve` applies "
@@ -267,11 +273,14 @@ def _render_resolutions(plan: dict[str, Any]) -> list[str]:
     accounting = plan.get("accounting") or {}
     touched = {t: a for t, a in accounting.items() if a["quarantined"]}
     if touched:
-        lines.append("  rows per table (before - quarantined = after; series also gains split rows):")
+        lines.append(
+            "  rows per table (before - quarantined = after; series also gains split rows):"
+        )
         for t, a in touched.items():
-            lines.append(f"      {t:<26} {a['before']:>7} - {a['quarantined']:>5} = {a['after']:>7}")
+            lines.append(
+                f"      {t:<26} {a['before']:>7} - {a['quarantined']:>5} = {a['after']:>7}"
+            )
     return lines
-
 
 
 def refusal_from_plan(plan: dict[str, Any]) -> str:

@@ -153,9 +153,7 @@ def _columns(conn: Connection, table: str) -> list[str]:
 
 def restore(conn: Connection, log: Callable[[str], None]) -> dict[str, int]:
     """Put saved rows back: deleted ones inserted (parents first), changed ones updated."""
-    tables = list(
-        conn.execute(sa.text(f"SELECT DISTINCT table_name FROM {SAVED}")).scalars()
-    )
+    tables = list(conn.execute(sa.text(f"SELECT DISTINCT table_name FROM {SAVED}")).scalars())
     order = {t: n for n, t in enumerate(reversed(LEGACY_TABLES))}
     tables.sort(key=lambda t: (order.get(t, len(order)), t))
     restored: dict[str, int] = {}
@@ -167,7 +165,7 @@ def restore(conn: Connection, log: Callable[[str], None]) -> dict[str, int]:
         inserted = [c for c in cols if not (table in _RENUMBERED and c == "id")]
         col_list = ", ".join(f'"{c}"' for c in inserted)
         source = (
-            f"SELECT (json_populate_record(CAST(NULL AS \"{table}\"), s.row)).*, s.row_id, "
+            f'SELECT (json_populate_record(CAST(NULL AS "{table}"), s.row)).*, s.row_id, '
             f"s.deleted FROM {SAVED} s WHERE s.table_name = :t"
         )
         n = int(

@@ -107,7 +107,9 @@ def find(conn: Connection, rule: Rule, params: dict[str, Any] | None = None) -> 
     return found
 
 
-def apply(conn: Connection, rule: Rule, found: Resolution, *, target: str = quarantine.TABLE) -> int:
+def apply(
+    conn: Connection, rule: Rule, found: Resolution, *, target: str = quarantine.TABLE
+) -> int:
     """Quarantine the rows `found` names, then change or delete them; return the rows done."""
     if not found.count:
         return 0
