@@ -17,6 +17,11 @@ import sqlalchemy as sa
 from legacy_builder import LegacyBuilder
 
 WHEN = dt.datetime(2025, 2, 1, tzinfo=dt.UTC)
+# Ids of rows the damage adds, and of references to nothing: far above any real id at scale.
+DUP = 900_000_000
+GONE_SERIES = 800_000_000
+INSTRUCTION = 700_000_000
+MISSING = 2_000_000_000
 
 
 @dataclass
@@ -67,7 +72,7 @@ def duplicate_player(conn: sa.Connection, b: LegacyBuilder, slot: int) -> Damage
     other = conn.execute(
         sa.text("SELECT MIN(id) FROM series WHERE id <> :s"), {"s": p.series_id}
     ).scalar_one()
-    dup, avail, hist = 9000 + slot, 9000 + slot, 9000 + slot
+    dup = avail = hist = DUP + slot
     conn.execute(
         sa.text(
             "INSERT INTO players (id, tenniscores_player_id, first_name, last_name, league_id, "
@@ -159,8 +164,8 @@ def orphan_availability_player(conn: sa.Connection, b: LegacyBuilder, slot: int)
     a = _one(conn, "SELECT a.id FROM player_availability a JOIN user_contexts c "
              "ON c.user_id = a.user_id JOIN teams t ON t.id = c.team_id "
              "WHERE a.player_id IS NOT NULL", slot)  # fmt: skip
-    conn.execute(sa.text("UPDATE player_availability SET player_id = 99999 WHERE id = :i"),
-                 {"i": a.id})  # fmt: skip
+    conn.execute(sa.text("UPDATE player_availability SET player_id = :m WHERE id = :i"),
+                 {"i": a.id, "m": MISSING})  # fmt: skip
     return Damage({"orphan-player_availability-player_id"})
 
 
@@ -168,8 +173,8 @@ def orphan_history_player(conn: sa.Connection, b: LegacyBuilder, slot: int) -> D
     """History of a deleted player: means nothing without it, so it is quarantined."""
     _drop(conn, "player_history", "f", "player_id")
     h = _one(conn, "SELECT id FROM player_history", slot)
-    conn.execute(sa.text("UPDATE player_history SET player_id = 99999 WHERE id = :i"),
-                 {"i": h.id})  # fmt: skip
+    conn.execute(sa.text("UPDATE player_history SET player_id = :m WHERE id = :i"),
+                 {"i": h.id, "m": MISSING})  # fmt: skip
     return Damage({"orphan-player_history-player_id"}, {("player_history", int(h.id))})
 
 
@@ -177,14 +182,14 @@ def orphan_availability_series(conn: sa.Connection, b: LegacyBuilder, slot: int)
     """Availability on a series that no longer exists (NOT NULL column: quarantined)."""
     _drop(conn, "player_availability", "f", "series_id")
     a = _one(conn, "SELECT id FROM player_availability", slot)
-    conn.execute(sa.text("UPDATE player_availability SET series_id = 99999 WHERE id = :i"),
-                 {"i": a.id})  # fmt: skip
+    conn.execute(sa.text("UPDATE player_availability SET series_id = :m WHERE id = :i"),
+                 {"i": a.id, "m": MISSING})  # fmt: skip
     return Damage({"orphan-player_availability-series_id"}, {("player_availability", int(a.id))})
 
 
 def unused_series(conn: sa.Connection, b: LegacyBuilder, slot: int) -> Damage:
     """A series no row uses any more, still listed in series_leagues."""
-    sid = 8000 + slot
+    sid = GONE_SERIES + slot
     conn.execute(sa.text("INSERT INTO series (id, name, display_name) VALUES (:i, :n, :n)"),
                  {"i": sid, "n": f"Series Gone {slot}"})  # fmt: skip
     conn.execute(
@@ -204,7 +209,7 @@ def unknown_league(conn: sa.Connection, b: LegacyBuilder, slot: int) -> Damage:
             "HAVING COUNT(*) > 1 ORDER BY 1 LIMIT 1"
         )
     ).scalar_one()
-    iid = 7000 + slot
+    iid = INSTRUCTION + slot
     conn.execute(
         sa.text(
             "INSERT INTO user_instructions (id, user_email, instruction, series_id) "

@@ -158,7 +158,7 @@ def test_unknown_rows_can_be_assigned_instead(scratch_url: str) -> None:
         league = conn.execute(
             sa.text(
                 "SELECT l.league_id FROM user_instructions i JOIN leagues l "
-                "ON l.id = i.league_id WHERE i.id = 7000"
+                "ON l.id = i.league_id WHERE i.id = 700000000"
             )
         ).scalar_one()
     engine.dispose()
@@ -175,10 +175,10 @@ def test_duplicate_merges_into_the_row_of_its_teams_series(scratch_url: str) -> 
         moved = conn.execute(
             sa.text(
                 "SELECT a.player_id, h.player_id FROM player_availability a, player_history h "
-                "WHERE a.id = 9000 AND h.id = 9000"
+                "WHERE a.id = 900000000 AND h.id = 900000000"
             )
         ).one()
-        gone = conn.execute(sa.text("SELECT COUNT(*) FROM players WHERE id = 9000")).scalar_one()
+        gone = conn.execute(sa.text("SELECT COUNT(*) FROM players WHERE id = 900000000")).scalar_one()
     engine.dispose()
     # The copy (updated more recently, but not on its team's series) merged into player 1.
     assert tuple(moved) == (1, 1) and gone == 0

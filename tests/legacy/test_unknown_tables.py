@@ -147,15 +147,15 @@ def test_unknown_tables_with_damaged_data(scratch_url: str) -> None:
     with engine.begin() as conn:
         # References to the duplicate (merged away) and a dangling bare id.
         conn.execute(
-            sa.text("INSERT INTO saved_lineups (player_id, captain_player_id) VALUES (9000, 9000)")
+            sa.text("INSERT INTO saved_lineups (player_id, captain_player_id) VALUES (900000000, 900000000)")
         )
-        conn.execute(sa.text("INSERT INTO activity_log (player_id, action) VALUES (9000, 'dup')"))
+        conn.execute(sa.text("INSERT INTO activity_log (player_id, action) VALUES (900000000, 'dup')"))
         conn.execute(sa.text("INSERT INTO pickup_games (home_team_id) VALUES (77777)"))
     engine.dispose()
     assert found is not None
     # series_notes (a table Rally does not know) uses the "unused" series: it is kept.
     found.rules -= {"unused-series", "unused-series-link"}
-    found.deleted -= {("series", 8001)}
+    found.deleted -= {("series", 800000001)}
     found.rules |= {
         "duplicate-player-ref-saved_lineups-player_id",
         "duplicate-player-ref-saved_lineups-captain_player_id",
