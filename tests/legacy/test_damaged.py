@@ -178,7 +178,9 @@ def test_duplicate_merges_into_the_row_of_its_teams_series(scratch_url: str) -> 
                 "WHERE a.id = 900000000 AND h.id = 900000000"
             )
         ).one()
-        gone = conn.execute(sa.text("SELECT COUNT(*) FROM players WHERE id = 900000000")).scalar_one()
+        gone = conn.execute(
+            sa.text("SELECT COUNT(*) FROM players WHERE id = 900000000")
+        ).scalar_one()
     engine.dispose()
     # The copy (updated more recently, but not on its team's series) merged into player 1.
     assert tuple(moved) == (1, 1) and gone == 0

@@ -147,9 +147,13 @@ def test_unknown_tables_with_damaged_data(scratch_url: str) -> None:
     with engine.begin() as conn:
         # References to the duplicate (merged away) and a dangling bare id.
         conn.execute(
-            sa.text("INSERT INTO saved_lineups (player_id, captain_player_id) VALUES (900000000, 900000000)")
+            sa.text(
+                "INSERT INTO saved_lineups (player_id, captain_player_id) VALUES (900000000, 900000000)"
+            )
         )
-        conn.execute(sa.text("INSERT INTO activity_log (player_id, action) VALUES (900000000, 'dup')"))
+        conn.execute(
+            sa.text("INSERT INTO activity_log (player_id, action) VALUES (900000000, 'dup')")
+        )
         conn.execute(sa.text("INSERT INTO pickup_games (home_team_id) VALUES (77777)"))
     engine.dispose()
     assert found is not None

@@ -51,6 +51,8 @@ _MEANINGLESS_WITHOUT = frozenset(
     {("player_history", "player_id"), ("user_instructions", "team_id"),
      ("user_instructions", "series_id")}
 )  # fmt: skip
+_ONE = {"series": "series", "players": "player", "teams": "team", "users": "user",
+        "leagues": "league", "clubs": "club"}  # fmt: skip
 # Columns the upgrade itself fills; head CHECKs on them are checked after the split instead.
 _FILLED_BY_UPGRADE = ("league_id", "series_id")
 
@@ -189,8 +191,7 @@ def orphan_rules() -> list[Rule]:
                         kind,
                         name,
                         DELETED,
-                        "quarantine the row (it means nothing without its "
-                        f"{ref[:-1] if ref.endswith('s') else ref})",
+                        f"quarantine the row (it means nothing without its {_ONE.get(ref, ref)})",
                         select.format(becomes="'quarantined'"),
                         match=f"r.row_id = x.{key}",
                     )
