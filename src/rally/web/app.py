@@ -25,7 +25,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rally.config import Settings
 from rally.db import is_postgres, make_engine, session_factory
+from rally.db.state import head_revision
 from rally.errors import DatabaseUnavailable, RallyError
+from rally.observability import Metrics, RequestLog
 from rally.services.errors import NotSignedIn, TooManySignInAttempts
 from rally.web.aiodb import AsyncPool
 
@@ -35,13 +37,21 @@ log = logging.getLogger("rally.web")
 
 def _is_api(request: Request) -> bool:
     path = request.url.path
-    return path.startswith("/api/") or path in {"/healthz", "/openapi.json", "/api"}
+    return path.startswith("/api/") or path in {
+        "/healthz",
+        "/livez",
+        "/readyz",
+        "/metrics",
+        "/openapi.json",
+        "/api",
+    }
 
 
 def secret_key(settings: Settings) -> bytes:
     """Return the key that signs CSRF tokens: RALLY_SECRET_KEY, else one kept in the data dir."""
-    if settings.secret_key:
-        return settings.secret_key.encode()
+    configured = settings.secret()
+    if configured:
+        return configured.encode()
     path = settings.data_dir / "secret_key"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -93,7 +103,7 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
     The engine and session factory are created here, never at import time, and disposed
     when the application shuts down. `password_hasher` lets tests use cheaper argon2 settings.
     """
-    from rally.web import api, pages
+    from rally.web import api, ops, pages
 
     url = settings.database_url
     async_pool: AsyncPool | None = None
@@ -127,7 +137,8 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
         summary="League-isolated standings, teams and player claims.",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        # Swagger UI and ReDoc are served by rally.web.ops with local assets (no CDN).
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
@@ -146,7 +157,17 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
     app.state.secret = secret_key(settings)
     app.state.hasher = password_hasher or PasswordHasher()
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
+    app.state.static_dir = HERE / "static"
+    app.state.head_revision = head_revision()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.mount(
+        ops.DOCS_ASSETS,
+        StaticFiles(packages=[("fastapi_offline", "static")]),
+        name="docs-assets",
+    )
+    app.state.metrics = Metrics(lambda: [("primary", engine)]) if settings.metrics else None
+    app.add_middleware(RequestLog, access_log=settings.access_log, metrics=app.state.metrics)
+    app.include_router(ops.router)
     app.include_router(api.health)
     app.include_router(api.router)
     app.include_router(pages.router)

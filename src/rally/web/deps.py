@@ -114,6 +114,7 @@ async def optional_user(request: Request, db: Db) -> User | None:
         return None
     user = accounts.user_for_token(db, token=token)
     request.state.user = user
+    request.state.user_id = user.id if user is not None else None  # for the request log
     return user
 
 
@@ -139,6 +140,7 @@ async def current_user_id(request: Request) -> int:
                 user_id = user.id if user is not None else None
     if user_id is None:
         raise NotSignedIn("Sign in first: this needs a signed-in session.")
+    request.state.user_id = user_id  # for the request log
     return user_id
 
 
