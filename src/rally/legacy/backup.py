@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sqlite3
 import signal
+import sqlite3
 import subprocess
 import tempfile
 import threading
