@@ -95,3 +95,13 @@ def test_help_shows_no_type_noise_after_flags() -> None:
         assert "<bool>" not in result.stdout, argv
     # Options that take a value keep their type.
     assert re.search(r"--port\s+<int", _rally("serve", "--help").stdout)
+
+
+def test_every_setting_is_in_the_readme_table() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    missing = [
+        f"RALLY_{name.upper()}"
+        for name in Settings.model_fields
+        if f"`RALLY_{name.upper()}`" not in readme
+    ]
+    assert missing == []
