@@ -38,15 +38,24 @@ def png(size: int) -> bytes:
     for j in range(size):
         row = bytearray([0])
         for i in range(size):
-            samples = [_pixel((i + a) / size, (j + b) / size) for a in (0.25, 0.75) for b in (0.25, 0.75)]
+            samples = [
+                _pixel((i + a) / size, (j + b) / size) for a in (0.25, 0.75) for b in (0.25, 0.75)
+            ]
             row += bytes(sum(s[k] for s in samples) // 4 for k in range(4))
         rows.append(bytes(row))
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     header = struct.pack(">IIBBBBB", size, size, 8, 6, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"".join(rows), 9)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"".join(rows), 9))
+        + chunk(b"IEND", b"")
+    )
 
 
 def main() -> None:

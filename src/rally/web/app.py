@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -30,6 +30,7 @@ from rally.errors import DatabaseUnavailable, RallyError
 from rally.observability import Metrics, RequestLog
 from rally.services.errors import NotSignedIn, TooManySignInAttempts
 from rally.web.aiodb import AsyncPool
+from rally.web.replica import ReplicaRouter
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("rally.web")
@@ -107,6 +108,8 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
 
     url = settings.database_url
     async_pool: AsyncPool | None = None
+    replica_engine: Engine | None = None
+    replica_pool: AsyncPool | None = None
     if url.startswith("sqlite"):
         pool = {"pool_size": 5, "max_overflow": 10}
         engine = make_engine(url, connect_args={"check_same_thread": False}, **pool)
@@ -124,13 +127,21 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
         }
         engine = make_engine(url, **pool, pool_pre_ping=False, connect_args=connect_args)
         async_pool = AsyncPool(engine.url, connect_args)
+        if settings.database_read_url:
+            replica_engine = make_engine(
+                settings.database_read_url, **pool, pool_pre_ping=False, connect_args=connect_args
+            )
+            replica_pool = AsyncPool(replica_engine.url, connect_args)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        if async_pool is not None:
-            await async_pool.close()
+        for closing in (async_pool, replica_pool):
+            if closing is not None:
+                await closing.close()
         engine.dispose()
+        if replica_engine is not None:
+            replica_engine.dispose()
 
     app = FastAPI(
         title="Rally",
@@ -151,6 +162,13 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
         if is_postgres(engine)
         else app.state.sessions
     )
+    # A streaming replica, when configured, answers reads that may read it (see replica.py).
+    app.state.replica_pool = replica_pool
+    app.state.replica_sessions = (
+        session_factory(replica_engine.execution_options(isolation_level="AUTOCOMMIT"))
+        if replica_engine is not None
+        else None
+    )
     # Requests holding a session never outnumber the pool's connections (see deps.get_db).
     app.state.db_capacity = pool["pool_size"] + pool["max_overflow"]
     app.state.db_slots = weakref.WeakKeyDictionary()
@@ -165,7 +183,10 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
         StaticFiles(packages=[("fastapi_offline", "static")]),
         name="docs-assets",
     )
-    app.state.metrics = Metrics(lambda: [("primary", engine)]) if settings.metrics else None
+    engines = [("primary", engine)] + ([("replica", replica_engine)] if replica_engine else [])
+    app.state.metrics = Metrics(lambda: engines) if settings.metrics else None
+    if async_pool is not None and replica_pool is not None:
+        app.add_middleware(ReplicaRouter, primary=async_pool, replica=replica_pool)
     app.add_middleware(RequestLog, access_log=settings.access_log, metrics=app.state.metrics)
     app.include_router(ops.router)
     app.include_router(api.health)
