@@ -153,7 +153,9 @@ backend apps
   balance roundrobin
   option httpchk GET /readyz
   http-check expect status 200
-  default-server inter 300ms fall 1 rise 2
+  timeout check 3s
+  # A dead instance is also skipped at once: its refused connections are retried elsewhere.
+  default-server inter 1s fall 3 rise 2
 {servers}
 """
 

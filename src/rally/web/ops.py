@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,6 +20,7 @@ from pydantic import BaseModel
 
 router = APIRouter()
 DOCS_ASSETS = "/api/docs-assets"
+READY_CACHE_S = 1.0
 
 
 class Probe(BaseModel):
@@ -49,6 +51,9 @@ def readyz(request: Request) -> Response:
     from rally.db.state import inspect_state
 
     head = request.app.state.head_revision
+    cached = request.app.state.__dict__.get("_ready")
+    if cached is not None and time.monotonic() - cached[0] < READY_CACHE_S:
+        return JSONResponse(cached[1], status_code=cached[2])
     try:
         with request.app.state.engine.connect() as conn:
             state = inspect_state(conn)
@@ -66,6 +71,9 @@ def readyz(request: Request) -> Response:
         revision=state.revision,
         head=head,
     )
+    # A positive answer is kept for a second: balancers ask often, the catalog is not cheap.
+    if ready:
+        request.app.state._ready = (time.monotonic(), body.model_dump(), 200)
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
 
