@@ -5,8 +5,10 @@ BIN    := $(VENV)/bin
 UV     := $(BIN)/uv
 UV_VERSION := 0.13.9
 STAMP  := $(VENV)/.installed
+# The suite's line coverage of src/rally (revisions included) may not fall below this.
+COVERAGE_FLOOR ?= 93
 
-.PHONY: install demo test lint test-only bench bench-import bench-migrate bench-damaged bench-web bench-demo bench-scale lock clean
+.PHONY: install demo test lint test-only bench bench-import bench-migrate bench-damaged bench-web bench-demo bench-scale bench-cli bench-scaleout lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +30,8 @@ lint: $(STAMP)  ## ruff check, ruff format --check, mypy.
 
 test-only: $(STAMP)  ## The test suite alone (SQLite and PostgreSQL, browser tests included).
 	scripts/ensure-chromium
-	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadfile --cov --cov-report= $(PYTEST_ARGS)
+	$(BIN)/python scripts/coverage_report.py --fail-under $(COVERAGE_FLOOR)
 
 test: lint test-only  ## Lint, type-check and run the whole suite.
 
@@ -51,6 +54,12 @@ bench-demo: $(STAMP)
 
 bench-scale: $(STAMP)
 	$(BIN)/python benchmarks/bench_scale.py
+
+bench-cli: $(STAMP)  ## How long `rally --help` and `rally db --help` take to start.
+	$(BIN)/python benchmarks/bench_cli.py
+
+bench-scaleout: $(STAMP)  ## One instance vs two behind HAProxy vs two reading a replica.
+	$(BIN)/python benchmarks/bench_scaleout.py
 
 lock: $(STAMP)  ## Re-resolve requirements.lock from pyproject.toml.
 	$(UV) pip compile --quiet pyproject.toml --extra dev -o requirements.lock

@@ -7,13 +7,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, TextIO
 
-import sqlalchemy as sa
 import typer
-from rich.table import Table
-from sqlalchemy import Engine
 
+from rally._lazy import lazy
 from rally.cli._common import (
     DatabaseUrlOption,
     JsonOption,
@@ -21,13 +19,25 @@ from rally.cli._common import (
     handle_errors,
     open_engine,
 )
-from rally.config import Settings
-from rally.db import migrate
-from rally.db.verify import run_checks
 from rally.errors import RallyError
-from rally.legacy import backup as backup_mod
-from rally.legacy import quarantine as quarantine_mod
-from rally.legacy.plan import build_plan, is_legacy, refusal_from_plan, render_plan
+
+# Heavy modules (SQLAlchemy, Alembic, the legacy upgrade) load when a command runs, so that
+# `rally --help` starts fast (tests/test_cli_startup.py).
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from rally.config import Settings
+    from rally.db import migrate
+    from rally.db import verify as integrity
+    from rally.legacy import backup as backup_mod
+    from rally.legacy import plan as legacy_plan
+    from rally.legacy import quarantine as quarantine_mod
+else:
+    migrate = lazy("rally.db.migrate")
+    integrity = lazy("rally.db.verify")
+    backup_mod = lazy("rally.legacy.backup")
+    legacy_plan = lazy("rally.legacy.plan")
+    quarantine_mod = lazy("rally.legacy.quarantine")
 
 app = typer.Typer(
     help="Create, upgrade (safely), plan, back up, restore, inspect and verify the database.",
@@ -92,8 +102,7 @@ BackupDirOption = Annotated[
     Path | None,
     typer.Option(
         "--backup-dir",
-        help="Where the automatic backup goes (default: next to --log-file, else "
-        "<data dir>/backups).",
+        help="Where the automatic backup goes (default: <data dir>/backups, private to you).",
     ),
 ]
 ResolveOption = Annotated[
@@ -114,12 +123,10 @@ AssignUnknownOption = Annotated[
 ]
 
 
-def _backup_dir(settings: Settings, backup_dir: Path | None, log_file: Path | None) -> Path:
-    if backup_dir is not None:
-        return backup_dir
-    if log_file is not None:
-        return log_file.resolve().parent
-    return settings.data_dir / "backups"
+def _backup_dir(settings: Settings, backup_dir: Path | None) -> Path:
+    # Backups hold e-mails and password hashes: never next to a log file by default, always
+    # in the data directory's private backups/ folder unless --backup-dir says otherwise.
+    return backup_dir if backup_dir is not None else settings.data_dir / "backups"
 
 
 def _safety_backup(engine: Engine, directory: Path, log: StepLog) -> None:
@@ -154,16 +161,16 @@ def upgrade(
         if state.kind == "rally" and state.revision == migrate.head_revision():
             console.print(f"Already at head ({state.revision}); nothing to do.")
             return
-        if is_legacy(state) and engine.dialect.name == "postgresql":
+        if legacy_plan.is_legacy(state) and engine.dialect.name == "postgresql":
             log("checking the legacy data (read-only, as `rally db plan`)")
-            plan = build_plan(engine, assign_unknown=assign_unknown)
+            plan = legacy_plan.build_plan(engine, assign_unknown=assign_unknown)
             if plan["blockers"]:
                 raise RallyError(
                     "Cannot upgrade: " + "; ".join(plan["blockers"])
                     + ". Nothing was changed; `rally db plan` shows the details."
                 )  # fmt: skip
             if plan["needs_resolve"] and not resolve:
-                raise RallyError(refusal_from_plan(plan))
+                raise RallyError(legacy_plan.refusal_from_plan(plan))
             data = plan["data"]["series"]
             fixes = sum(r["count"] for r in plan["resolutions"])
             log(
@@ -172,7 +179,7 @@ def upgrade(
                 f"resolutions ({fixes} rows); no blockers"
             )
         if state.kind != "empty" and not no_backup:
-            _safety_backup(engine, _backup_dir(settings, backup_dir, log_file), log)
+            _safety_backup(engine, _backup_dir(settings, backup_dir), log)
         before, after = migrate.upgrade(
             engine, log=log, assign_unknown=assign_unknown, resolve=resolve
         )
@@ -197,13 +204,13 @@ def plan(
     """
     _settings, engine = open_engine(database_url)
     try:
-        result = build_plan(engine, assign_unknown=assign_unknown, resolve=resolve)
+        result = legacy_plan.build_plan(engine, assign_unknown=assign_unknown, resolve=resolve)
     finally:
         engine.dispose()
     if as_json:
         typer.echo(json.dumps(result, indent=2, default=str))
     else:
-        for line in render_plan(result):
+        for line in legacy_plan.render_plan(result):
             console.print(line, highlight=False, markup=False, soft_wrap=True)
     if not result["ok"]:
         raise typer.Exit(1)
@@ -227,7 +234,7 @@ def downgrade(
         if state.kind != "rally":
             raise RallyError(f"Nothing to downgrade: the database is {state.describe}.")
         if not no_backup:
-            _safety_backup(engine, _backup_dir(settings, backup_dir, log_file), log)
+            _safety_backup(engine, _backup_dir(settings, backup_dir), log)
         after = migrate.downgrade(engine, revision=revision, log=log)
     console.print(f"Downgraded {state.describe} -> {after.describe}.", soft_wrap=True)
 
@@ -311,7 +318,7 @@ def verify(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) 
     _, engine = open_engine(database_url)
     try:
         with engine.connect() as conn:
-            results = run_checks(conn)
+            results = integrity.run_checks(conn)
     finally:
         engine.dispose()
     failed = [r for r in results if not r.ok]
@@ -330,6 +337,8 @@ def verify(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) 
             )
         )
     else:
+        from rich.table import Table
+
         table = Table(title="rally db verify")
         table.add_column("check")
         table.add_column("result")
@@ -372,7 +381,7 @@ def quarantine_command(
     _, engine = open_engine(database_url)
     try:
         with engine.connect() as conn:
-            if "legacy_quarantine" not in sa.inspect(conn).get_table_names():
+            if not quarantine_mod.exists(conn):
                 raise RallyError(
                     "This database has no legacy_quarantine table (it is not at head); "
                     "nothing is quarantined."
@@ -388,6 +397,8 @@ def quarantine_command(
     if not groups:
         console.print("legacy_quarantine is empty: no legacy row was deleted or changed.")
         return
+    from rich.table import Table
+
     table = Table(title="legacy_quarantine")
     for column in ("table", "reason", "action", "rows"):
         table.add_column(column, justify="right" if column == "rows" else "left")

@@ -91,6 +91,11 @@ def create_scratch(conn: Connection, name: str = TABLE) -> None:
     )
 
 
+def exists(conn: Connection) -> bool:
+    """Tell whether the database has the quarantine table (it is at head)."""
+    return TABLE in sa.inspect(conn).get_table_names()
+
+
 def summary(conn: Connection) -> list[dict[str, Any]]:
     """What is in quarantine: one entry per (table, reason, action) with its count."""
     rows = conn.execute(
