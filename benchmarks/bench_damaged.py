@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +30,7 @@ from sqlalchemy.engine import make_url
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "legacy"))
 
+from bench_migrate import cli  # noqa: E402
 from damage import DAMAGE  # noqa: E402
 from legacy_builder import build_from_corpus  # noqa: E402
 from scratch import DEFAULT_ADMIN_URL, ScratchDatabases  # noqa: E402
@@ -53,16 +53,6 @@ def upgrade(url: str, *, resolve: bool) -> float:
         return timed(lambda: migrate.upgrade(engine, resolve=resolve))
     finally:
         engine.dispose()
-
-
-def cli(*args: str) -> float:
-    started = time.perf_counter()
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "rally"), *args], capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"rally {' '.join(args)} failed: {result.stdout}{result.stderr}")
-    return time.perf_counter() - started
 
 
 def one_scale(admin: ScratchDatabases, data: Path, label: str, per_kind: int) -> None:
