@@ -368,4 +368,4 @@ def _add_users(b: LegacyBuilder, every: int) -> None:
         if n % 5 == 0:
             b.instruction(email, "general note", None, None, None)
         if n % 4 == 0 and row[8] is not None:
-            b.history(pid, league if n % 8 else None, series, row[8])
+            b.history(pid, league, series, row[8])

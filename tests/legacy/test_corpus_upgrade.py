@@ -54,7 +54,11 @@ def upgraded(
     """A copy of the legacy corpus upgraded by `rally db upgrade` (with its automatic backup)."""
     url = pg_clone(legacy_corpus_url)
     logs = tmp_path_factory.mktemp("upgrade-logs")
-    code, out = rally("db", "upgrade", "--database-url", url, "--log-file", str(logs / "up.log"))
+    # Backups go to the private data directory unless --backup-dir says where (#16).
+    code, out = rally(
+        "db", "upgrade", "--database-url", url, "--log-file", str(logs / "up.log"),
+        "--backup-dir", str(logs),
+    )  # fmt: skip
     assert code == 0, out
     yield url, out, logs
 

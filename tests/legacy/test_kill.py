@@ -10,8 +10,9 @@ import threading
 import time
 
 import sqlalchemy as sa
+from damage import DAMAGE, Damage, world
 from legacy_builder import LegacyBuilder
-from legacy_helpers import assert_meaning, load_legacy, snapshot
+from legacy_helpers import assert_meaning, load_legacy, observed_meaning, reset_and_load, snapshot
 
 from rally.db import make_engine, migrate
 
@@ -27,7 +28,7 @@ def pause():
     time.sleep(60)
 
 migrate.upgrade(make_engine(sys.argv[1]), log=lambda line: print(line, flush=True),
-                after_repoint=pause)
+                after_repoint=pause, resolve=sys.argv[2] == "resolve")
 """
 
 
@@ -65,9 +66,34 @@ def _other_sessions(url: str) -> int:
 def test_upgrade_killed_midway_leaves_legacy_untouched_then_finishes(pg_empty_url: str) -> None:
     b = _small_world()
     load_legacy(pg_empty_url, b)
+    _kill_then_finish(pg_empty_url, b, resolve=False)
+
+
+def test_resolving_upgrade_killed_midway_leaves_damaged_legacy_untouched(scratch_url: str) -> None:
+    b = world()
+    found = Damage()
+    reset_and_load(scratch_url, b, None)
+    engine = make_engine(scratch_url)
+    with engine.begin() as conn:
+        for slot, kind in enumerate(sorted(DAMAGE)):
+            found.merge(DAMAGE[kind](conn, b, slot))
+    engine.dispose()
+    for key in found.deleted:
+        b.meaning.pop(key, None)
+    b.meaning.update(found.meaning)
+    _kill_then_finish(scratch_url, b, resolve=True)
+    engine = make_engine(scratch_url)
+    with engine.connect() as conn:
+        quarantined = conn.execute(sa.text("SELECT COUNT(*) FROM legacy_quarantine")).scalar_one()
+    engine.dispose()
+    assert quarantined > 0
+
+
+def _kill_then_finish(url: str, b: LegacyBuilder, *, resolve: bool) -> None:
+    pg_empty_url = url
     before = snapshot(pg_empty_url)
     proc = subprocess.Popen(
-        [sys.executable, "-c", UPGRADE_THEN_PAUSE, pg_empty_url],
+        [sys.executable, "-c", UPGRADE_THEN_PAUSE, pg_empty_url, "resolve" if resolve else "-"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -96,6 +122,8 @@ def test_upgrade_killed_midway_leaves_legacy_untouched_then_finishes(pg_empty_ur
     assert proc.returncode == -signal.SIGKILL
     # The log shows it had re-pointed rows before it died.
     assert "re-pointed players" in stdout[0]
+    if resolve:
+        assert "resolved " in stdout[0]
     deadline = time.monotonic() + 30
     while _other_sessions(pg_empty_url) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -103,7 +131,21 @@ def test_upgrade_killed_midway_leaves_legacy_untouched_then_finishes(pg_empty_ur
     engine = make_engine(pg_empty_url)
     try:
         assert migrate.current(engine).kind == "legacy"
-        migrate.upgrade(engine)
+        migrate.upgrade(engine, resolve=resolve)
     finally:
         engine.dispose()
-    assert_meaning(pg_empty_url, b, head=True)
+    if resolve:
+        seen = _observed(pg_empty_url)
+        wrong = [(k, v, seen.get(k)) for k, v in b.meaning.items() if seen.get(k) != v]
+        assert not wrong, wrong[:5]
+    else:
+        assert_meaning(pg_empty_url, b, head=True)
+
+
+def _observed(url: str) -> dict[tuple[str, int], object]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return observed_meaning(conn, head=True)
+    finally:
+        engine.dispose()

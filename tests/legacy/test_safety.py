@@ -36,30 +36,63 @@ def _world_with_unknown_rows() -> LegacyBuilder:
     return b
 
 
-def test_unknown_rows_block_until_assigned(scratch_url: str) -> None:
+def test_unknown_rows_are_quarantined_or_assigned(scratch_url: str) -> None:
     b = _world_with_unknown_rows()
     reset_and_load(scratch_url, b, None)
     before = snapshot(scratch_url)
     code, out = rally("db", "plan", "--json", "--database-url", scratch_url)
     assert code == 1
     plan = json.loads(out)
-    assert plan["data"]["unknown_rows"]["count"] == 2
-    assert {(u["table"], u["id"]) for u in plan["data"]["unknown_rows"]["first"]} == {
-        ("player_availability", 1),
-        ("schedule", 1),
+    found = {(r["rule"], r["table"]): [s["id"] for s in r["samples"]] for r in plan["resolutions"]}
+    assert found == {
+        ("unknown-league-player_availability", "player_availability"): ["1"],
+        ("unknown-league-schedule-no-series", "schedule"): ["1"],
     }
     code, out = rally("db", "upgrade", "--no-backup", "--database-url", scratch_url)
-    assert code == 1 and "player_availability 1" in out and "--assign-unknown" in out
+    assert code == 1 and "--resolve" in out and "rally db plan" in out
+    assert "rows whose league cannot be determined" in out
     code, out = rally(
         "db", "upgrade", "--no-backup", "--assign-unknown", "BOGUS", "--database-url", scratch_url
     )
     assert code == 2 and "Unknown league 'BOGUS'" in out
     assert snapshot(scratch_url) == before
     code, out = rally(
+        "db", "plan", "--assign-unknown", "NSTF", "--json", "--database-url", scratch_url
+    )
+    assert code == 0 and json.loads(out)["resolutions"] == []
+    code, out = rally(
         "db", "upgrade", "--no-backup", "--assign-unknown", "NSTF", "--database-url", scratch_url
     )
     assert code == 0, out
     assert_meaning(scratch_url, b, head=True)
+
+
+def test_a_violation_no_rule_covers_blocks_by_name(scratch_url: str) -> None:
+    b = _small_shared_world()
+    reset_and_load(scratch_url, b, None)
+    engine = make_engine(scratch_url)
+    with engine.begin() as conn:
+        # Production lacked the unique constraint: two teams of one name in one league.
+        conn.execute(sa.text("ALTER TABLE teams DROP CONSTRAINT unique_team_name_per_league"))
+        conn.execute(sa.text("ALTER TABLE teams DROP CONSTRAINT unique_team_club_series_league"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO teams (id, club_id, series_id, league_id, team_name, display_name) "
+                "SELECT 50, club_id, series_id, league_id, team_name, 'twin' FROM teams "
+                "WHERE id = 1"
+            )
+        )
+    engine.dispose()
+    before = snapshot(scratch_url)
+    code, out = rally("db", "plan", "--resolve", "--database-url", scratch_url)
+    assert code == 1 and "BLOCKED" in out
+    assert "UNIQUE teams (team_name, league_id)" in out and "rows 1, 50" in out
+    code, out = rally("db", "upgrade", "--resolve", "--no-backup", "--database-url", scratch_url)
+    assert (
+        code == 1 and "UNIQUE teams (team_name, league_id)" in out and "Nothing was changed" in out
+    )
+    assert "database error" not in out
+    assert snapshot(scratch_url) == before
 
 
 def test_downgrade_refuses_two_teams_of_one_club_in_one_series(pg_db_url: str) -> None:
@@ -147,20 +180,26 @@ def test_lock_timeout_gives_up_without_changing_anything(scratch_url: str) -> No
         holder.dispose()
 
 
-def test_rows_no_assignment_can_fix_block_with_their_ids(scratch_url: str) -> None:
+def test_player_on_a_team_of_another_league_is_resolved(scratch_url: str) -> None:
     b = LegacyBuilder()
     apta, nstf = b.league("APTA_CHICAGO"), b.league("NSTF")
     team = b.team("Winnetka", "Series 1", apta, "Winnetka 1")
     b.player("p1", "F", "L", "Winnetka", "Series 1", nstf, team)  # an NSTF player on an APTA team
     reset_and_load(scratch_url, b, None)
     before = snapshot(scratch_url)
-    code, out = rally("db", "plan", "--assign-unknown", "NSTF", "--database-url", scratch_url)
-    assert code == 1 and "player on a team of another league (players 1)" in out
-    code, out = rally(
-        "db", "upgrade", "--assign-unknown", "NSTF", "--no-backup", "--database-url", scratch_url
-    )
-    assert code == 1 and "players 1" in out and "Nothing was changed" in out
+    code, out = rally("db", "plan", "--database-url", scratch_url)
+    assert code == 1 and "[players-team_id-other-league] 1 players rows" in out
+    assert "players 1: team_id 1 -> NULL (team of league APTA_CHICAGO)" in out
+    code, out = rally("db", "upgrade", "--no-backup", "--database-url", scratch_url)
+    assert code == 1 and "--resolve" in out and "Nothing was changed" in out
     assert snapshot(scratch_url) == before
+    code, out = rally("db", "upgrade", "--resolve", "--no-backup", "--database-url", scratch_url)
+    assert code == 0, out
+    assert_meaning(scratch_url, b, head=True)
+    code, out = rally("db", "quarantine", "--json", "--database-url", scratch_url)
+    assert code == 0
+    (row,) = json.loads(out)["rows"]
+    assert (row["table_name"], row["row_id"], row["row"]["team_id"]) == ("players", "1", 1)
 
 
 def test_teamless_rows_of_one_player_do_not_block(scratch_url: str) -> None:

@@ -31,11 +31,13 @@ if TYPE_CHECKING:
     from rally.db import verify as integrity
     from rally.legacy import backup as backup_mod
     from rally.legacy import plan as legacy_plan
+    from rally.legacy import quarantine as quarantine_mod
 else:
     migrate = lazy("rally.db.migrate")
     integrity = lazy("rally.db.verify")
     backup_mod = lazy("rally.legacy.backup")
     legacy_plan = lazy("rally.legacy.plan")
+    quarantine_mod = lazy("rally.legacy.quarantine")
 
 app = typer.Typer(
     help="Create, upgrade (safely), plan, back up, restore, inspect and verify the database.",
@@ -103,6 +105,14 @@ BackupDirOption = Annotated[
         help="Where the automatic backup goes (default: <data dir>/backups, private to you).",
     ),
 ]
+ResolveOption = Annotated[
+    bool,
+    typer.Option(
+        "--resolve",
+        help="Apply the resolutions `rally db plan` shows to damaged legacy data (every row "
+        "changed or deleted is first copied into legacy_quarantine).",
+    ),
+]
 AssignUnknownOption = Annotated[
     str | None,
     typer.Option(
@@ -137,6 +147,7 @@ def upgrade(
     backup_dir: BackupDirOption = None,
     log_file: LogFileOption = None,
     assign_unknown: AssignUnknownOption = None,
+    resolve: ResolveOption = False,
 ) -> None:
     """Bring the database to the latest schema (empty, legacy or older Rally databases).
 
@@ -158,14 +169,20 @@ def upgrade(
                     "Cannot upgrade: " + "; ".join(plan["blockers"])
                     + ". Nothing was changed; `rally db plan` shows the details."
                 )  # fmt: skip
+            if plan["needs_resolve"] and not resolve:
+                raise RallyError(legacy_plan.refusal_from_plan(plan))
             data = plan["data"]["series"]
+            fixes = sum(r["count"] for r in plan["resolutions"])
             log(
                 f"plan: {data['shared_by_several_leagues']} shared series to split, "
-                f"{data['rows_to_create']} rows to create; no blockers"
+                f"{data['rows_to_create']} rows to create; {len(plan['resolutions'])} "
+                f"resolutions ({fixes} rows); no blockers"
             )
         if state.kind != "empty" and not no_backup:
             _safety_backup(engine, _backup_dir(settings, backup_dir), log)
-        before, after = migrate.upgrade(engine, log=log, assign_unknown=assign_unknown)
+        before, after = migrate.upgrade(
+            engine, log=log, assign_unknown=assign_unknown, resolve=resolve
+        )
     if before.revision == after.revision and before.kind == "rally":
         console.print(f"Already at head ({after.revision}); nothing to do.")
     else:
@@ -178,11 +195,16 @@ def plan(
     database_url: DatabaseUrlOption = None,
     as_json: JsonOption = False,
     assign_unknown: AssignUnknownOption = None,
+    resolve: ResolveOption = False,
 ) -> None:
-    """Show what `rally db upgrade` would do, without writing anything (exit 1 if blocked)."""
+    """Show what `rally db upgrade` would do, without writing anything.
+
+    Exit 1 when `rally db upgrade` with the same options would refuse: something blocks it,
+    or the data is damaged and --resolve is not given.
+    """
     _settings, engine = open_engine(database_url)
     try:
-        result = legacy_plan.build_plan(engine, assign_unknown=assign_unknown)
+        result = legacy_plan.build_plan(engine, assign_unknown=assign_unknown, resolve=resolve)
     finally:
         engine.dispose()
     if as_json:
@@ -303,7 +325,15 @@ def verify(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) 
     if as_json:
         typer.echo(
             json.dumps(
-                {"ok": not failed, "checks": [r.as_dict() for r in results]}, indent=2, default=str
+                {
+                    "ok": not failed,
+                    "quarantined": next(
+                        (r.quarantined for r in results if r.quarantined is not None), 0
+                    ),
+                    "checks": [r.as_dict() for r in results],
+                },
+                indent=2,
+                default=str,
             )
         )
     else:
@@ -316,9 +346,19 @@ def verify(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) 
         table.add_column("first violations", overflow="fold")
         for r in results:
             status = "[green]ok[/]" if r.ok else "[bold red]FAIL[/]"
+            count = r.violations
+            if r.quarantined is not None:
+                status, count = "[cyan]info[/]", r.quarantined
             detail = r.error or "; ".join(str(s) for s in r.samples[:3])
-            table.add_row(r.name, status, str(r.violations), detail)
+            table.add_row(r.name, status, str(count), detail)
         console.print(table)
+        for r in results:
+            if r.quarantined:
+                console.print(
+                    f"quarantine: {r.quarantined} legacy rows kept in legacy_quarantine "
+                    "(not a failure; `rally db quarantine` lists them).",
+                    highlight=False,
+                )
         console.print(
             f"{len(results) - len(failed)} of {len(results)} checks passed."
             if not failed
@@ -326,3 +366,51 @@ def verify(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) 
         )
     if failed:
         raise typer.Exit(1)
+
+
+@app.command("quarantine")
+@handle_errors
+def quarantine_command(
+    database_url: DatabaseUrlOption = None,
+    as_json: JsonOption = False,
+    rows: Annotated[
+        bool, typer.Option("--rows", help="Also print every quarantined row (JSON).")
+    ] = False,
+) -> None:
+    """List what the upgrade's resolutions put in legacy_quarantine, by table and reason."""
+    _, engine = open_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            if not quarantine_mod.exists(conn):
+                raise RallyError(
+                    "This database has no legacy_quarantine table (it is not at head); "
+                    "nothing is quarantined."
+                )
+            groups = quarantine_mod.summary(conn)
+            entries = quarantine_mod.entries(conn) if rows or as_json else []
+    finally:
+        engine.dispose()
+    if as_json:
+        payload = {"total": sum(g["rows"] for g in groups), "groups": groups, "rows": entries}
+        typer.echo(json.dumps(payload, indent=2, default=str))
+        return
+    if not groups:
+        console.print("legacy_quarantine is empty: no legacy row was deleted or changed.")
+        return
+    from rich.table import Table
+
+    table = Table(title="legacy_quarantine")
+    for column in ("table", "reason", "action", "rows"):
+        table.add_column(column, justify="right" if column == "rows" else "left")
+    for g in groups:
+        table.add_row(g["table"], g["reason"], g["action"], str(g["rows"]))
+    console.print(table)
+    total = sum(g["rows"] for g in groups)
+    deleted = sum(g["rows"] for g in groups if g["action"] == "deleted")
+    console.print(
+        f"{total} rows: {deleted} deleted from their table, {total - deleted} changed in place. "
+        "`rally db downgrade legacy` puts them all back as they were.",
+        highlight=False,
+    )
+    for entry in entries:
+        typer.echo(json.dumps(entry, default=str))

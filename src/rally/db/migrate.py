@@ -48,6 +48,7 @@ _LOG_KEY = "rally.log"
 _ASSIGN_KEY = "rally.assign_unknown"
 _DATA_STEPS_KEY = "rally.legacy_data_steps"
 _AFTER_REPOINT_KEY = "rally.after_repoint"
+_RESOLVE_KEY = "rally.resolve"
 
 
 class LockTimeout(RallyError):
@@ -118,6 +119,25 @@ def run_in_transaction(
     )
 
 
+class UpgradeFailed(RallyError):
+    """A statement of the upgrade failed inside its transaction, which was rolled back."""
+
+
+def _in_words(exc: sa.exc.DBAPIError) -> UpgradeFailed:
+    """Name the check, table and rows a database error is about (never the raw driver text)."""
+    diag = getattr(exc.orig, "diag", None)
+    check = getattr(diag, "constraint_name", None)
+    table = getattr(diag, "table_name", None)
+    detail = getattr(diag, "message_detail", None) or getattr(diag, "message_primary", None)
+    parts = [f"check {check}" if check else None, f"table {table}" if table else None]
+    where = ", ".join(p for p in parts if p) or type(exc.orig).__name__
+    return UpgradeFailed(
+        f"The upgrade stopped on {where}: {detail or 'the database refused a statement'}. "
+        "Everything was rolled back; the database is unchanged. `rally db plan` should have "
+        "named these rows: please report this with the plan's output."
+    )
+
+
 class VerifyFailed(RallyError):
     """The integrity checks failed inside the upgrade transaction, which was rolled back."""
 
@@ -142,6 +162,7 @@ def upgrade(
     revision: str = "head",
     log: Log | None = None,
     assign_unknown: str | None = None,
+    resolve: bool = False,
     verify: bool = True,
     after_repoint: Callable[[], None] | None = None,
     **retry: float,
@@ -151,6 +172,7 @@ def upgrade(
     A legacy database is recognised and stamped at the baseline first. When anything changed
     and the target is head, `rally db verify`'s checks run before commit; a failure rolls back.
     `assign_unknown` (a league key) places rows whose league cannot be determined;
+    `resolve` applies the resolutions of damaged legacy data (`rally.legacy.resolve`);
     `after_repoint` runs inside the transaction once legacy rows are re-pointed (tests use it
     to kill an upgrade mid-way).
     """
@@ -169,9 +191,19 @@ def upgrade(
                 log(f"recognised the legacy schema; stamped baseline {BASELINE}")
         with _data_step_options(
             conn,
-            {_LOG_KEY: log, _ASSIGN_KEY: assign_unknown, _AFTER_REPOINT_KEY: after_repoint},
+            {
+                _LOG_KEY: log,
+                _ASSIGN_KEY: assign_unknown,
+                _RESOLVE_KEY: resolve,
+                _AFTER_REPOINT_KEY: after_repoint,
+            },
         ):
-            command.upgrade(alembic_config(conn), revision)
+            try:
+                command.upgrade(alembic_config(conn), revision)
+            except sa.exc.DBAPIError as exc:
+                if isinstance(exc, OperationalError) and _is_lock_timeout(exc):
+                    raise
+                raise _in_words(exc) from exc
         after = inspect_state(conn)
         if verify and after.revision == head_revision():
             _verify_inside(conn, log)

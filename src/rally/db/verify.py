@@ -30,6 +30,7 @@ class CheckResult:
     violations: int
     samples: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    quarantined: int | None = None  # set on the quarantine information entry only
 
     @property
     def ok(self) -> bool:
@@ -186,6 +187,39 @@ def _run(conn: Connection, check: Check) -> CheckResult:
     return CheckResult(check.name, check.description, violations, samples)
 
 
+def _extra_checks(conn: Connection) -> list[Check]:
+    """References of tables Rally does not know (found by `rally.legacy.extra`)."""
+    from rally.legacy.extra import discover  # the legacy package imports the models too
+    from rally.legacy.headcheck import extra_checks
+
+    return [
+        Check(f"unknown table: {c.name}", c.name, c.sql.replace(" AS k ", " AS row_id "))
+        for c in extra_checks(discover(conn, count_rows=False))
+    ]
+
+
+def quarantine_info(conn: Connection) -> CheckResult | None:
+    """What legacy_quarantine holds: information (a count), never a failure."""
+    if "legacy_quarantine" not in sa.inspect(conn).get_table_names():
+        return None
+    rows = conn.execute(
+        sa.text(
+            "SELECT table_name, reason, COUNT(*) AS n FROM legacy_quarantine "
+            "GROUP BY 1, 2 ORDER BY 1, 2"
+        )
+    ).all()
+    total = sum(int(n) for _, _, n in rows)
+    result = CheckResult(
+        "quarantine (information)",
+        f"{total} legacy rows kept in legacy_quarantine (`rally db quarantine` lists them); "
+        "not a failure",
+        0,
+        [{"table": t, "reason": r, "rows": int(n)} for t, r, n in rows][:SAMPLE_LIMIT],
+    )
+    result.quarantined = total
+    return result
+
+
 def run_checks(conn: Connection) -> list[CheckResult]:
     """Run every check on `conn` (inside the caller's transaction) and return the results."""
     state = inspect_state(conn)
@@ -200,6 +234,9 @@ def run_checks(conn: Connection) -> list[CheckResult]:
             )
         ]
     results = [CheckResult("schema at head", f"the database is at revision {head}", 0)]
-    results += [_run(conn, check) for check in checks()]
+    results += [_run(conn, check) for check in [*checks(), *_extra_checks(conn)]]
     results.append(missing_constraints_check(conn))
+    info = quarantine_info(conn)
+    if info is not None:
+        results.append(info)
     return results

@@ -24,6 +24,7 @@ whose key sorts first (byte order), so the choice never depends on ids or insert
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,12 +32,13 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from rally.errors import UsageError
+from rally.legacy.extra import ExtraTable, series_refs
 
 # Tables whose rows point at a series, in reporting order.
 SERIES_REFERENCES = ("teams", "players", "series_stats", "player_availability", "user_instructions")
 
 # Rows that reference a series, with the league they belong to when their own data says so.
-_USES = """
+_USES_HEAD = """
 uses AS (
     SELECT 'teams'::text AS tbl, t.id AS row_id, t.series_id, t.league_id, 'own'::text AS how
     FROM teams t
@@ -61,7 +63,7 @@ uses AS (
     SELECT 'user_instructions', i.id, i.series_id, t.league_id,
            CASE WHEN t.league_id IS NOT NULL THEN 'team' END
     FROM user_instructions i LEFT JOIN teams t ON t.id = i.team_id
-    WHERE i.series_id IS NOT NULL
+    WHERE i.series_id IS NOT NULL{extra}
 ),
 used_by_known AS (
     SELECT series_id, MIN(league_id) AS league_id, COUNT(DISTINCT league_id) AS leagues
@@ -87,12 +89,35 @@ resolved AS (
     LEFT JOIN listed_once l ON l.series_id = u.series_id
 )"""
 
-#: Every series-referencing row: (tbl, row_id, series_id, league_id, how).
-RESOLVED_SQL = f"WITH {_USES} SELECT tbl, row_id, series_id, league_id, how FROM resolved"
 
-#: One row per (series, league) that uses it: how many uses, and whether it keeps the id.
-SPLIT_SQL = f"""
-WITH {_USES},
+def uses_cte(extras: Sequence[ExtraTable] = ()) -> str:
+    """The `uses`/`resolved` CTEs, including series references of tables Rally does not know.
+
+    Such a row's tbl is "<table>.<column>"; its row_id is its integer primary key (or NULL).
+    """
+    parts = []
+    for table, ref in series_refs(list(extras)):
+        joins, league, how = table.league_sql("x")
+        key = f"CAST(x.{table.key} AS integer)" if table.key else "CAST(NULL AS integer)"
+        parts.append(
+            f"\n    UNION ALL\n    SELECT '{table.name}.{ref.column}', {key}, x.{ref.column}, "
+            f"{league}, {how} FROM {table.name} x {joins} WHERE x.{ref.column} IS NOT NULL"
+        )
+    return _USES_HEAD.replace("{extra}", "".join(parts))
+
+
+def resolved_sql(extras: Sequence[ExtraTable] = ()) -> str:
+    """Every series-referencing row: (tbl, row_id, series_id, league_id, how)."""
+    return f"WITH {uses_cte(extras)} SELECT tbl, row_id, series_id, league_id, how FROM resolved"
+
+
+def split_sql(extras: Sequence[ExtraTable] = ()) -> str:
+    """One row per (series, league) that uses it: how many uses, and whether it keeps the id."""
+    return _SPLIT.replace("{uses}", uses_cte(extras))
+
+
+_SPLIT = """
+WITH {uses},
 counts AS (
     SELECT series_id, league_id, COUNT(*) AS uses FROM resolved
     WHERE league_id IS NOT NULL GROUP BY series_id, league_id
@@ -102,6 +127,9 @@ SELECT c.series_id, c.league_id, c.uses,
                           ORDER BY c.uses DESC, lg.league_id COLLATE "C") = 1 AS keeps,
        COUNT(*) OVER (PARTITION BY c.series_id) AS leagues
 FROM counts c JOIN leagues lg ON lg.id = c.league_id"""
+
+RESOLVED_SQL = resolved_sql()
+SPLIT_SQL = split_sql()
 
 # Rows outside the series references whose NOT NULL / consistent league is derived here.
 _LEAGUE_FILLS: dict[str, str] = {
@@ -128,39 +156,6 @@ def league_fill_sql(table: str) -> str:
 
 
 LEAGUE_FILL_TABLES = tuple(_LEAGUE_FILLS)
-
-# Data that no league assignment can fix: the head constraints would reject it.
-_CONFLICTS: dict[str, str] = {
-    "player on a team of another league": (
-        "SELECT p.id AS row_id, 'players' AS tbl FROM players p "
-        "JOIN teams t ON t.id = p.team_id WHERE t.league_id <> p.league_id"
-    ),
-    "standings row whose team is of another league": (
-        "SELECT s.id AS row_id, 'series_stats' AS tbl FROM series_stats s "
-        "JOIN teams t ON t.id = s.team_id WHERE t.league_id <> s.league_id"
-    ),
-    "schedule row whose teams are of another league": (
-        "SELECT m.id AS row_id, 'schedule' AS tbl FROM schedule m "
-        "LEFT JOIN teams h ON h.id = m.home_team_id LEFT JOIN teams a ON a.id = m.away_team_id "
-        "WHERE COALESCE(m.league_id, h.league_id, a.league_id) <> h.league_id "
-        "OR COALESCE(m.league_id, h.league_id, a.league_id) <> a.league_id"
-    ),
-    "match score whose teams are of another league": (
-        "SELECT m.id AS row_id, 'match_scores' AS tbl FROM match_scores m "
-        "LEFT JOIN teams h ON h.id = m.home_team_id LEFT JOIN teams a ON a.id = m.away_team_id "
-        "WHERE COALESCE(m.league_id, h.league_id, a.league_id) <> h.league_id "
-        "OR COALESCE(m.league_id, h.league_id, a.league_id) <> a.league_id"
-    ),
-    "player history row of a player of another league": (
-        "SELECT h.id AS row_id, 'player_history' AS tbl FROM player_history h "
-        "JOIN players p ON p.id = h.player_id WHERE h.league_id <> p.league_id"
-    ),
-    "player rows duplicated for one (league, player id, team)": (
-        # Rows without a team never collide: the unique constraint treats NULLs as distinct.
-        "SELECT MIN(p.id) AS row_id, 'players' AS tbl FROM players p WHERE p.team_id IS NOT NULL "
-        "GROUP BY p.league_id, p.tenniscores_player_id, p.team_id HAVING COUNT(*) > 1"
-    ),
-}
 
 SAMPLES = 10
 
@@ -197,6 +192,7 @@ class Analysis:
     unknown: list[dict[str, Any]] = field(default_factory=list)
     unknown_count: int = 0
     conflicts: list[dict[str, Any]] = field(default_factory=list)
+    extra_unknown: dict[str, int] = field(default_factory=dict)
     assign_unknown: str | None = None
 
     @property
@@ -254,8 +250,14 @@ def _keeper_reason(uses: dict[str, dict[str, int]], keeper: str) -> str:
     return f"most uses ({best} vs {runner_up})"
 
 
-def analyse(conn: Connection, *, assign_unknown: str | None = None) -> Analysis:
+def analyse(
+    conn: Connection,
+    *,
+    assign_unknown: str | None = None,
+    extras: Sequence[ExtraTable] = (),
+) -> Analysis:
     """Work out, read-only, what the upgrade would do to this legacy database."""
+    uses_sql = uses_cte(extras)
     assign = league_id_for(conn, assign_unknown)
     keys = league_keys(conn)
     params = {"assign": assign}
@@ -268,7 +270,7 @@ def analyse(conn: Connection, *, assign_unknown: str | None = None) -> Analysis:
 
     per_use = conn.execute(
         sa.text(
-            f"WITH {_USES} SELECT r.tbl, r.series_id, r.league_id, r.how, COUNT(*) AS n "
+            f"WITH {uses_sql} SELECT r.tbl, r.series_id, r.league_id, r.how, COUNT(*) AS n "
             "FROM resolved r GROUP BY r.tbl, r.series_id, r.league_id, r.how"
         ),
         params,
@@ -278,12 +280,15 @@ def analyse(conn: Connection, *, assign_unknown: str | None = None) -> Analysis:
         result.resolved_by.setdefault(tbl, {}).setdefault(how, 0)
         result.resolved_by[tbl][how] += int(n)
         if league_id is None:
-            result.unknown_count += int(n)
+            if "." in tbl:  # a table Rally does not know: left on the keeper, reported
+                result.extra_unknown[tbl] = result.extra_unknown.get(tbl, 0) + int(n)
+            else:
+                result.unknown_count += int(n)
             continue
         league = uses.setdefault(int(series_id), {}).setdefault(keys[int(league_id)], {})
         league[tbl] = league.get(tbl, 0) + int(n)
 
-    split = conn.execute(sa.text(SPLIT_SQL), params).all()
+    split = conn.execute(sa.text(split_sql(extras)), params).all()
     keepers = {int(r.series_id): keys[int(r.league_id)] for r in split if r.keeps}
     for sid, by_league in sorted(uses.items()):
         if len(by_league) == 1:
@@ -296,7 +301,8 @@ def analyse(conn: Connection, *, assign_unknown: str | None = None) -> Analysis:
         )
     result.series_unused = sorted(series[sid][0] for sid in set(series) - set(uses))
 
-    for tbl in SERIES_REFERENCES:
+    labels = [*SERIES_REFERENCES, *(f"{t.name}.{r.column}" for t, r in series_refs(list(extras)))]
+    for tbl in labels:
         result.repoint[tbl] = sum(
             tables.get(tbl, 0)
             for sid, by_league in uses.items()
@@ -307,8 +313,9 @@ def analyse(conn: Connection, *, assign_unknown: str | None = None) -> Analysis:
     if result.unknown_count:
         rows = conn.execute(
             sa.text(
-                f"WITH {_USES} SELECT r.tbl, r.row_id, s.name FROM resolved r "
+                f"WITH {uses_sql} SELECT r.tbl, r.row_id, s.name FROM resolved r "
                 "JOIN series s ON s.id = r.series_id WHERE r.league_id IS NULL "
+                "AND position('.' in r.tbl) = 0 "
                 "ORDER BY r.tbl, r.row_id LIMIT :lim"
             ),
             {**params, "lim": SAMPLES},
@@ -342,7 +349,7 @@ def analyse(conn: Connection, *, assign_unknown: str | None = None) -> Analysis:
     result.league_filled["series_stats"] += int(
         conn.execute(
             sa.text(
-                f"WITH {_USES} SELECT COUNT(*) FROM resolved r JOIN series_stats s "
+                f"WITH {uses_sql} SELECT COUNT(*) FROM resolved r JOIN series_stats s "
                 "ON s.id = r.row_id WHERE r.tbl = 'series_stats' AND s.league_id IS NULL "
                 "AND r.league_id IS NOT NULL"
             ),
@@ -384,15 +391,4 @@ def analyse(conn: Connection, *, assign_unknown: str | None = None) -> Analysis:
         "without_team": int(ctx[2]),
     }
 
-    for what, sql in _CONFLICTS.items():
-        rows = conn.execute(sa.text(f"{sql} ORDER BY 1")).all()
-        if rows:
-            result.conflicts.append(
-                {
-                    "what": what,
-                    "table": rows[0].tbl,
-                    "count": len(rows),
-                    "ids": [int(r.row_id) for r in rows[:SAMPLES]],
-                }
-            )
     return result

@@ -4,7 +4,8 @@ Both run inside the one transaction `rally db upgrade` / `rally db downgrade` op
 set-based statements (no per-row loops). The caller may hand over, through ``bind.info``:
 
 - ``"rally.log"``: a callable that receives one line per step;
-- ``"rally.assign_unknown"``: the league key given by ``--assign-unknown``.
+- ``"rally.assign_unknown"``: the league key given by ``--assign-unknown``;
+- ``"rally.resolve"``: true when the operator gave ``--resolve`` (apply the resolutions);
 - ``"rally.after_repoint"``: a callable run after every row is re-pointed, still inside the
   transaction (the kill test injects a pause there to kill -9 an upgrade mid-way).
 """
@@ -12,26 +13,34 @@ set-based statements (no per-row loops). The caller may hand over, through ``bin
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
 from rally.errors import RallyError
-from rally.legacy import shape
+from rally.legacy import headcheck, quarantine, shape
+from rally.legacy import resolve as resolve_mod
 from rally.legacy.analysis import (
     LEAGUE_FILL_TABLES,
-    RESOLVED_SQL,
     SERIES_REFERENCES,
-    SPLIT_SQL,
+    Analysis,
     analyse,
     league_fill_sql,
     league_id_for,
+    resolved_sql,
+    split_sql,
 )
+from rally.legacy.extra import ExtraTable, blocking_foreign_keys, discover, series_refs
+from rally.legacy.headcheck import Violation
+from rally.legacy.resolve import Resolution
 from rally.legacy.shape import LegacyShapeConflict
 
 __all__ = [
     "LegacyDataBlocked",
     "LegacyDataUnsupported",
     "LegacyShapeConflict",
+    "carry",
     "isolate",
     "merge_back",
 ]
@@ -39,6 +48,7 @@ __all__ = [
 LOG_KEY = "rally.log"
 ASSIGN_KEY = "rally.assign_unknown"
 AFTER_REPOINT_KEY = "rally.after_repoint"
+RESOLVE_KEY = "rally.resolve"
 
 # Tables, columns and NOT NULLs revision 0002 adds (its own frozen copy is in the revision);
 # a downgrade drops them. Listed here too for the plan, which never imports a revision.
@@ -102,9 +112,11 @@ def _insert_split_rows(bind: sa.Connection) -> int:
     killed upgrade leaves the sequence exactly as it was.
     """
     sequence = bind.execute(sa.text("SELECT pg_get_serial_sequence('series', 'id')")).scalar_one()
-    last, called = bind.execute(sa.text(f"SELECT last_value, is_called FROM {sequence}")).one()
     top = bind.execute(sa.text("SELECT COALESCE(MAX(id), 0) FROM series")).scalar_one()
-    start = max(int(top) + 1, int(last) + 1 if called else int(last))
+    start = int(top) + 1
+    if sequence is not None:  # None: the plan's temporary copy, which has no sequence
+        last, called = bind.execute(sa.text(f"SELECT last_value, is_called FROM {sequence}")).one()
+        start = max(start, int(last) + 1 if called else int(last))
     created = _run(
         bind,
         "INSERT INTO series (id, name, display_name, league_id, updated_at) "
@@ -115,32 +127,115 @@ def _insert_split_rows(bind: sa.Connection) -> int:
         "WHERE NOT x.keeps",
         start=start,
     )
-    if created:
+    if created and sequence is not None:
         bind.execute(sa.text(f"ALTER SEQUENCE {sequence} RESTART WITH {start + created}"))
     return created
 
 
-def isolate(bind: sa.Connection) -> None:
-    """Give every series a league and re-point referencing rows to their league's series."""
-    log = _logger(bind)
-    key = bind.info.get(ASSIGN_KEY)
-    analysis = analyse(bind, assign_unknown=key)
-    if analysis.blockers:
+@dataclass
+class Outcome:
+    """What the data step found and did (the plan shows it; the upgrade logs it)."""
+
+    extras: list[ExtraTable]
+    resolutions: list[Resolution]
+    analysis: Analysis
+    violations: list[Violation]
+
+
+def refusal(resolutions: list[dict[str, Any]]) -> str:
+    """The sentence refusing damaged data without --resolve (`Resolution.as_dict` entries)."""
+    kinds = "; ".join(f"{r['count']} {r['table']} rows: {r['kind']}" for r in resolutions[:8])
+    more = f"; and {len(resolutions) - 8} more kinds" if len(resolutions) > 8 else ""
+    return (
+        f"Cannot upgrade: the legacy data is damaged ({kinds}{more}). `rally db plan` shows "
+        "each resolution with sample rows; `rally db upgrade --resolve` applies exactly "
+        "those, copying every changed or deleted row into legacy_quarantine first. "
+        "Nothing was changed."
+    )
+
+
+def blocked(violations: list[Violation]) -> str:
+    """The sentence refusing data no rule resolves."""
+    return (
+        "Cannot upgrade: the head schema would refuse rows that no resolution covers: "
+        + "; ".join(v.sentence() for v in violations)
+        + ". Nothing was changed; `rally db plan` lists them."
+    )
+
+
+def carry(
+    bind: sa.Connection,
+    *,
+    assign_unknown: str | None = None,
+    resolve: bool = False,
+    strict: bool = True,
+    target: str = quarantine.TABLE,
+    log: Callable[[str], None] = lambda _m: None,
+    after_repoint: Callable[[], None] | None = None,
+) -> Outcome:
+    """Resolve damage, split shared series per league, re-point every reference, check head.
+
+    With `strict` (the upgrade), refuses (LegacyDataBlocked, the caller rolls back) damaged
+    data without `resolve`, and anything the head constraints would still refuse; without it
+    (the plan's dry run on copies) it returns what it found instead.
+    """
+    extras = discover(bind)
+    cannot_keep = blocking_foreign_keys(bind)
+    if strict and cannot_keep:
+        raise LegacyDataBlocked(
+            "Cannot upgrade: " + "; ".join(cannot_keep) + ". Nothing was changed."
+        )
+    assign = league_id_for(bind, assign_unknown)
+    resolutions = resolve_mod.run(bind, extras=extras, assign=assign, target=target, log=log)
+    if strict and resolutions and not resolve:
+        raise LegacyDataBlocked(refusal([r.as_dict() for r in resolutions]))
+    analysis = analyse(bind, assign_unknown=assign_unknown, extras=extras)
+    if strict and analysis.blockers:
         raise LegacyDataBlocked(
             "Cannot upgrade: " + "; ".join(analysis.blockers) + ". Nothing was changed."
         )
+    _split(bind, analysis, assign, extras, log)
+    if callable(after_repoint):
+        after_repoint()
+    # Fresh statistics after the mass updates: the checks' anti-joins plan well only then.
+    for table in (*KEPT_TABLES, *(t.name for t in extras)):
+        bind.execute(sa.text(f'ANALYZE "{table}"'))
+    violations = headcheck.violations(bind, extras)
+    if strict and violations:
+        raise LegacyDataBlocked(blocked(violations))
+    return Outcome(extras, resolutions, analysis, violations)
+
+
+def isolate(bind: sa.Connection) -> None:
+    """Revision 0002's data step: `carry` with the options `rally db upgrade` handed over."""
+    carry(
+        bind,
+        assign_unknown=bind.info.get(ASSIGN_KEY),
+        resolve=bool(bind.info.get(RESOLVE_KEY)),
+        log=_logger(bind),
+        after_repoint=bind.info.get(AFTER_REPOINT_KEY),
+    )
+
+
+def _split(
+    bind: sa.Connection,
+    analysis: Analysis,
+    assign: int | None,
+    extras: list[ExtraTable],
+    log: Callable[[str], None],
+) -> None:
+    """Give every series a league and re-point referencing rows to their league's series."""
     log(
         f"series: {analysis.series_total} legacy rows, {len(analysis.spanning)} shared by "
         f"several leagues -> {analysis.series_created} new rows, "
-        f"{len(analysis.series_unused)} unused to drop"
+        f"{len(analysis.series_unused)} unused"
     )
-    assign = league_id_for(bind, key)
     bind.execute(
-        sa.text(f"CREATE TEMP TABLE _rally_uses ON COMMIT DROP AS {RESOLVED_SQL}"),
+        sa.text(f"CREATE TEMP TABLE _rally_uses ON COMMIT DROP AS {resolved_sql(extras)}"),
         {"assign": assign},
     )
     bind.execute(
-        sa.text(f"CREATE TEMP TABLE _rally_split ON COMMIT DROP AS {SPLIT_SQL}"),
+        sa.text(f"CREATE TEMP TABLE _rally_split ON COMMIT DROP AS {split_sql(extras)}"),
         {"assign": assign},
     )
     _run(
@@ -197,17 +292,26 @@ def isolate(bind: sa.Connection) -> None:
         "FROM teams t WHERE t.id = x.team_id",
     )
     log(f"user contexts: series_id backfilled from their team on {contexts} rows")
-    dropped = _run(bind, "DELETE FROM series WHERE league_id IS NULL")
-    log(f"dropped {dropped} series no row uses")
-    after_repoint = bind.info.get(AFTER_REPOINT_KEY)
-    if callable(after_repoint):
-        after_repoint()
+    for table, ref in series_refs(extras):
+        league = table.league_inline("x")
+        if league is None:
+            continue
+        moved = _run(
+            bind,
+            f"UPDATE {table.name} x SET {ref.column} = m.new_id FROM _rally_map m "
+            f"WHERE m.old_id = x.{ref.column} AND m.league_id = {league} "
+            f"AND m.new_id <> x.{ref.column}",
+        )
+        log(f"re-pointed {table.name}.{ref.column} (a table Rally does not know): {moved} rows")
 
 
 def merge_back(bind: sa.Connection) -> None:
     """Return an isolated database to the exact legacy shape, refusing data that cannot fit."""
     log = _logger(bind)
     legacy = shape.legacy_shape(bind)
+    extras = discover(bind, count_rows=False)
+    saved = quarantine.save(bind)
+    log(f"quarantine: {saved} rows to put back once the tables have their legacy shape")
     claims = _run(
         bind,
         "INSERT INTO user_player_associations (user_id, tenniscores_player_id) "
@@ -217,7 +321,9 @@ def merge_back(bind: sa.Connection) -> None:
     log(f"player claims kept as user_player_associations: {claims} new rows")
     for table in NEW_TABLES:
         bind.execute(sa.text(f"DROP TABLE {table}"))
-    dropped = shape.drop_constraints_and_indexes(bind, keep_indexes=legacy.index_names)
+    dropped = shape.drop_constraints_and_indexes(
+        bind, keep_indexes=legacy.index_names, tables=KEPT_TABLES
+    )
     log(f"dropped {dropped} head constraints and indexes")
     bind.execute(
         sa.text(
@@ -232,6 +338,13 @@ def merge_back(bind: sa.Connection) -> None:
             "WHERE m.old_id = x.series_id AND m.keep_id <> m.old_id",
         )
         log(f"re-pointed {tbl} to the merged series: {moved} rows")
+    for extra_table, ref in series_refs(extras):
+        moved = _run(
+            bind,
+            f"UPDATE {extra_table.name} x SET {ref.column} = m.keep_id FROM _rally_merge m "
+            f"WHERE m.old_id = x.{ref.column} AND m.keep_id <> m.old_id",
+        )
+        log(f"re-pointed {extra_table.name}.{ref.column} to the merged series: {moved} rows")
     bind.execute(sa.text(legacy.create_table["series_leagues"]))
     links = _run(
         bind,
@@ -246,7 +359,8 @@ def merge_back(bind: sa.Connection) -> None:
     for table, column in NEW_COLUMNS:
         bind.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
     shape.restore_nullability(bind, legacy)
+    quarantine.restore(bind, log)
     shape.check_unique_fit(bind, legacy)
-    added = shape.add_constraints_and_indexes(bind, legacy)
+    added = shape.add_constraints_and_indexes(bind, legacy, log)
     log(f"restored the legacy schema: {added} constraints and indexes under their legacy names")
     shape.drop_scratch(bind)

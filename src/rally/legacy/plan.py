@@ -8,8 +8,10 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from rally.db import migrate
-from rally.legacy import data
-from rally.legacy.analysis import Analysis, analyse
+from rally.db.migrations.legacy_ddl import LEGACY_TABLES
+from rally.legacy import data, extra, quarantine
+from rally.legacy.analysis import Analysis
+from rally.legacy.resolve import describe
 from rally.models import Base
 
 
@@ -70,17 +72,54 @@ def _analysis_dict(a: Analysis) -> dict[str, Any]:
     }
 
 
+def dry_run(conn: sa.Connection, *, assign_unknown: str | None = None) -> data.Outcome:
+    """Run the upgrade's data step on temporary copies of the tables; the caller rolls back.
+
+    Temporary tables of the same names shadow the real ones (PostgreSQL searches pg_temp
+    first), so `rally.legacy.data.carry` runs unchanged: every resolution, the split and the
+    head-constraint checks, exactly as the upgrade will, without touching a real row or lock
+    beyond a read.
+    """
+    names = [*LEGACY_TABLES, *(t.name for t in extra.discover(conn, count_rows=False))]
+    for name in names:
+        conn.execute(
+            sa.text(f'CREATE TEMP TABLE "{name}" ON COMMIT DROP AS SELECT * FROM public."{name}"')
+        )
+    for table, column in data.NEW_COLUMNS:
+        kind = Base.metadata.tables[table].c[column].type.compile(dialect=conn.dialect)
+        conn.execute(sa.text(f"ALTER TABLE pg_temp.{table} ADD COLUMN {column} {kind}"))
+    for name in names:
+        conn.execute(sa.text(f'ANALYZE pg_temp."{name}"'))
+    quarantine.create_scratch(conn)
+    return data.carry(conn, assign_unknown=assign_unknown, strict=False)
+
+
+def _accounting(conn: sa.Connection, names: list[str]) -> dict[str, dict[str, int]]:
+    """Per table: rows before (real table), deleted into quarantine, after (dry-run copy)."""
+    deleted = quarantine.deleted_counts(conn)
+    out = {}
+    for name in names:
+        before = conn.execute(sa.text(f'SELECT COUNT(*) FROM public."{name}"')).scalar_one()
+        after = conn.execute(sa.text(f'SELECT COUNT(*) FROM pg_temp."{name}"')).scalar_one()
+        out[name] = {
+            "before": int(before),
+            "quarantined": deleted.get(name, 0),
+            "after": int(after),
+        }
+    return out
+
+
 def is_legacy(state: migrate.DbState) -> bool:
     """Tell whether the database holds the legacy schema (recognised, or stamped at baseline)."""
     return state.kind == "legacy" or state.revision == migrate.BASELINE
 
 
-def build_plan(engine: Engine, *, assign_unknown: str | None = None) -> dict[str, Any]:
+def build_plan(
+    engine: Engine, *, assign_unknown: str | None = None, resolve: bool = False
+) -> dict[str, Any]:
     """Return what an upgrade would do; the transaction is read-only and rolled back."""
     head = migrate.head_revision()
     with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.text("SET TRANSACTION READ ONLY"))
         try:
             state = migrate.inspect_state(conn)
             plan: dict[str, Any] = {
@@ -100,7 +139,8 @@ def build_plan(engine: Engine, *, assign_unknown: str | None = None) -> dict[str
                 plan["blockers"] = ["legacy data is upgraded on PostgreSQL only"]
                 plan["summary"] = "blocked"
             else:
-                analysis = analyse(conn, assign_unknown=assign_unknown)
+                outcome = dry_run(conn, assign_unknown=assign_unknown)
+                analysis = outcome.analysis
                 stamp = []
                 if state.kind == "legacy":
                     old = state.foreign_revision
@@ -110,11 +150,31 @@ def build_plan(engine: Engine, *, assign_unknown: str | None = None) -> dict[str
                     ]
                 plan["actions"] = [*stamp, *_schema_changes(conn)]
                 plan["data"] = _analysis_dict(analysis)
-                plan["blockers"] = analysis.blockers
-                plan["summary"] = "blocked" if analysis.blockers else "ready"
+                plan["resolutions"] = describe(outcome.resolutions)
+                plan["unknown_tables"] = extra.as_dict(outcome.extras)
+                plan["unknown_tables_rows_without_league"] = analysis.extra_unknown
+                plan["accounting"] = _accounting(
+                    conn, [*data.KEPT_TABLES, *(t.name for t in outcome.extras)]
+                )
+                plan["blockers"] = [
+                    *extra.blocking_foreign_keys(conn),
+                    *analysis.blockers,
+                    *(v.sentence() for v in outcome.violations),
+                ]
+                plan["needs_resolve"] = bool(outcome.resolutions)
+                plan["summary"] = (
+                    "blocked"
+                    if plan["blockers"]
+                    else "damaged: `rally db upgrade --resolve` applies the resolutions"
+                    if outcome.resolutions
+                    else "ready"
+                )
         finally:
             conn.rollback()
-    plan["ok"] = not plan["blockers"]
+    plan.setdefault("needs_resolve", False)
+    plan["resolve"] = resolve
+    # ok: `rally db upgrade` with the same options would run.
+    plan["ok"] = not plan["blockers"] and (resolve or not plan["needs_resolve"])
     return plan
 
 
@@ -159,11 +219,70 @@ def render_plan(plan: dict[str, Any]) -> list[str]:
             f"league corrected to the team's on {ctx['league_corrected_to_team']}, "
             f"{ctx['without_team']} without a team (left without series)",
         ]
+    lines += _render_unknown_tables(plan)
+    lines += _render_resolutions(plan)
     lines += ["", "schema changes:"] + [f"  - {a}" for a in plan["actions"]]
     lines.append("")
     if plan["blockers"]:
-        lines.append("BLOCKED:")
+        lines.append("BLOCKED (no resolution rule covers these rows):")
         lines += [f"  - {b}" for b in plan["blockers"]]
+    elif plan.get("needs_resolve") and plan.get("resolve"):
+        lines.append(
+            "`rally db upgrade --resolve` can run and applies exactly the resolutions above."
+        )
+    elif plan.get("needs_resolve"):
+        lines.append(
+            "damaged data: `rally db upgrade` refuses it; `rally db upgrade --resolve` applies "
+            "exactly the resolutions above."
+        )
     else:
         lines.append("no blockers: `rally db upgrade` can run.")
     return lines
+
+
+def _render_unknown_tables(plan: dict[str, Any]) -> list[str]:
+    tables = plan.get("unknown_tables") or []
+    if not tables:
+        return []
+    lines = ["", "tables Rally does not know (carried along; their constraints are kept):"]
+    for table in tables:
+        lines.append(f"  {table['table']} ({table['rows']} rows)")
+        for ref in table["references"]:
+            lines.append(
+                f"      {ref['column']} -> {ref['references']} ({ref['found']}): {ref['handling']}"
+            )
+    for label, n in (plan.get("unknown_tables_rows_without_league") or {}).items():
+        lines.append(
+            f"  {label}: {n} rows on a shared series whose league nothing says: left on the "
+            "series that keeps the id (use --assign-unknown KEY to choose)"
+        )
+    return lines
+
+
+def _render_resolutions(plan: dict[str, Any]) -> list[str]:
+    resolutions = plan.get("resolutions") or []
+    if not resolutions:
+        return ["", "resolutions: none (no damaged rows found)"]
+    lines = ["", "resolutions (applied only with `rally db upgrade --resolve`; every row is first "
+             "copied whole into legacy_quarantine):"]  # fmt: skip
+    for r in resolutions:
+        lines.append(f"  [{r['rule']}] {r['count']} {r['table']} rows: {r['kind']}")
+        lines.append(f"      -> {r['action']}: {r['resolution']}")
+        for sample in r["samples"]:
+            lines.append(f"      e.g. {r['table']} {sample['id']}: {sample['becomes']}")
+    accounting = plan.get("accounting") or {}
+    touched = {t: a for t, a in accounting.items() if a["quarantined"]}
+    if touched:
+        lines.append(
+            "  rows per table (before - quarantined = after; series also gains split rows):"
+        )
+        for t, a in touched.items():
+            lines.append(
+                f"      {t:<26} {a['before']:>7} - {a['quarantined']:>5} = {a['after']:>7}"
+            )
+    return lines
+
+
+def refusal_from_plan(plan: dict[str, Any]) -> str:
+    """Why `rally db upgrade` without --resolve refuses this plan, in one sentence."""
+    return data.refusal(plan["resolutions"])

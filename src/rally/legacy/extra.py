@@ -1,0 +1,248 @@
+"""Tables Rally does not know: found in the catalog, carried through the upgrade, checked after.
+
+A production database holds more than the legacy schema (polls, captain notes, saved lineups,
+activity logs...). Any such table may reference ``series``, ``teams``, ``players`` or
+``leagues``, by a foreign key or by a bare integer column named like one (``series_id``,
+``*_series_id``, ``team_id``, ``*_team_id``, ``player_id``, ``*_player_id``, ``league_id``,
+``*_league_id``). `discover` finds them; the analysis counts their series references as uses
+(so a series they use is never dropped and is split by their rows' league), the resolutions
+move their references to merged duplicate players, and verify checks them at head.
+
+Their own constraints are never dropped: ids of teams, players and leagues do not change,
+and a series reference is only ever moved to another existing series row.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from rally.db.migrations.legacy_ddl import LEGACY_TABLES
+from rally.models import Base
+
+TARGETS = ("series", "teams", "players", "leagues")
+_BY_NAME = {
+    "series": re.compile(r"^(.+_)?series_id$"),
+    "teams": re.compile(r"^(.+_)?team_id$"),
+    "players": re.compile(r"^(.+_)?player_id$"),
+    "leagues": re.compile(r"^(.+_)?league_id$"),
+}
+_INTEGER_TYPES = ("integer", "bigint", "smallint")
+# Tables Rally owns at some revision (legacy, head and bookkeeping): never "unknown".
+_RALLY_TABLES = frozenset({*LEGACY_TABLES, *Base.metadata.tables, "alembic_version"})
+
+
+@dataclass(frozen=True)
+class ExtraRef:
+    """One column of an unknown table that references a Rally table."""
+
+    table: str
+    column: str
+    target: str  # series, teams, players or leagues
+    constraint: str | None  # the foreign key's name, None for a bare id column
+    nullable: bool
+
+    @property
+    def how(self) -> str:
+        """How the reference was found, in words."""
+        return f"foreign key {self.constraint}" if self.constraint else "by column name"
+
+
+@dataclass
+class ExtraTable:
+    """An unknown table with at least one reference to series, teams, players or leagues."""
+
+    name: str
+    rows: int
+    key: str | None  # single-column primary key, when there is one
+    refs: list[ExtraRef] = field(default_factory=list)
+
+    def first(self, target: str) -> ExtraRef | None:
+        """The column that says the row's `target` (the plain name wins, e.g. league_id)."""
+        refs = [r for r in self.refs if r.target == target]
+        plain = {"series": "series_id", "teams": "team_id", "players": "player_id"}
+        for ref in refs:
+            if ref.column == plain.get(target, "league_id"):
+                return ref
+        return refs[0] if refs else None
+
+    def league_sql(self, alias: str = "x") -> tuple[str, str, str]:
+        """(joins, league expression, how-expression) deciding the league of a row of this table.
+
+        The row's own league column first, then its team's league, then its player's.
+        """
+        joins, parts, hows = [], [], []
+        league = self.first("leagues")
+        if league is not None:
+            parts.append(f"{alias}.{league.column}")
+            hows.append((f"{alias}.{league.column}", "own"))
+        team = self.first("teams")
+        if team is not None:
+            joins.append(f"LEFT JOIN teams et ON et.id = {alias}.{team.column}")
+            parts.append("et.league_id")
+            hows.append(("et.league_id", "team"))
+        player = self.first("players")
+        if player is not None:
+            joins.append(f"LEFT JOIN players ep ON ep.id = {alias}.{player.column}")
+            parts.append("ep.league_id")
+            hows.append(("ep.league_id", "player"))
+        expr = f"COALESCE({', '.join(parts)})" if len(parts) > 1 else (parts or ["NULL"])[0]
+        how = (
+            "CASE " + " ".join(f"WHEN {e} IS NOT NULL THEN '{h}'" for e, h in hows) + " END"
+            if hows
+            else "NULL"
+        )
+        return " ".join(joins), f"CAST({expr} AS integer)", how
+
+    def league_inline(self, alias: str = "x") -> str | None:
+        """The row's own league as one expression (no joins: usable in UPDATE ... FROM)."""
+        parts = []
+        league = self.first("leagues")
+        if league is not None:
+            parts.append(f"{alias}.{league.column}")
+        for target, ref in (("teams", self.first("teams")), ("players", self.first("players"))):
+            if ref is not None:
+                parts.append(f"(SELECT league_id FROM {target} WHERE id = {alias}.{ref.column})")
+        return f"COALESCE({', '.join(parts)}, NULL)" if parts else None
+
+
+_COLUMNS_SQL = """
+SELECT c.relname AS tbl, a.attname AS col, format_type(a.atttypid, a.atttypmod) AS type,
+       NOT a.attnotnull AS nullable
+FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+  AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY c.relname, a.attnum
+"""
+_FKS_SQL = """
+SELECT c.relname AS tbl, k.conname, r.relname AS target, k.conkey, k.confkey, k.conrelid,
+       k.confrelid
+FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class r ON r.oid = k.confrelid
+WHERE k.contype = 'f' AND c.relnamespace = 'public'::regnamespace
+"""
+_PK_SQL = """
+SELECT c.relname, array_agg(a.attname) FROM pg_constraint k
+JOIN pg_class c ON c.oid = k.conrelid
+JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = ANY(k.conkey)
+WHERE k.contype = 'p' AND c.relnamespace = 'public'::regnamespace GROUP BY c.relname
+"""
+
+
+def discover(conn: Connection, *, count_rows: bool = True) -> list[ExtraTable]:
+    """Every public table Rally does not know that references series/teams/players/leagues."""
+    if conn.dialect.name != "postgresql":
+        return []  # legacy deployments, and so their extra tables, live on PostgreSQL
+    columns: dict[str, list[tuple[str, str, bool]]] = {}
+    for tbl, col, type_, nullable in conn.execute(sa.text(_COLUMNS_SQL)):
+        if tbl not in _RALLY_TABLES:
+            columns.setdefault(tbl, []).append((col, type_, bool(nullable)))
+    if not columns:
+        return []
+    fks: dict[tuple[str, str], tuple[str, str]] = {}
+    attname = sa.text("SELECT attname FROM pg_attribute WHERE attrelid = :r AND attnum = :n")
+    for tbl, name, target, conkey, confkey, relid, frelid in conn.execute(sa.text(_FKS_SQL)):
+        if tbl in columns and target in TARGETS and len(conkey) == 1:
+            col = conn.execute(attname, {"r": relid, "n": conkey[0]}).scalar_one()
+            ref = conn.execute(attname, {"r": frelid, "n": confkey[0]}).scalar_one()
+            if ref == "id":  # a reference by key (e.g. leagues.league_id) keeps its meaning
+                fks[(tbl, str(col))] = (str(target), str(name))
+    keys = {str(t): list(cols) for t, cols in conn.execute(sa.text(_PK_SQL)) if t in columns}
+    found = []
+    for tbl, cols in sorted(columns.items()):
+        refs = []
+        for col, type_, nullable in cols:
+            target, constraint = fks.get((tbl, col), (None, None))
+            if target is None and type_ in _INTEGER_TYPES:
+                target = next((t for t, rx in _BY_NAME.items() if rx.match(col)), None)
+            if target is not None:
+                refs.append(ExtraRef(tbl, col, target, constraint, nullable))
+        if not refs:
+            continue
+        pk = keys.get(tbl, [])
+        rows = (
+            int(conn.execute(sa.text(f'SELECT COUNT(*) FROM "{tbl}"')).scalar_one())
+            if count_rows
+            else 0
+        )
+        found.append(ExtraTable(tbl, rows, pk[0] if len(pk) == 1 else None, refs))
+    return found
+
+
+def series_refs(tables: list[ExtraTable]) -> list[tuple[ExtraTable, ExtraRef]]:
+    """Every (table, column) of unknown tables that references a series."""
+    return [(t, r) for t in tables for r in t.refs if r.target == "series"]
+
+
+def handling(table: ExtraTable, ref: ExtraRef) -> str:
+    """What the upgrade does to this column, in words (shown by `rally db plan`)."""
+    if ref.target == "series":
+        if table.first("leagues") or table.first("teams") or table.first("players"):
+            return (
+                "re-pointed to the series of the row's league (its "
+                + ", then ".join(
+                    r.column for r in (table.first(k) for k in ("leagues", "teams", "players")) if r
+                )
+                + "); else as the series' other uses decide; else left on the series that "
+                "keeps the id, and reported"
+            )
+        return (
+            "re-pointed when the series is used by one league; else left on the series "
+            "that keeps the id, and reported"
+        )
+    if ref.target == "players":
+        return "kept; moved to the survivor when its player is a merged duplicate"
+    return "kept (ids of this table do not change)"
+
+
+def as_dict(tables: list[ExtraTable]) -> list[dict[str, object]]:
+    """JSON-ready description, for the plan."""
+    return [
+        {
+            "table": t.name,
+            "rows": t.rows,
+            "primary_key": t.key,
+            "references": [
+                {
+                    "column": r.column,
+                    "references": r.target,
+                    "found": r.how,
+                    "handling": handling(t, r),
+                }
+                for r in t.refs
+            ],
+        }
+        for t in tables
+    ]
+
+
+def blocking_foreign_keys(conn: Connection) -> list[str]:
+    """Foreign keys of unknown tables that the upgrade cannot keep, as sentences.
+
+    The upgrade replaces every legacy unique constraint and drops series_leagues; a foreign
+    key of another table that depends on one of those would make it fail. One that references
+    a primary key (an ``id``) is kept as it is.
+    """
+    if conn.dialect.name != "postgresql":
+        return []
+    rows = conn.execute(
+        sa.text(
+            "SELECT c.relname, k.conname, r.relname, pg_get_constraintdef(k.oid), "
+            "k.conindid = (SELECT p.conindid FROM pg_constraint p "
+            "WHERE p.conrelid = k.confrelid AND p.contype = 'p') AS to_pk "
+            "FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
+            "JOIN pg_class r ON r.oid = k.confrelid "
+            "WHERE k.contype = 'f' AND c.relnamespace = 'public'::regnamespace"
+        )
+    ).all()
+    return [
+        f"table {tbl} (which Rally does not know) has foreign key {name} {definition}: the "
+        f"upgrade replaces what it references on {ref}; drop it before the upgrade and "
+        "recreate it after"
+        for tbl, name, ref, definition, to_pk in rows
+        if tbl not in _RALLY_TABLES
+        and ref in LEGACY_TABLES
+        and (not to_pk or ref == "series_leagues")
+    ]

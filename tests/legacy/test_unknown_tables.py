@@ -1,0 +1,188 @@
+"""Tables Rally does not know: listed by the plan, re-pointed by their rows' league, kept with
+their constraints, checked by verify, restored by downgrade; also with damaged data."""
+
+from __future__ import annotations
+
+import json
+
+import extra_tables
+import sqlalchemy as sa
+from damage import world
+from legacy_helpers import reset_and_load, snapshot
+from test_damaged import _links, _rows, check_resolving_upgrade, damaged, rally
+
+from rally.db import make_engine
+
+
+def _load(url: str, kinds: list[str] | None = None, damage: list[str] = ()):  # type: ignore[no-untyped-def]
+    b = world()
+    found = damaged(url, b, list(damage)) if damage else None
+    if found is None:
+        reset_and_load(url, b, None)
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        extra_tables.add(conn, kinds)
+        names = dict(conn.execute(sa.text("SELECT id, name FROM series")).all())
+    engine.dispose()
+    return b, found, names
+
+
+def _scalar(url: str, sql: str) -> object:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(sa.text(sql)).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def _constraints(url: str) -> set[tuple[str, str, str]]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return extra_tables.constraints(conn)
+    finally:
+        engine.dispose()
+
+
+def test_plan_lists_every_unknown_table(scratch_url: str) -> None:
+    _load(scratch_url)
+    before = snapshot(scratch_url)
+    code, out = rally("db", "plan", "--json", "--database-url", scratch_url)
+    assert code == 0, out
+    plan = json.loads(out)
+    assert snapshot(scratch_url) == before
+    tables = {t["table"]: t for t in plan["unknown_tables"]}
+    assert set(tables) == set(extra_tables.KINDS)
+    assert tables["polls"]["rows"] == _scalar(scratch_url, "SELECT COUNT(*) FROM teams")
+    refs = {(t, r["column"]): r for t, v in tables.items() for r in v["references"]}
+    assert refs[("captain_notes", "series_id")]["found"].startswith("foreign key")
+    assert refs[("activity_log", "team_id")]["found"] == "by column name"
+    assert refs[("pickup_games", "away_team_id")]["references"] == "teams"
+    assert (
+        "re-pointed to the series of the row's league"
+        in refs[("captain_notes", "series_id")]["handling"]
+    )
+    # series_notes rows on a shared series: nobody can tell the league; reported, left.
+    assert plan["unknown_tables_rows_without_league"]["series_notes.series_id"] == 2
+    code, text = rally("db", "plan", "--database-url", scratch_url)
+    assert "tables Rally does not know" in text and "captain_notes (" in text
+
+
+def test_upgrade_carries_unknown_tables_and_downgrade_restores_them(scratch_url: str) -> None:
+    _load(scratch_url)
+    # A series only captain_notes uses: never dropped.
+    engine = make_engine(scratch_url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("INSERT INTO series (id, name, display_name) VALUES (500, 'Notes only', 'N')")
+        )
+        conn.execute(sa.text("INSERT INTO series_leagues (series_id, league_id) VALUES (500, 2)"))
+        conn.execute(
+            sa.text("INSERT INTO captain_notes (series_id, league_id, note) VALUES (500, 2, 'x')")
+        )
+    engine.dispose()
+    before, links, constraints = (
+        snapshot(scratch_url),
+        _links(scratch_url),
+        _constraints(scratch_url),
+    )
+    code, out = rally("db", "upgrade", "--no-backup", "--database-url", scratch_url)
+    assert code == 0, out
+    code, out = rally("db", "verify", "--json", "--database-url", scratch_url)
+    checks = {c["name"] for c in json.loads(out)["checks"]}
+    assert code == 0 and any(c.startswith("unknown table: captain_notes") for c in checks), out
+    # Every note is on the series of its own league, of the same name as before.
+    assert (
+        _scalar(
+            scratch_url,
+            "SELECT COUNT(*) FROM captain_notes n JOIN series s ON s.id = n.series_id "
+            "WHERE s.league_id <> n.league_id",
+        )
+        == 0
+    )
+    assert _scalar(scratch_url, "SELECT league_id FROM series WHERE id = 500") == 2
+    assert (
+        _scalar(
+            scratch_url,
+            "SELECT COUNT(*) FROM activity_log a JOIN teams t ON t.id = a.team_id "
+            "WHERE t.series_id <> a.series_id",
+        )
+        == 0
+    )
+    moved = _scalar(
+        scratch_url,
+        "SELECT COUNT(*) FROM captain_notes n JOIN series s ON s.id = n.series_id "
+        "WHERE n.series_id <> (SELECT MIN(id) FROM series x WHERE x.name = s.name)",
+    )
+    assert moved > 0  # notes of the leagues that did not keep the id were re-pointed
+    assert _constraints(scratch_url) == constraints
+    # A change the check catches: a note put on a series of another league.
+    kept = _scalar(scratch_url, "SELECT series_id FROM captain_notes WHERE id = 1")
+    engine = make_engine(scratch_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "UPDATE captain_notes SET series_id = (SELECT id FROM series WHERE league_id <> "
+            "captain_notes.league_id LIMIT 1) WHERE id = 1"))  # fmt: skip
+    engine.dispose()
+    code, out = rally("db", "verify", "--json", "--database-url", scratch_url)
+    failed = [c["name"] for c in json.loads(out)["checks"] if not c["ok"]]
+    assert code == 1 and failed == [
+        "unknown table: captain_notes.series_id is a series of the row's own league"
+    ]
+    engine = make_engine(scratch_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE captain_notes SET series_id = :s WHERE id = 1"), {"s": kept})
+    engine.dispose()
+    code, out = rally("db", "downgrade", "legacy", "--no-backup", "--database-url", scratch_url)
+    assert code == 0, out
+    assert _rows(snapshot(scratch_url)) == _rows(before)
+    assert _links(scratch_url) == links
+    assert _constraints(scratch_url) == constraints
+
+
+def test_unknown_tables_with_damaged_data(scratch_url: str) -> None:
+    b, found, _ = _load(scratch_url, damage=["duplicate_player", "unused_series", "stale_context"])
+    engine = make_engine(scratch_url)
+    with engine.begin() as conn:
+        # References to the duplicate (merged away) and a dangling bare id.
+        conn.execute(
+            sa.text(
+                "INSERT INTO saved_lineups (player_id, captain_player_id) VALUES (900000000, 900000000)"
+            )
+        )
+        conn.execute(
+            sa.text("INSERT INTO activity_log (player_id, action) VALUES (900000000, 'dup')")
+        )
+        conn.execute(sa.text("INSERT INTO pickup_games (home_team_id) VALUES (77777)"))
+    engine.dispose()
+    assert found is not None
+    # series_notes (a table Rally does not know) uses the "unused" series: it is kept.
+    found.rules -= {"unused-series", "unused-series-link"}
+    found.deleted -= {("series", 800000001)}
+    found.rules |= {
+        "duplicate-player-ref-saved_lineups-player_id",
+        "duplicate-player-ref-saved_lineups-captain_player_id",
+        "duplicate-player-ref-activity_log-player_id",
+        "dangling-pickup_games-home_team_id",
+    }
+    # activity_log has no primary key: its moved reference cannot be matched back.
+    check_resolving_upgrade(scratch_url, b, found, unrestorable=("activity_log",))
+
+
+def test_foreign_key_to_a_replaced_constraint_blocks_by_name(scratch_url: str) -> None:
+    _load(scratch_url, ["polls"])
+    engine = make_engine(scratch_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "CREATE TABLE league_pages (key varchar(255) REFERENCES leagues(league_id), url text)"
+        ))  # fmt: skip
+        conn.execute(sa.text("INSERT INTO league_pages VALUES ('NSTF', 'x')"))
+    engine.dispose()
+    before = snapshot(scratch_url)
+    code, out = rally("db", "plan", "--database-url", scratch_url)
+    assert code == 1 and "league_pages_key_fkey" in out
+    code, out = rally("db", "upgrade", "--no-backup", "--resolve", "--database-url", scratch_url)
+    assert code == 1 and "league_pages_key_fkey" in out and "Nothing was changed" in out
+    assert "database error" not in out
+    assert snapshot(scratch_url) == before
