@@ -151,6 +151,13 @@ def upgrade(
                     "Cannot upgrade: " + "; ".join(plan["blockers"])
                     + ". Nothing was changed; `rally db plan` shows the details."
                 )  # fmt: skip
+            if plan.get("earlier"):
+                found = plan["earlier"]
+                log(
+                    f"plan: earlier shape {found['shape']}: {found['rows_misplaced']} of "
+                    f"{found['rows_checked']} rows misplaced; {found['renamed_count']} renamed "
+                    "series to merge back before the upgrade"
+                )
             data = plan["data"]["series"]
             log(
                 f"plan: {data['shared_by_several_leagues']} shared series to split, "
@@ -274,11 +281,17 @@ def current(database_url: DatabaseUrlOption = None, as_json: JsonOption = False)
             "head": head,
             "at_head": state.revision == head,
             "foreign_revision": state.foreign_revision,
+            "legacy_shape": state.shape,
+            "tolerated_differences": list(state.deviations),
         }
         typer.echo(json.dumps(payload, indent=2))
         return
     console.print(f"database: {url}", highlight=False)
     console.print(f"state:    {state.describe}", highlight=False)
+    if state.kind == "legacy":
+        console.print(f"shape:    legacy, {state.shape}", highlight=False)
+        for deviation in state.deviations:
+            console.print(f"          tolerated difference: {deviation}", highlight=False)
     console.print(f"head:     {head}" + (" (up to date)" if state.revision == head else ""))
 
 

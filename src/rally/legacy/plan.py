@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from rally.db import migrate
-from rally.legacy import data
+from rally.legacy import data, earlier
 from rally.legacy.analysis import Analysis, analyse
 from rally.models import Base
 
@@ -78,14 +78,20 @@ def is_legacy(state: migrate.DbState) -> bool:
 def build_plan(engine: Engine, *, assign_unknown: str | None = None) -> dict[str, Any]:
     """Return what an upgrade would do; the transaction is read-only and rolled back."""
     head = migrate.head_revision()
+    # An earlier shape is normalised first (as the upgrade does), so that transaction writes;
+    # it is rolled back all the same.
+    writes = migrate.current(engine).earlier
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":
-            conn.execute(sa.text("SET TRANSACTION READ ONLY"))
+            conn.execute(
+                sa.text("SET LOCAL lock_timeout = '5s'" if writes else "SET TRANSACTION READ ONLY")
+            )
         try:
             state = migrate.inspect_state(conn)
             plan: dict[str, Any] = {
                 "database": state.describe,
                 "kind": state.kind,
+                "shape": state.shape,
                 "revision": state.revision,
                 "head": head,
                 "blockers": [],
@@ -100,6 +106,8 @@ def build_plan(engine: Engine, *, assign_unknown: str | None = None) -> dict[str
                 plan["blockers"] = ["legacy data is upgraded on PostgreSQL only"]
                 plan["summary"] = "blocked"
             else:
+                if state.earlier:
+                    plan["earlier"] = earlier.normalise(conn, state).as_dict()
                 analysis = analyse(conn, assign_unknown=assign_unknown)
                 stamp = []
                 if state.kind == "legacy":
@@ -125,6 +133,8 @@ def render_plan(plan: dict[str, Any]) -> list[str]:
         lines.append(plan["summary"])
         lines += [f"  - {a}" for a in plan.get("actions", [])]
         return lines
+    if plan.get("earlier"):
+        lines += ["", *earlier.EarlierReport(**plan["earlier"]).lines()]
     data = plan.get("data")
     if data:
         s = data["series"]
