@@ -1,4 +1,7 @@
-"""kill -9 in the middle of `rally db upgrade`: the database stays untouched legacy, then upgrades."""
+"""kill -9 in the middle of `rally db upgrade`: the database stays untouched legacy, then upgrades.
+
+From each legacy shape: pristine, and the two the earlier fix left (earlier_steps).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,9 @@ import sys
 import threading
 import time
 
+import pytest
 import sqlalchemy as sa
+from earlier_steps import SHAPES, put_through
 from legacy_builder import LegacyBuilder
 from legacy_helpers import assert_meaning, load_legacy, snapshot
 
@@ -62,9 +67,13 @@ def _other_sessions(url: str) -> int:
         engine.dispose()
 
 
-def test_upgrade_killed_midway_leaves_legacy_untouched_then_finishes(pg_empty_url: str) -> None:
+@pytest.mark.parametrize("shape", SHAPES)
+def test_upgrade_killed_midway_leaves_legacy_untouched_then_finishes(
+    pg_empty_url: str, shape: str
+) -> None:
     b = _small_world()
     load_legacy(pg_empty_url, b)
+    put_through(pg_empty_url, shape)
     before = snapshot(pg_empty_url)
     proc = subprocess.Popen(
         [sys.executable, "-c", UPGRADE_THEN_PAUSE, pg_empty_url],
@@ -98,7 +107,8 @@ def test_upgrade_killed_midway_leaves_legacy_untouched_then_finishes(pg_empty_ur
     assert snapshot(pg_empty_url) == before
     engine = make_engine(pg_empty_url)
     try:
-        assert migrate.current(engine).kind == "legacy"
+        state = migrate.current(engine)
+        assert state.kind == "legacy" and state.shape == shape
         migrate.upgrade(engine)
     finally:
         engine.dispose()
