@@ -144,7 +144,7 @@ def upgrade(
             console.print(f"Already at head ({state.revision}); nothing to do.")
             return
         if is_legacy(state) and engine.dialect.name == "postgresql":
-            log("checking the legacy data (read-only, as `rally db plan`)")
+            log("checking the legacy data (as `rally db plan`: rolled back, nothing written)")
             plan = build_plan(engine, assign_unknown=assign_unknown)
             if plan["blockers"]:
                 raise RallyError(
