@@ -147,8 +147,11 @@ def run_revision(conn: sa.Connection) -> None:
     _x(conn, "INSERT INTO alembic_version VALUES (:v)", v=EARLIER_REVISION)
 
 
-def put_through(url: str, shape: str) -> None:
-    """Take a pristine legacy database at `url` to `shape` (one of SHAPES)."""
+def put_through(url: str, shape: str, *, keep_script_backup: bool = True) -> None:
+    """Take a pristine legacy database at `url` to `shape` (one of SHAPES).
+
+    `keep_script_backup=False`: the operator dropped the script's series_backup_migration.
+    """
     if shape == PRISTINE:
         return
     engine = make_engine(url)
@@ -158,5 +161,7 @@ def put_through(url: str, shape: str) -> None:
             if shape == AFTER_REVISION:
                 clear_series_leagues(conn)
                 run_revision(conn)
+            if not keep_script_backup:
+                _x(conn, "DROP TABLE series_backup_migration")
     finally:
         engine.dispose()

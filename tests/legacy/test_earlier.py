@@ -15,10 +15,10 @@ import pytest
 import sqlalchemy as sa
 from earlier_steps import put_through
 from legacy_builder import LegacyBuilder
-from legacy_helpers import Clone, assert_meaning, schema_shape, snapshot
+from legacy_helpers import Clone, assert_meaning, load_legacy, schema_shape, snapshot
 from test_corpus_upgrade import rally
 
-from rally.db import make_engine
+from rally.db import make_engine, migrate
 from rally.db.migrations.legacy_ddl import statements
 from rally.db.shapes import AFTER_REVISION, AFTER_SCRIPT, SCRIPT_BACKUP_TABLE
 
@@ -192,3 +192,45 @@ def test_a_shape_that_matches_none_is_described_not_refused_bluntly(
         assert expected in flat, out
         assert "Nothing was changed" in flat
     assert snapshot(url) == before
+
+
+@pytest.mark.parametrize("keep_script_backup", [True, False])
+def test_a_real_name_with_a_league_suffix_is_not_taken_for_a_renamed_series(
+    pg_empty_url: str, keep_script_backup: bool
+) -> None:
+    """With the script's backup table only the series it created count as renamed; without
+    it the name decides, and a wrong guess is refused with the series named."""
+    b = LegacyBuilder()
+    apta, nstf = b.league("APTA_CHICAGO"), b.league("NSTF")
+    legit = "Series 3 (APTA Chicago)"  # a real series name that looks like a renamed one
+    for n, lid in enumerate((apta, nstf)):
+        for series in ("Series 3", legit):
+            tid = b.team(f"Club {n}", series, lid, f"Club {n} {series}")
+            b.player(f"p{n}{series}", "F", "L", f"Club {n}", series, lid, tid)
+    load_legacy(pg_empty_url, b)
+    put_through(pg_empty_url, AFTER_SCRIPT, keep_script_backup=keep_script_backup)
+    before = snapshot(pg_empty_url)
+    code, out = rally("db", "plan", "--json", "--database-url", pg_empty_url)
+    if not keep_script_backup:
+        # Merging the real series into "Series 3" would break the legacy uniques: refused,
+        # naming the series taken for renamed ones.
+        assert code == 1
+        flat = " ".join(out.split())
+        assert "unique_team_club_series_league" in flat and repr(legit) in flat, out
+        assert "Nothing was changed" in flat
+        assert snapshot(pg_empty_url) == before
+        return
+    assert code == 0, out
+    renamed = {r["name"] for r in json.loads(out)["earlier"]["renamed_series"]}
+    assert renamed == {
+        "Series 3 (North Shore Tennis Foundation)",
+        f"{legit} (North Shore Tennis Foundation)",
+    }
+    engine = make_engine(pg_empty_url)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    assert_meaning(pg_empty_url, b, head=True)
+    names = {str(n) for (n,) in _rows(pg_empty_url, "SELECT name FROM series")}
+    assert names == {"Series 3", legit}

@@ -29,7 +29,7 @@ WHEN = dt.datetime(2025, 2, 1, tzinfo=dt.UTC)
 
 
 @st.composite
-def legacy_worlds(draw: st.DrawFn) -> tuple[LegacyBuilder, str | None, bool, str]:
+def legacy_worlds(draw: st.DrawFn) -> tuple[LegacyBuilder, str | None, bool, str, bool]:
     """A legacy database as the old import could have left it: shared series everywhere."""
     b = LegacyBuilder(display_names={"Series A": "Series A (Sundays)"})
     lids = [
@@ -98,7 +98,7 @@ def legacy_worlds(draw: st.DrawFn) -> tuple[LegacyBuilder, str | None, bool, str
         b.series("Series Unused", lids[0])
     old_revision = draw(st.sampled_from([None, "a1b2c3d4e5f6"]))
     # Production's constraint names need not be the DDL's.
-    return b, old_revision, draw(st.booleans()), draw(st.sampled_from(SHAPES))
+    return b, old_revision, draw(st.booleans()), draw(st.sampled_from(SHAPES)), draw(st.booleans())
 
 
 @settings(
@@ -108,11 +108,11 @@ def legacy_worlds(draw: st.DrawFn) -> tuple[LegacyBuilder, str | None, bool, str
 )
 @given(world=legacy_worlds())
 def test_generated_legacy_databases_survive_upgrade_downgrade_upgrade(
-    scratch_url: str, world: tuple[LegacyBuilder, str | None, bool, str]
+    scratch_url: str, world: tuple[LegacyBuilder, str | None, bool, str, bool]
 ) -> None:
-    b, old_revision, rename, shape = world
+    b, old_revision, rename, shape, keep_script_backup = world
     reset_and_load(scratch_url, b, old_revision, rename=rename)
-    put_through(scratch_url, shape)
+    put_through(scratch_url, shape, keep_script_backup=keep_script_backup)
     engine = make_engine(scratch_url)
     try:
         before, after = migrate.upgrade(engine)

@@ -297,9 +297,13 @@ def normalise(
                 "before the earlier script; the upgrade's verified backup keeps it)"
             )
     except DBAPIError as exc:
+        taken = ", ".join(repr(r["name"]) for r in report.renamed_series)
         raise EarlierShapeConflict(
             f"Cannot undo what the earlier script left ({state.shape}): "
-            f"{str(exc.orig).strip().splitlines()[0]}. Nothing was changed."
+            f"{str(exc.orig).strip().splitlines()[0]}, while merging the series taken for "
+            f"renamed ones ({taken or 'none'}) back into the series of their original name. "
+            "If one of them is a real series name, bring back the script's "
+            f"{shapes.SCRIPT_BACKUP_TABLE} table (it tells them apart). Nothing was changed."
         ) from exc
     for line in report.lines():
         say(line)

@@ -78,16 +78,19 @@ def is_legacy(state: migrate.DbState) -> bool:
 def build_plan(engine: Engine, *, assign_unknown: str | None = None) -> dict[str, Any]:
     """Return what an upgrade would do; the transaction is read-only and rolled back."""
     head = migrate.head_revision()
-    # An earlier shape is normalised first (as the upgrade does), so that transaction writes;
-    # it is rolled back all the same.
-    writes = migrate.current(engine).earlier
     with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(
-                sa.text("SET LOCAL lock_timeout = '5s'" if writes else "SET TRANSACTION READ ONLY")
-            )
         try:
             state = migrate.inspect_state(conn)
+            if conn.dialect.name == "postgresql":
+                # An earlier shape is normalised first, as the upgrade does, so that
+                # transaction writes (rolled back all the same). Read-only may be set late.
+                conn.execute(
+                    sa.text(
+                        "SET LOCAL lock_timeout = '5s'"
+                        if state.earlier
+                        else "SET TRANSACTION READ ONLY"
+                    )
+                )
             plan: dict[str, Any] = {
                 "database": state.describe,
                 "kind": state.kind,
