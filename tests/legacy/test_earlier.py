@@ -15,11 +15,16 @@ import pytest
 import sqlalchemy as sa
 from earlier_steps import put_through
 from legacy_builder import LegacyBuilder
-from legacy_helpers import Clone, assert_meaning, load_legacy, schema_shape, snapshot
+from legacy_helpers import (
+    Clone,
+    assert_legacy_ddl_shape,
+    assert_meaning,
+    load_legacy,
+    snapshot,
+)
 from test_corpus_upgrade import rally
 
 from rally.db import make_engine, migrate
-from rally.db.migrations.legacy_ddl import statements
 from rally.db.shapes import AFTER_REVISION, AFTER_SCRIPT, SCRIPT_BACKUP_TABLE
 
 EARLIER = (AFTER_SCRIPT, AFTER_REVISION)
@@ -143,23 +148,7 @@ def test_downgrade_from_a_repaired_database_gives_the_pristine_legacy_shape(
     code, out = rally("db", "downgrade", "legacy", "--no-backup", "--database-url", url)
     assert code == 0, out
     assert_meaning(url, corpus_builder, head=False)
-    reference = db_factory.create("postgresql", migrated=False)
-    engine = make_engine(reference)
-    try:
-        with engine.begin() as conn:
-            for statement in statements("postgresql"):
-                conn.execute(sa.text(statement))
-        with engine.connect() as conn:
-            expected = schema_shape(conn)
-    finally:
-        engine.dispose()
-        db_factory.drop(reference)
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            assert schema_shape(conn) == expected
-    finally:
-        engine.dispose()
+    assert_legacy_ddl_shape(url, db_factory)
     code, out = rally("db", "current", "--database-url", url)
     assert "shape:    legacy, pristine" in out
 

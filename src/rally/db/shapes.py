@@ -45,34 +45,19 @@ _RALLY_COLUMNS = (
     ("match_scores", "line"),
 )
 
-# feature -> value expected in each shape; True marks the core features.
-_EXPECTED: dict[str, tuple[bool, dict[str, object]]] = {
-    "series.league_id": (
-        True,
-        {PRISTINE: "absent", AFTER_SCRIPT: "nullable", AFTER_REVISION: "NOT NULL"},
-    ),
-    "table series_leagues": (
-        True,
-        {PRISTINE: "present", AFTER_SCRIPT: "present", AFTER_REVISION: "absent"},
-    ),
-    "alembic_version": (
-        True,
-        {PRISTINE: "any", AFTER_SCRIPT: "any", AFTER_REVISION: EARLIER_REVISION},
-    ),
-    "Rally-only columns": (True, {s: "none" for s in DESCRIPTIONS}),
-    "missing legacy tables": (True, {s: "none" for s in DESCRIPTIONS}),
-    "series UNIQUE (name)": (
-        False,
-        {PRISTINE: "present", AFTER_SCRIPT: "absent", AFTER_REVISION: "absent"},
-    ),
-    "series UNIQUE (name, league_id)": (
-        False,
-        {PRISTINE: "absent", AFTER_SCRIPT: "present", AFTER_REVISION: "present"},
-    ),
-    "series.league_id foreign key to leagues": (
-        False,
-        {PRISTINE: "absent", AFTER_SCRIPT: "present", AFTER_REVISION: "present"},
-    ),
+# feature, core?, value expected in the shapes (pristine, after-script, after-revision).
+_TABLE: tuple[tuple[str, bool, str, str, str], ...] = (
+    ("series.league_id", True, "absent", "nullable", "NOT NULL"),
+    ("table series_leagues", True, "present", "present", "absent"),
+    ("alembic_version", True, "any", "any", EARLIER_REVISION),
+    ("Rally-only columns", True, "none", "none", "none"),
+    ("missing legacy tables", True, "none", "none", "none"),
+    ("series UNIQUE (name)", False, "present", "absent", "absent"),
+    ("series UNIQUE (name, league_id)", False, "absent", "present", "present"),
+    ("series.league_id foreign key to leagues", False, "absent", "present", "present"),
+)
+_EXPECTED: dict[str, tuple[bool, dict[str, str]]] = {
+    name: (core, dict(zip(DESCRIPTIONS, values, strict=True))) for name, core, *values in _TABLE
 }
 
 
