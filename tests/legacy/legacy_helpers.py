@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from legacy_builder import LegacyBuilder
 
 from rally.db import make_engine
+from rally.db.migrations.legacy_ddl import statements
 
 Clone = Callable[[str], str]
 
@@ -203,5 +204,26 @@ def reset_and_load(
                 conn.execute(
                     sa.text("INSERT INTO alembic_version VALUES (:v)"), {"v": old_revision}
                 )
+    finally:
+        engine.dispose()
+
+
+def assert_legacy_ddl_shape(url: str, db_factory: Any) -> None:
+    """The schema at `url` is exactly the legacy DDL's (columns, constraints, indexes)."""
+    reference = db_factory.create("postgresql", migrated=False)
+    engine = make_engine(reference)
+    try:
+        with engine.begin() as conn:
+            for statement in statements("postgresql"):
+                conn.execute(sa.text(statement))
+        with engine.connect() as conn:
+            expected = schema_shape(conn)
+    finally:
+        engine.dispose()
+        db_factory.drop(reference)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            assert schema_shape(conn) == expected
     finally:
         engine.dispose()

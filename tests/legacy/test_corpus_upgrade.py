@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from legacy_builder import LegacyBuilder
-from legacy_helpers import Clone, assert_meaning, schema_shape, snapshot
+from legacy_helpers import Clone, assert_legacy_ddl_shape, assert_meaning, snapshot
 from typer.testing import CliRunner
 
 from rally.db import make_engine
-from rally.db.migrations.legacy_ddl import statements
 
 runner = CliRunner()
 
@@ -144,23 +143,7 @@ def test_downgrade_returns_the_legacy_shape(
     code, out = rally("db", "downgrade", "legacy", "--no-backup", "--database-url", url)
     assert code == 0, out
     assert_meaning(url, corpus_builder, head=False)
-    reference = db_factory.create("postgresql", migrated=False)
-    engine = make_engine(reference)
-    try:
-        with engine.begin() as conn:
-            for statement in statements("postgresql"):
-                conn.execute(sa.text(statement))
-        with engine.connect() as conn:
-            expected = schema_shape(conn)
-    finally:
-        engine.dispose()
-        db_factory.drop(reference)
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            assert schema_shape(conn) == expected
-    finally:
-        engine.dispose()
+    assert_legacy_ddl_shape(url, db_factory)
     code, out = rally("db", "current", "--database-url", url)
     assert "legacy schema" in out
 

@@ -1,7 +1,9 @@
 """Generated legacy databases: upgrade -> downgrade -> upgrade keeps every row's meaning.
 
 Random leagues, shared series names, rows of every referencing table, an old application's
-alembic_version or none, and production constraint names that are not the DDL's.
+alembic_version or none, production constraint names that are not the DDL's, and the shape
+the database starts in: pristine, or as the earlier fix left it (its script; its script and
+revision, see earlier_steps). Every row must end meaning what it meant before any of that.
 Deeper runs: RALLY_LEGACY_EXAMPLES=200 .venv/bin/pytest tests/legacy/test_generated.py
 """
 
@@ -11,12 +13,14 @@ import datetime as dt
 import os
 from decimal import Decimal
 
+from earlier_steps import SHAPES, put_through
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from legacy_builder import LegacyBuilder
 from legacy_helpers import assert_meaning, reset_and_load
 
 from rally.db import make_engine, migrate
+from rally.db.shapes import AFTER_REVISION, EARLIER_REVISION
 
 KEYS = ["APTA_CHICAGO", "CNSWPL", "NSTF", "CITA"]
 SERIES = ["Series 1", "Series 2", "Series A"]
@@ -25,7 +29,7 @@ WHEN = dt.datetime(2025, 2, 1, tzinfo=dt.UTC)
 
 
 @st.composite
-def legacy_worlds(draw: st.DrawFn) -> tuple[LegacyBuilder, str | None, bool]:
+def legacy_worlds(draw: st.DrawFn) -> tuple[LegacyBuilder, str | None, bool, str, bool]:
     """A legacy database as the old import could have left it: shared series everywhere."""
     b = LegacyBuilder(display_names={"Series A": "Series A (Sundays)"})
     lids = [
@@ -94,7 +98,7 @@ def legacy_worlds(draw: st.DrawFn) -> tuple[LegacyBuilder, str | None, bool]:
         b.series("Series Unused", lids[0])
     old_revision = draw(st.sampled_from([None, "a1b2c3d4e5f6"]))
     # Production's constraint names need not be the DDL's.
-    return b, old_revision, draw(st.booleans())
+    return b, old_revision, draw(st.booleans()), draw(st.sampled_from(SHAPES)), draw(st.booleans())
 
 
 @settings(
@@ -104,15 +108,18 @@ def legacy_worlds(draw: st.DrawFn) -> tuple[LegacyBuilder, str | None, bool]:
 )
 @given(world=legacy_worlds())
 def test_generated_legacy_databases_survive_upgrade_downgrade_upgrade(
-    scratch_url: str, world: tuple[LegacyBuilder, str | None, bool]
+    scratch_url: str, world: tuple[LegacyBuilder, str | None, bool, str, bool]
 ) -> None:
-    b, old_revision, rename = world
+    b, old_revision, rename, shape, keep_script_backup = world
     reset_and_load(scratch_url, b, old_revision, rename=rename)
+    put_through(scratch_url, shape, keep_script_backup=keep_script_backup)
     engine = make_engine(scratch_url)
     try:
         # An unused series is damage (quarantined, put back by the downgrade): --resolve.
         before, after = migrate.upgrade(engine, resolve=True)
-        assert before.kind == "legacy" and before.foreign_revision == old_revision
+        assert before.kind == "legacy" and before.shape == shape
+        expected = EARLIER_REVISION if shape == AFTER_REVISION else old_revision
+        assert before.foreign_revision == expected
         assert after.revision == migrate.head_revision()
         # `rally db verify`'s checks already passed inside the upgrade's transaction.
         assert_meaning(scratch_url, b, head=True)

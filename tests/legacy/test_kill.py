@@ -1,4 +1,7 @@
-"""kill -9 in the middle of `rally db upgrade`: the database stays untouched legacy, then upgrades."""
+"""kill -9 in the middle of `rally db upgrade`: the database stays untouched legacy, then upgrades.
+
+From each legacy shape: pristine, and the two the earlier fix left (earlier_steps).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,10 @@ import sys
 import threading
 import time
 
+import pytest
 import sqlalchemy as sa
 from damage import DAMAGE, Damage, world
+from earlier_steps import SHAPES, put_through
 from legacy_builder import LegacyBuilder
 from legacy_helpers import assert_meaning, load_legacy, observed_meaning, reset_and_load, snapshot
 
@@ -63,9 +68,13 @@ def _other_sessions(url: str) -> int:
         engine.dispose()
 
 
-def test_upgrade_killed_midway_leaves_legacy_untouched_then_finishes(pg_empty_url: str) -> None:
+@pytest.mark.parametrize("shape", SHAPES)
+def test_upgrade_killed_midway_leaves_legacy_untouched_then_finishes(
+    pg_empty_url: str, shape: str
+) -> None:
     b = _small_world()
     load_legacy(pg_empty_url, b)
+    put_through(pg_empty_url, shape)
     _kill_then_finish(pg_empty_url, b, resolve=False)
 
 

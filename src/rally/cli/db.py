@@ -162,7 +162,7 @@ def upgrade(
             console.print(f"Already at head ({state.revision}); nothing to do.")
             return
         if legacy_plan.is_legacy(state) and engine.dialect.name == "postgresql":
-            log("checking the legacy data (read-only, as `rally db plan`)")
+            log("checking the legacy data (as `rally db plan`: rolled back, nothing written)")
             plan = legacy_plan.build_plan(engine, assign_unknown=assign_unknown)
             if plan["blockers"]:
                 raise RallyError(
@@ -171,6 +171,13 @@ def upgrade(
                 )  # fmt: skip
             if plan["needs_resolve"] and not resolve:
                 raise RallyError(legacy_plan.refusal_from_plan(plan))
+            if plan.get("earlier"):
+                found = plan["earlier"]
+                log(
+                    f"plan: earlier shape {found['shape']}: {found['rows_misplaced']} of "
+                    f"{found['rows_checked']} rows misplaced; {found['renamed_count']} renamed "
+                    "series to merge back before the upgrade"
+                )
             data = plan["data"]["series"]
             fixes = sum(r["count"] for r in plan["resolutions"])
             log(
@@ -303,11 +310,17 @@ def current(database_url: DatabaseUrlOption = None, as_json: JsonOption = False)
             "head": head,
             "at_head": state.revision == head,
             "foreign_revision": state.foreign_revision,
+            "legacy_shape": state.shape,
+            "tolerated_differences": list(state.deviations),
         }
         typer.echo(json.dumps(payload, indent=2))
         return
     console.print(f"database: {url}", highlight=False)
     console.print(f"state:    {state.describe}", highlight=False)
+    if state.kind == "legacy":
+        console.print(f"shape:    legacy, {state.shape}", highlight=False)
+        for deviation in state.deviations:
+            console.print(f"          tolerated difference: {deviation}", highlight=False)
     console.print(f"head:     {head}" + (" (up to date)" if state.revision == head else ""))
 
 

@@ -185,6 +185,11 @@ def upgrade(
             log(f"database is {state.describe}")
         if state.kind == "rally" and state.revision == head_revision() and revision == "head":
             return state
+        if state.earlier:
+            # Imported here, as the data steps are: only legacy databases need it.
+            from rally.legacy import earlier
+
+            earlier.normalise(conn, state, log)
         if state.kind == "legacy":
             _stamp_baseline(conn, state)
             if log:

@@ -14,6 +14,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
+from rally.db import shapes
 from rally.errors import RallyError
 
 BASELINE = "0001_legacy_baseline"
@@ -33,6 +34,14 @@ class DbState:
     revision: str | None  # Rally revision, when kind == "rally"
     foreign_revision: str | None = None  # an old application's alembic_version, if any
     tables: frozenset[str] = field(default_factory=frozenset)
+    # Legacy only: which legacy shape (rally.db.shapes), and tolerated schema differences.
+    shape: str | None = None
+    deviations: tuple[str, ...] = ()
+
+    @property
+    def earlier(self) -> bool:
+        """Tell whether an earlier league-isolation attempt left this legacy database."""
+        return self.kind == "legacy" and self.shape not in (None, shapes.PRISTINE)
 
     @property
     def describe(self) -> str:
@@ -43,7 +52,8 @@ class DbState:
             extra = (
                 f", old alembic_version {self.foreign_revision!r}" if self.foreign_revision else ""
             )
-            return f"legacy schema (series shared across leagues{extra})"
+            what = shapes.DESCRIPTIONS[self.shape or shapes.PRISTINE]
+            return f"legacy schema ({what}{extra})"
         return f"Rally revision {self.revision}"
 
 
@@ -86,8 +96,22 @@ def inspect_state(conn: Connection) -> DbState:
         {c["name"] for c in inspector.get_columns("series")} if "series" in tables else set()
     )
     if tables >= LEGACY_MARKER_TABLES and "league_id" not in series_columns:
-        return DbState("legacy", None, foreign_revision=version, tables=tables)
+        return DbState(
+            "legacy", None, foreign_revision=version, tables=tables, shape=shapes.PRISTINE
+        )
+    found = shapes.match(inspector, tables, version)
+    if found.shape is not None:
+        return DbState(
+            "legacy",
+            None,
+            foreign_revision=version,
+            tables=tables,
+            shape=found.shape,
+            deviations=found.tolerated,
+        )
     raise UnknownDatabase(
-        "The database is neither empty, a Rally database nor a legacy Rally database "
-        f"(alembic_version {version!r}, tables: {', '.join(sorted(app_tables)[:8])}...)."
+        "The database is neither empty, a Rally database nor a legacy database in a shape "
+        f"Rally knows (alembic_version {version!r}, tables: "
+        f"{', '.join(sorted(app_tables)[:8])}{'...' if len(app_tables) > 8 else ''}); "
+        f"{found.explain()}. Nothing was changed."
     )

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from rally.db import migrate
 from rally.db.migrations.legacy_ddl import LEGACY_TABLES
-from rally.legacy import data, extra, quarantine
+from rally.legacy import data, earlier, extra, quarantine
 from rally.legacy.analysis import Analysis
 from rally.legacy.resolve import describe
 from rally.models import Base
@@ -122,9 +122,20 @@ def build_plan(
     with engine.connect() as conn:
         try:
             state = migrate.inspect_state(conn)
+            if conn.dialect.name == "postgresql":
+                # An earlier shape is normalised first, as the upgrade does, so that
+                # transaction writes (rolled back all the same). Read-only may be set late.
+                conn.execute(
+                    sa.text(
+                        "SET LOCAL lock_timeout = '5s'"
+                        if state.earlier
+                        else "SET TRANSACTION READ ONLY"
+                    )
+                )
             plan: dict[str, Any] = {
                 "database": state.describe,
                 "kind": state.kind,
+                "shape": state.shape,
                 "revision": state.revision,
                 "head": head,
                 "blockers": [],
@@ -139,6 +150,8 @@ def build_plan(
                 plan["blockers"] = ["legacy data is upgraded on PostgreSQL only"]
                 plan["summary"] = "blocked"
             else:
+                if state.earlier:
+                    plan["earlier"] = earlier.normalise(conn, state).as_dict()
                 outcome = dry_run(conn, assign_unknown=assign_unknown)
                 analysis = outcome.analysis
                 stamp = []
@@ -185,6 +198,8 @@ def render_plan(plan: dict[str, Any]) -> list[str]:
         lines.append(plan["summary"])
         lines += [f"  - {a}" for a in plan.get("actions", [])]
         return lines
+    if plan.get("earlier"):
+        lines += ["", *earlier.EarlierReport(**plan["earlier"]).lines()]
     data = plan.get("data")
     if data:
         s = data["series"]
