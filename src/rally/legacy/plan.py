@@ -117,21 +117,15 @@ def is_legacy(state: migrate.DbState) -> bool:
 def build_plan(
     engine: Engine, *, assign_unknown: str | None = None, resolve: bool = False
 ) -> dict[str, Any]:
-    """Return what an upgrade would do; the transaction is read-only and rolled back."""
+    """Return what an upgrade would do; its one transaction is always rolled back."""
     head = migrate.head_revision()
     with engine.connect() as conn:
         try:
             state = migrate.inspect_state(conn)
             if conn.dialect.name == "postgresql":
-                # An earlier shape is normalised first, as the upgrade does, so that
-                # transaction writes (rolled back all the same). Read-only may be set late.
-                conn.execute(
-                    sa.text(
-                        "SET LOCAL lock_timeout = '5s'"
-                        if state.earlier
-                        else "SET TRANSACTION READ ONLY"
-                    )
-                )
+                # The plan runs the upgrade's data step (and, for an earlier shape, its undo)
+                # on this transaction, which is always rolled back: it writes, never commits.
+                conn.execute(sa.text("SET LOCAL lock_timeout = '5s'"))
             plan: dict[str, Any] = {
                 "database": state.describe,
                 "kind": state.kind,
