@@ -85,8 +85,6 @@ def abort_work(conn: Connection, log: Log) -> None:
         triggers.drop_trigger(conn, table)
     triggers.drop_functions(conn)
     legacy = shape.legacy_shape(conn)
-    if _has_column(conn, "series", "league_id"):
-        _merge_series(conn, log)
     if _exists(conn, "player_claims"):
         conn.execute(
             sa.text(
@@ -98,6 +96,8 @@ def abort_work(conn: Connection, log: Log) -> None:
     for table in legacy_data.NEW_TABLES:
         conn.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
     shape.drop_constraints_and_indexes(conn, keep_indexes=legacy.index_names)
+    if _has_column(conn, "series", "league_id"):
+        _merge_series(conn, log)
     for table, column in legacy_data.NEW_COLUMNS:
         conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN IF EXISTS {column}"))
     shape.restore_nullability(conn, legacy)

@@ -30,24 +30,24 @@ LANGUAGE sql STABLE AS $$ SELECT sid $$"""
 _SPLIT = f"""
 CREATE OR REPLACE FUNCTION {SERIES_FOR}(sid integer, lg integer) RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
-DECLARE s record; found integer;
+DECLARE s record; hit integer;
 BEGIN
     IF sid IS NULL OR lg IS NULL THEN RETURN sid; END IF;
     SELECT id, name, display_name, league_id, updated_at INTO s FROM series WHERE id = sid;
     IF NOT FOUND OR s.league_id = lg THEN RETURN sid; END IF;
-    SELECT id INTO found FROM series WHERE name = s.name AND league_id = lg;
-    IF found IS NOT NULL THEN RETURN found; END IF;
+    SELECT id INTO hit FROM series WHERE name = s.name AND league_id = lg;
+    IF hit IS NOT NULL THEN RETURN hit; END IF;
     IF s.league_id IS NULL THEN
         UPDATE series SET league_id = lg WHERE id = sid AND league_id IS NULL;
         IF FOUND THEN RETURN sid; END IF;
     END IF;
     INSERT INTO series (name, display_name, league_id, updated_at)
     VALUES (s.name, s.display_name, lg, s.updated_at)
-    ON CONFLICT (name, league_id) DO NOTHING RETURNING id INTO found;
-    IF found IS NULL THEN
-        SELECT id INTO found FROM series WHERE name = s.name AND league_id = lg;
+    ON CONFLICT (name, league_id) DO NOTHING RETURNING id INTO hit;
+    IF hit IS NULL THEN
+        SELECT id INTO hit FROM series WHERE name = s.name AND league_id = lg;
     END IF;
-    RETURN found;
+    RETURN hit;
 END $$"""
 
 # The league of a row, as analysis.py decides it, from the row's own columns.
