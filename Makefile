@@ -6,7 +6,7 @@ UV     := $(BIN)/uv
 UV_VERSION := 0.13.9
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint test-only bench bench-import bench-migrate bench-web bench-demo bench-scale lock clean
+.PHONY: install demo test lint test-only bench bench-import bench-migrate bench-web bench-demo bench-scale bench-online lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,7 +32,7 @@ test-only: $(STAMP)  ## The test suite alone (SQLite and PostgreSQL, browser tes
 
 test: lint test-only  ## Lint, type-check and run the whole suite.
 
-bench: bench-import bench-migrate bench-web bench-demo bench-scale  ## All benchmarks (print figures; slow).
+bench: bench-import bench-migrate bench-web bench-demo bench-scale bench-online  ## All benchmarks (print figures; slow).
 
 bench-import: $(STAMP)
 	$(BIN)/python benchmarks/bench_import.py
@@ -48,6 +48,9 @@ bench-demo: $(STAMP)
 
 bench-scale: $(STAMP)
 	$(BIN)/python benchmarks/bench_scale.py
+
+bench-online: $(STAMP)  ## Online vs offline legacy upgrade under a concurrent legacy writer (SCALES="1 10 100").
+	$(BIN)/python benchmarks/bench_online.py --scales $(or $(SCALES),1 10)
 
 lock: $(STAMP)  ## Re-resolve requirements.lock from pyproject.toml.
 	$(UV) pip compile --quiet pyproject.toml --extra dev -o requirements.lock

@@ -151,7 +151,9 @@ def test_lock_held_during_expand_bounds_every_wait(pg_empty_url: str) -> None:
     holder = make_engine(pg_empty_url)
     held = holder.connect()
     held.begin()
-    held.execute(sa.text("UPDATE series SET updated_at = now() WHERE id = (SELECT MIN(id) FROM series)"))
+    held.execute(
+        sa.text("UPDATE series SET updated_at = now() WHERE id = (SELECT MIN(id) FROM series)")
+    )
     writer = LegacyWriter(pg_empty_url, interval_s=0.005)
     writer.start()
     log: list[str] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from legacy_builder import LegacyBuilder
 from legacy_helpers import Clone, load_legacy
 from online_writer import LegacyWriter
-from test_kill import _small_world, _other_sessions
+from test_kill import _other_sessions, _small_world
 from test_online import assert_corpus_rows_kept, failed_checks
 
 from rally.db import make_engine, migrate
@@ -123,15 +124,14 @@ def test_invalid_index_left_by_an_interrupted_build_is_rebuilt(pg_empty_url: str
     try:
         with admin.connect() as conn:
             conn.execute(sa.text("SET lock_timeout = '200ms'"))
-            try:
+            # What a killed build leaves: the index, marked INVALID.
+            with contextlib.suppress(sa.exc.OperationalError):
                 conn.execute(
                     sa.text(
                         "CREATE UNIQUE INDEX CONCURRENTLY uq_teams_id_league_id "
                         "ON teams (id, league_id)"
                     )
                 )
-            except sa.exc.OperationalError:
-                pass  # what a killed build leaves: the index, marked INVALID
         holder.rollback()
         holder.close()
         with engine.connect() as conn:
@@ -143,7 +143,12 @@ def test_invalid_index_left_by_an_interrupted_build_is_rebuilt(pg_empty_url: str
         upgrade_online(engine, OnlineOptions(), log=log.append)
         assert any("uq_teams_id_league_id: INVALID leftover" in line for line in log), log
         with engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT COUNT(*) FROM pg_index WHERE NOT indisvalid")).scalar_one() == 0
+            assert (
+                conn.execute(
+                    sa.text("SELECT COUNT(*) FROM pg_index WHERE NOT indisvalid")
+                ).scalar_one()
+                == 0
+            )
     finally:
         holder.close()
         admin.dispose()

@@ -252,7 +252,7 @@ def plan(
         typer.echo(json.dumps(result, indent=2, default=str))
     else:
         lines = render_plan(result) if "database" in result else []
-        lines += render_online_plan(result["online"]) if online else []
+        lines += render_online_plan(result["online"]) if online else []  # type: ignore[arg-type]
         for line in lines:
             console.print(line, highlight=False, markup=False, soft_wrap=True)
     if not result["ok"]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
@@ -44,6 +45,14 @@ class Context:
         """Run `work` in one short transaction under the lock budget."""
         in_transaction(self.engine, work, budget=self.budget, what=what, log=self.log)
 
+    def sql(self, what: str, statement: str) -> None:
+        """Run one statement in its own short transaction under the lock budget."""
+        self.tx(what, partial(_execute, statement=statement))
+
+
+def _execute(conn: Connection, *, statement: str) -> None:
+    conn.execute(sa.text(statement))
+
 
 # --- expand --------------------------------------------------------------------------------
 
@@ -53,11 +62,9 @@ def add_columns(ctx: Context) -> None:
     columns = metadata_0002()
     for table, column in legacy_data.NEW_COLUMNS:
         ddl = columns.tables[table].c[column].type.compile(dialect=ctx.engine.dialect)
-        ctx.tx(
+        ctx.sql(
             f"expand: add {table}.{column}",
-            lambda c, t=table, n=column, d=ddl: c.execute(
-                sa.text(f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS {n} {d}")
-            ),
+            f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {ddl}",
         )
     quarantine = metadata_0002().tables["legacy_quarantine"]
     ctx.tx("expand: create legacy_quarantine", lambda c: quarantine.create(c, checkfirst=True))
@@ -106,7 +113,7 @@ def install_triggers(ctx: Context) -> None:
     split = steps_done(ctx.engine).get("backfill: split", False)
     ctx.tx("expand: trigger functions", lambda c: triggers.install_functions(c, split=split))
     for table in triggers.TABLES:
-        ctx.tx(f"expand: trigger on {table}", lambda c, t=table: triggers.install_trigger(c, t))
+        ctx.tx(f"expand: trigger on {table}", partial(triggers.install_trigger, table=table))
 
 
 def steps_done(engine: Engine) -> dict[str, bool]:

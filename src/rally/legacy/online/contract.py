@@ -15,6 +15,8 @@ ON CONFLICT); only the legacy UNIQUE (name) of series goes, at the split.
 
 from __future__ import annotations
 
+from functools import partial
+
 import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlalchemy.dialects import postgresql
@@ -60,26 +62,21 @@ def not_null(ctx: Context, table: str, column: str) -> None:
         ).scalar()
     if nullable:
         if check not in _present(ctx):
-            ctx.tx(
+            ctx.sql(
                 f"contract: {table}.{column} NOT NULL (check NOT VALID)",
-                lambda c: c.execute(
-                    sa.text(
-                        f"ALTER TABLE {table} ADD CONSTRAINT {check} "
-                        f"CHECK ({column} IS NOT NULL) NOT VALID"
-                    )
-                ),
+                f"ALTER TABLE {table} ADD CONSTRAINT {check} CHECK ({column} IS NOT NULL) NOT VALID",
             )
-        ctx.tx(
+        ctx.sql(
             f"contract: {table}.{column} NOT NULL (validate)",
-            lambda c: c.execute(sa.text(f"ALTER TABLE {table} VALIDATE CONSTRAINT {check}")),
+            f"ALTER TABLE {table} VALIDATE CONSTRAINT {check}",
         )
-        ctx.tx(
+        ctx.sql(
             f"contract: {table}.{column} NOT NULL",
-            lambda c: c.execute(sa.text(f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL")),
+            f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL",
         )
-    ctx.tx(
+    ctx.sql(
         f"contract: {table}.{column} drop helper check",
-        lambda c: c.execute(sa.text(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {check}")),
+        f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {check}",
     )
 
 
@@ -96,11 +93,9 @@ def uniques(ctx: Context) -> None:
                 continue
             name, cols = str(c.name), ", ".join(col.name for col in c.columns)
             build_index(ctx, name, f"CREATE UNIQUE INDEX CONCURRENTLY {name} ON {table} ({cols})")
-            ctx.tx(
+            ctx.sql(
                 f"contract: attach {name}",
-                lambda conn, t=table, n=name: conn.execute(
-                    sa.text(f"ALTER TABLE {t} ADD CONSTRAINT {n} UNIQUE USING INDEX {n}")
-                ),
+                f"ALTER TABLE {table} ADD CONSTRAINT {name} UNIQUE USING INDEX {name}",
             )
 
 
@@ -117,11 +112,9 @@ def primary_keys(ctx: Context) -> None:
         ).all()
     for table, name in rows:
         if name != f"pk_{table}":
-            ctx.tx(
+            ctx.sql(
                 f"contract: rename {name}",
-                lambda c, t=table, n=name: c.execute(
-                    sa.text(f'ALTER TABLE {t} RENAME CONSTRAINT "{n}" TO pk_{t}')
-                ),
+                f'ALTER TABLE {table} RENAME CONSTRAINT "{name}" TO pk_{table}',
             )
 
 
@@ -136,17 +129,12 @@ def checks_and_foreign_keys(ctx: Context) -> None:
                 name = str(c.name)
                 present = _present(ctx)
                 if name not in present:
-                    ctx.tx(
-                        f"contract: add {name} NOT VALID",
-                        lambda conn, ddl=_ddl(c): conn.execute(sa.text(f"{ddl} NOT VALID")),
-                    )
+                    ctx.sql(f"contract: add {name} NOT VALID", f"{_ddl(c)} NOT VALID")
                     present = _present(ctx)
                 if not present[name][1]:
-                    ctx.tx(
+                    ctx.sql(
                         f"contract: validate {name}",
-                        lambda conn, t=table, n=name: conn.execute(
-                            sa.text(f"ALTER TABLE {t} VALIDATE CONSTRAINT {n}")
-                        ),
+                        f"ALTER TABLE {table} VALIDATE CONSTRAINT {name}",
                     )
 
 
@@ -165,10 +153,11 @@ def new_tables(ctx: Context) -> None:
     """Create the tables only the new application uses (empty; brief locks on their parents)."""
     metadata = metadata_0002()
     for table in NEW_TABLES:
-        ctx.tx(
-            f"contract: create {table}",
-            lambda c, t=table: metadata.tables[t].create(c, checkfirst=True),
-        )
+        ctx.tx(f"contract: create {table}", partial(_create, table=metadata.tables[table]))
+
+
+def _create(conn: Connection, *, table: sa.Table) -> None:
+    table.create(conn, checkfirst=True)
 
 
 def stamp_head(ctx: Context) -> None:
@@ -196,23 +185,20 @@ def stamp_head(ctx: Context) -> None:
 def remove_triggers(ctx: Context) -> None:
     """Detach the translating triggers, then drop their functions."""
     for table in triggers.TABLES:
-        ctx.tx(f"finalize: drop trigger on {table}", lambda c, t=table: triggers.drop_trigger(c, t))
+        ctx.tx(f"finalize: drop trigger on {table}", partial(triggers.drop_trigger, table=table))
     ctx.tx("finalize: drop trigger functions", triggers.drop_functions)
 
 
 def settle_series(ctx: Context) -> None:
     """Drop series_leagues and the series no row uses (as offline); series.league_id NOT NULL."""
-    ctx.tx("finalize: drop series_leagues", lambda c: c.execute(
-        sa.text("DROP TABLE IF EXISTS series_leagues")))  # fmt: skip
+    ctx.sql("finalize: drop series_leagues", "DROP TABLE IF EXISTS series_leagues")
     unused = " AND ".join(
         f"NOT EXISTS (SELECT 1 FROM {t} x WHERE x.series_id = s.id)"
         for t in (*triggers.SERIES_TABLES, "user_contexts")
     )
-    ctx.tx(
+    ctx.sql(
         "finalize: drop unused series",
-        lambda c: c.execute(
-            sa.text(f"DELETE FROM series s WHERE s.league_id IS NULL AND {unused}")
-        ),
+        f"DELETE FROM series s WHERE s.league_id IS NULL AND {unused}",
     )
     not_null(ctx, "series", "league_id")
 
@@ -233,11 +219,9 @@ def drop_legacy_constraints(ctx: Context) -> None:
         ).all()
     for table, name in rows:
         if name not in head:
-            ctx.tx(
+            ctx.sql(
                 f"finalize: drop legacy {name}",
-                lambda c, t=table, n=name: c.execute(
-                    sa.text(f'ALTER TABLE {t} DROP CONSTRAINT IF EXISTS "{n}"')
-                ),
+                f'ALTER TABLE {table} DROP CONSTRAINT IF EXISTS "{name}"',
             )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -106,7 +107,7 @@ def _all_steps() -> list[Step]:
                 "backfill",
                 f"re-point {table} to its league's series, in batches",
                 "row locks of one batch",
-                lambda c, t=table: backfill.repoint(c, t),
+                partial(backfill.repoint, table=table),
             )
         )
     for table in backfill.FILL_TABLES:
@@ -118,7 +119,7 @@ def _all_steps() -> list[Step]:
                 + (" and series" if table == "user_contexts" else "")
                 + ", in batches",
                 "row locks of one batch",
-                lambda c, t=table: backfill.fill(c, t),
+                partial(backfill.fill, table=table),
             )
         )
     out.append(
@@ -138,7 +139,7 @@ def _all_steps() -> list[Step]:
                     "contract",
                     "CHECK NOT VALID, VALIDATE, SET NOT NULL, drop the CHECK",
                     brief,
-                    lambda c, t=table, n=column: contract.not_null(c, t, n),
+                    partial(contract.not_null, table=table, column=column),
                 )
             )
     out += [
@@ -228,7 +229,7 @@ def _run(ctx: Context, todo: list[Step]) -> None:
         ctx.log(f"{step.name}: {step.what}")
         step.run(ctx)
         if step.name not in ("backfill: snapshot", "backfill: split", "backfill: sweep"):
-            ctx.tx(step.name, lambda c, n=step.name: mark(c, n, done=True))
+            ctx.tx(step.name, partial(mark, step=step.name, done=True))
 
 
 def start(engine: Engine, budget: LockBudget, log: Log) -> None:
