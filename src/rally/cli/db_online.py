@@ -77,6 +77,8 @@ def run(
     backup: Callable[[], None] | None,
 ) -> None:
     """Run one of the online modes: 'online', 'finalize' or 'abort'."""
+    if engine.dialect.name != "postgresql":
+        raise UsageError(f"--{mode} works on PostgreSQL only; SQLite databases upgrade offline.")
     if mode == "abort":
         online.abort(engine, log=log, options=options)
         console.print("Aborted: the database is back in the legacy shape; every row is kept.")

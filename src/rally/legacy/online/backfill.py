@@ -129,6 +129,10 @@ def snapshot(ctx: Context) -> None:
     """Materialise analysis.py's decisions (a long read; it blocks no writer)."""
 
     def work(conn: Connection) -> None:
+        if ctx.resolve is not None:
+            # The seam for damaged-data resolutions: they run first, atomically with the
+            # snapshot, so the snapshot sees the repaired rows.
+            ctx.resolve(conn)
         for table in (USES, SPLIT):
             conn.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
         params = {"assign": ctx.assign}
