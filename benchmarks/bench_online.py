@@ -52,13 +52,20 @@ def rally(*args: str) -> float:
     return time.perf_counter() - started
 
 
-def phase_windows(log: Path, clock_offset: float) -> dict[str, tuple[float, float]]:
-    """Phase -> (start, end) on the writer's perf_counter clock, from the --log-file stamps."""
-    first: dict[str, float] = {}
-    last = 0.0
+def log_lines(log: Path, clock_offset: float) -> list[tuple[float, str]]:
+    """(time on the writer's perf_counter clock, message) of each --log-file line."""
+    out = []
     for line in log.read_text().splitlines():
         stamp, _, message = line.partition(" ")
-        at = datetime.fromisoformat(stamp).timestamp() - clock_offset
+        out.append((datetime.fromisoformat(stamp).timestamp() - clock_offset, message))
+    return out
+
+
+def phase_windows(lines: list[tuple[float, str]]) -> dict[str, tuple[float, float]]:
+    """Phase -> (start, end) from the upgrade's log lines."""
+    first: dict[str, float] = {}
+    last = 0.0
+    for at, message in lines:
         last = at
         phase = message.split(":", 1)[0]
         if phase in PHASES:
@@ -85,8 +92,12 @@ def measure(url: str, mode: str, tmp: Path) -> dict[str, float]:
         "writes": float(len(stats.latencies)),
     }
     if mode == "online":
-        windows = phase_windows(log, offset)
+        lines = log_lines(log, offset)
+        windows = phase_windows(lines)
         figures["backfill_stall"] = stats.longest(*windows["backfill"])
+        for started, seconds in sorted(stats.latencies, key=lambda x: -x[1])[:3]:
+            step = next((m for at, m in reversed(lines) if at <= started), "before the upgrade")
+            print(f"  online stall {seconds * 1000:.0f} ms during: {step[:100]}", flush=True)
         figures["finalize"] = rally("db", "upgrade", "--finalize", "--database-url", url)
         figures["misplaced"] = float(len(writer.misplaced(url)))
         if stats.errors:

@@ -155,7 +155,7 @@ def upgrade(
     ] = False,
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, help="--online: rows per backfill batch.")
-    ] = 2000,
+    ] = 1000,
     pause: Annotated[
         float, typer.Option("--pause", min=0.0, help="--online: seconds to sleep between batches.")
     ] = 0.0,

@@ -34,7 +34,7 @@ class Context:
     engine: Engine
     budget: LockBudget
     log: Log
-    batch_size: int = 2000
+    batch_size: int = 1000
     pause_s: float = 0.0
     assign: int | None = None
     progress: Progress = field(default=lambda _s, _d, _t: None)

@@ -38,7 +38,7 @@ class OnlineUnavailable(RallyError):
 class OnlineOptions:
     """Throttling and lock budget of an online upgrade."""
 
-    batch_size: int = 2000
+    batch_size: int = 1000
     pause_s: float = 0.0
     lock_timeout_s: float = 1.0
     retries: int = 40

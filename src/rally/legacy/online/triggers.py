@@ -117,6 +117,9 @@ END $$"""
 _FOLLOW = f"""
 CREATE OR REPLACE FUNCTION {FOLLOW_TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    -- The backfill re-points teams in batches and then fills every context set-based;
+    -- following per team there would scan user_contexts once per row of the batch.
+    IF current_setting('rally.online_backfill', true) = 'on' THEN RETURN NULL; END IF;
     UPDATE user_contexts SET series_id = NEW.series_id, league_id = NEW.league_id
     WHERE team_id = NEW.id AND (series_id IS DISTINCT FROM NEW.series_id
                                 OR league_id IS DISTINCT FROM NEW.league_id);
