@@ -7,13 +7,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
-from rich.table import Table
-from sqlalchemy import Engine
 
-from rally.cli import db_online
+from rally._lazy import lazy
 from rally.cli._common import (
     DatabaseUrlOption,
     JsonOption,
@@ -22,12 +20,26 @@ from rally.cli._common import (
     open_engine,
 )
 from rally.config import Settings
-from rally.db import migrate
-from rally.db.verify import run_checks
 from rally.errors import RallyError
-from rally.legacy import backup as backup_mod
-from rally.legacy.online import OnlineOptions, online_plan, render_online_plan
-from rally.legacy.plan import build_plan, is_legacy, render_plan
+
+# Heavy modules (SQLAlchemy, Alembic, the legacy upgrade) load when a command runs, so that
+# `rally --help` starts fast (tests/test_cli_startup.py).
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from rally.cli import db_online
+    from rally.db import migrate
+    from rally.db import verify as integrity
+    from rally.legacy import backup as backup_mod
+    from rally.legacy import online as legacy_online
+    from rally.legacy import plan as legacy_plan
+else:
+    migrate = lazy("rally.db.migrate")
+    integrity = lazy("rally.db.verify")
+    backup_mod = lazy("rally.legacy.backup")
+    legacy_plan = lazy("rally.legacy.plan")
+    legacy_online = lazy("rally.legacy.online")
+    db_online = lazy("rally.cli.db_online")
 
 app = typer.Typer(
     help="Create, upgrade (safely), plan, back up, restore, inspect and verify the database.",
@@ -189,7 +201,9 @@ def upgrade(
                     lambda: _safety_backup(engine, _backup_dir(settings, backup_dir, log_file), log)
                 )
             )
-            options = OnlineOptions(batch_size, pause, lock_timeout, assign_unknown=assign_unknown)
+            options = legacy_online.OnlineOptions(
+                batch_size, pause, lock_timeout, assign_unknown=assign_unknown
+            )
             db_online.run(engine, mode=modes[0], options=options, log=log, backup=backup)
         return
     with _logged(engine, log_file) as log:
@@ -199,9 +213,9 @@ def upgrade(
         if state.kind == "rally" and state.revision == migrate.head_revision():
             console.print(f"Already at head ({state.revision}); nothing to do.")
             return
-        if is_legacy(state) and engine.dialect.name == "postgresql":
+        if legacy_plan.is_legacy(state) and engine.dialect.name == "postgresql":
             log("checking the legacy data (read-only, as `rally db plan`)")
-            plan = build_plan(engine, assign_unknown=assign_unknown)
+            plan = legacy_plan.build_plan(engine, assign_unknown=assign_unknown)
             if plan["blockers"]:
                 raise RallyError(
                     "Cannot upgrade: " + "; ".join(plan["blockers"])
@@ -243,16 +257,16 @@ def plan(
         if state.kind == "online" or (online and state.kind == "rally"):
             result = {"ok": True, "blockers": []}
         else:
-            result = build_plan(engine, assign_unknown=assign_unknown)
+            result = legacy_plan.build_plan(engine, assign_unknown=assign_unknown)
         if online:
-            result["online"] = online_plan(engine)
+            result["online"] = legacy_online.online_plan(engine)
     finally:
         engine.dispose()
     if as_json:
         typer.echo(json.dumps(result, indent=2, default=str))
     else:
-        lines = render_plan(result) if "database" in result else []
-        lines += render_online_plan(result["online"]) if online else []  # type: ignore[arg-type]
+        lines = legacy_plan.render_plan(result) if "database" in result else []
+        lines += legacy_online.render_online_plan(result["online"]) if online else []  # type: ignore[arg-type]
         for line in lines:
             console.print(line, highlight=False, markup=False, soft_wrap=True)
     if not result["ok"]:
@@ -361,7 +375,7 @@ def verify(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) 
     _, engine = open_engine(database_url)
     try:
         with engine.connect() as conn:
-            results = run_checks(conn)
+            results = integrity.run_checks(conn)
     finally:
         engine.dispose()
     failed = [r for r in results if not r.ok]
@@ -372,6 +386,8 @@ def verify(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) 
             )
         )
     else:
+        from rich.table import Table
+
         table = Table(title="rally db verify")
         table.add_column("check")
         table.add_column("result")

@@ -19,7 +19,6 @@ from functools import partial
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import AddConstraint
 
 from rally.db.migrations.schema_0002 import metadata_0002
@@ -80,8 +79,8 @@ def not_null(ctx: Context, table: str, column: str) -> None:
     )
 
 
-def _ddl(constraint: sa.Constraint) -> str:
-    return str(AddConstraint(constraint).compile(dialect=postgresql.dialect()))
+def _ddl(constraint: sa.Constraint, dialect: sa.Dialect) -> str:
+    return str(AddConstraint(constraint).compile(dialect=dialect))
 
 
 def uniques(ctx: Context) -> None:
@@ -129,7 +128,10 @@ def checks_and_foreign_keys(ctx: Context) -> None:
                 name = str(c.name)
                 present = _present(ctx)
                 if name not in present:
-                    ctx.sql(f"contract: add {name} NOT VALID", f"{_ddl(c)} NOT VALID")
+                    ctx.sql(
+                        f"contract: add {name} NOT VALID",
+                        f"{_ddl(c, ctx.engine.dialect)} NOT VALID",
+                    )
                     present = _present(ctx)
                 if not present[name][1]:
                     ctx.sql(
