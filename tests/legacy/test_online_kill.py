@@ -58,6 +58,8 @@ def run_and_kill(url: str, flag: str, marker: str, delay: float) -> list[str]:
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
         reader.join(10)
+        if proc.stdout is not None:
+            proc.stdout.close()
     deadline = time.monotonic() + 30
     while _other_sessions(url) > 1 and time.monotonic() < deadline:
         time.sleep(0.1)  # the killed backend goes away (the writer's session stays)
