@@ -98,18 +98,24 @@ def uniques(ctx: Context) -> None:
             )
 
 
-def primary_keys(ctx: Context) -> None:
-    """Rename the primary keys to pk_<table>, as the offline upgrade does."""
+def _kept_constraints(ctx: Context, kinds: str) -> list[tuple[str, str]]:
+    """(table, name) of the kept tables' constraints of `kinds`, foreign keys first."""
     with ctx.engine.connect() as conn:
         rows = conn.execute(
             sa.text(
                 "SELECT r.relname, c.conname FROM pg_constraint c JOIN pg_class r "
                 "ON r.oid = c.conrelid WHERE r.relnamespace = 'public'::regnamespace "
-                "AND c.contype = 'p' AND r.relname = ANY(:t)"
+                "AND c.contype::text = ANY(:k) AND r.relname = ANY(:t) "
+                "ORDER BY c.contype <> 'f', r.relname, c.conname"
             ),
-            {"t": list(KEPT_TABLES)},
+            {"t": list(KEPT_TABLES), "k": list(kinds)},
         ).all()
-    for table, name in rows:
+    return [(str(t), str(n)) for t, n in rows]
+
+
+def primary_keys(ctx: Context) -> None:
+    """Rename the primary keys to pk_<table>, as the offline upgrade does."""
+    for table, name in _kept_constraints(ctx, "p"):
         if name != f"pk_{table}":
             ctx.sql(
                 f"contract: rename {name}",
@@ -209,17 +215,7 @@ def drop_legacy_constraints(ctx: Context) -> None:
     """Drop every foreign key, unique and check constraint the head does not declare."""
     metadata = metadata_0002()
     head = {str(c.name) for t in metadata.tables.values() for c in t.constraints}
-    with ctx.engine.connect() as conn:
-        rows = conn.execute(
-            sa.text(
-                "SELECT r.relname, c.conname FROM pg_constraint c JOIN pg_class r "
-                "ON r.oid = c.conrelid WHERE r.relnamespace = 'public'::regnamespace "
-                "AND c.contype IN ('f', 'u', 'c') AND r.relname = ANY(:t) "
-                "ORDER BY c.contype <> 'f', r.relname, c.conname"
-            ),
-            {"t": list(KEPT_TABLES)},
-        ).all()
-    for table, name in rows:
+    for table, name in _kept_constraints(ctx, "fuc"):
         if name not in head:
             ctx.sql(
                 f"finalize: drop legacy {name}",

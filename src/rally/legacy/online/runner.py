@@ -51,6 +51,25 @@ def _pause(attempt: int, budget: LockBudget) -> float:
     return random.uniform(0.05, min(budget.max_pause_s, 0.1 * 2**attempt))
 
 
+def _with_retries(attempt_once: Callable[[], T], *, budget: LockBudget, what: str, log: Log,
+                  timeout_s: float) -> T:  # fmt: skip
+    for attempt in range(1, budget.retries + 1):
+        try:
+            return attempt_once()
+        except DBAPIError as exc:
+            if not _retryable(exc):
+                raise
+            pause = _pause(attempt, budget)
+            log(f"{what}: lock not granted within {timeout_s:g}s (try {attempt}/{budget.retries}); "
+                f"retrying in {pause:.2f}s")  # fmt: skip
+            time.sleep(pause)
+    raise LockTimeout(
+        f"{what}: could not take its locks in {budget.retries} tries of {timeout_s:g}s each; "
+        "other sessions hold them. Everything done so far is kept; run the same command "
+        "again to resume."
+    )
+
+
 def in_transaction(
     engine: Engine,
     work: Callable[[Connection], T],
@@ -62,23 +81,13 @@ def in_transaction(
 ) -> T:
     """Run `work` in one transaction under the lock budget, retrying when a lock is refused."""
     timeout = budget.lock_timeout_s if timeout_s is None else timeout_s
-    for attempt in range(1, budget.retries + 1):
-        try:
-            with engine.begin() as conn:
-                conn.execute(sa.text(f"SET LOCAL lock_timeout = '{int(timeout * 1000)}ms'"))
-                return work(conn)
-        except DBAPIError as exc:
-            if not _retryable(exc):
-                raise
-            pause = _pause(attempt, budget)
-            log(f"{what}: lock not granted within {timeout:g}s (try {attempt}/{budget.retries}); "
-                f"retrying in {pause:.2f}s")  # fmt: skip
-            time.sleep(pause)
-    raise LockTimeout(
-        f"{what}: could not take its locks in {budget.retries} tries of {timeout:g}s each; "
-        "other sessions hold them. Everything done so far is kept; run the same command "
-        "again to resume."
-    )
+
+    def once() -> T:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"SET LOCAL lock_timeout = '{int(timeout * 1000)}ms'"))
+            return work(conn)
+
+    return _with_retries(once, budget=budget, what=what, log=log, timeout_s=timeout)
 
 
 def autocommit(
@@ -89,25 +98,14 @@ def autocommit(
     `statements` is called before each try, so it can look at what a failed try left behind
     (an INVALID index) and plan the repair.
     """
-    for attempt in range(1, budget.retries + 1):
-        try:
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                ms = int(budget.lock_timeout_s * 1000)
-                conn.execute(sa.text(f"SET lock_timeout = '{ms}ms'"))
-                for statement in statements():
-                    conn.execute(sa.text(statement))
-                return
-        except DBAPIError as exc:
-            if not _retryable(exc):
-                raise
-            pause = _pause(attempt, budget)
-            log(f"{what}: lock not granted (try {attempt}/{budget.retries}); retrying in "
-                f"{pause:.2f}s")  # fmt: skip
-            time.sleep(pause)
-    raise LockTimeout(
-        f"{what}: could not take its locks in {budget.retries} tries; run the same command "
-        "again to resume."
-    )
+
+    def once() -> None:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text(f"SET lock_timeout = '{int(budget.lock_timeout_s * 1000)}ms'"))
+            for statement in statements():
+                conn.execute(sa.text(statement))
+
+    _with_retries(once, budget=budget, what=what, log=log, timeout_s=budget.lock_timeout_s)
 
 
 # --- persisted progress --------------------------------------------------------------------
