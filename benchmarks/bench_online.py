@@ -95,6 +95,11 @@ def measure(url: str, mode: str, tmp: Path) -> dict[str, float]:
         lines = log_lines(log, offset)
         windows = phase_windows(lines)
         figures["backfill_stall"] = stats.longest(*windows["backfill"])
+        figures["batch_stall"] = max(
+            (seconds for started, seconds in stats.latencies
+             if "in batches" in next((m for at, m in reversed(lines) if at <= started), "")),
+            default=0.0,
+        )  # fmt: skip
         for started, seconds in sorted(stats.latencies, key=lambda x: -x[1])[:3]:
             step = next((m for at, m in reversed(lines) if at <= started), "before the upgrade")
             print(f"  online stall {seconds * 1000:.0f} ms during: {step[:100]}", flush=True)
@@ -132,17 +137,18 @@ def main() -> None:
               f"{online['seconds']:.1f} s + finalize {online['finalize']:.1f} s "
               f"(load {os.getloadavg()[0]:.1f})", flush=True)  # fmt: skip
     print()
-    print("| scale | rows | mode | total s | ratio | longest stall | stall in backfill | "
+    print("| scale | rows | mode | total s | ratio | longest stall | in backfill | in batches | "
           "writer p99 | writes | errors | misplaced |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for scale, n, off, on in rows:
         total = on["seconds"] + on["finalize"]
         print(f"| {scale:g} | {n:,} | offline | {off['seconds']:.1f} | 1.0 | "
-              f"{off['stall'] * 1000:.0f} ms | - | {off['p99'] * 1000:.0f} ms | "
+              f"{off['stall'] * 1000:.0f} ms | - | - | {off['p99'] * 1000:.0f} ms | "
               f"{off['writes']:.0f} | {off['errors']:.0f} | - |")  # fmt: skip
         print(f"| {scale:g} | {n:,} | online | {on['seconds']:.1f} + {on['finalize']:.1f} | "
               f"{total / off['seconds']:.1f} | {on['stall'] * 1000:.0f} ms | "
-              f"{on['backfill_stall'] * 1000:.0f} ms | {on['p99'] * 1000:.0f} ms | "
+              f"{on['backfill_stall'] * 1000:.0f} ms | {on['batch_stall'] * 1000:.0f} ms | "
+              f"{on['p99'] * 1000:.0f} ms | "
               f"{on['writes']:.0f} | {on['errors']:.0f} | {on['misplaced']:.0f} |")  # fmt: skip
     load = os.getloadavg()
     print(f"\nload average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores "

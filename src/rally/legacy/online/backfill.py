@@ -162,9 +162,16 @@ def _series_name_unique(conn: Connection) -> list[str]:
 def split(ctx: Context) -> None:
     """One short transaction: keepers get their league, other leagues get a row of the name."""
 
-    def work(conn: Connection) -> None:
+    def drop_unique(conn: Connection) -> None:
         for name in _series_name_unique(conn):
             conn.execute(sa.text(f'ALTER TABLE series DROP CONSTRAINT "{name}"'))
+
+    # Its own transaction: the ACCESS EXCLUSIVE lock is held for milliseconds, not for the
+    # split. A same-named row the old application adds in between is harmless: it has no
+    # league yet, and (name, league_id) stays unique.
+    ctx.tx("backfill: drop series UNIQUE (name)", drop_unique)
+
+    def work(conn: Connection) -> None:
         conn.execute(
             sa.text(
                 f"UPDATE series s SET league_id = x.league_id FROM {SPLIT} x "
