@@ -136,6 +136,12 @@ def main() -> None:
         print(f"scale {scale:g}: offline {offline['seconds']:.1f} s, online "
               f"{online['seconds']:.1f} s + finalize {online['finalize']:.1f} s "
               f"(load {os.getloadavg()[0]:.1f})", flush=True)  # fmt: skip
+        # The table so far after every scale: a long run cut short keeps its figures.
+        print_table(rows)
+
+
+def print_table(rows: list[tuple[float, int, dict[str, float], dict[str, float]]]) -> None:
+    """Print the figures of the scales measured so far as a Markdown table."""
     print()
     print("| scale | rows | mode | total s | ratio | longest stall | in backfill | in batches | "
           "writer p99 | writes | errors | misplaced |")  # fmt: skip
@@ -151,7 +157,7 @@ def main() -> None:
               f"{on['p99'] * 1000:.0f} ms | "
               f"{on['writes']:.0f} | {on['errors']:.0f} | {on['misplaced']:.0f} |")  # fmt: skip
     load = os.getloadavg()
-    print(f"\nload average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores "
+    print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores "
           "(shared machine)")  # fmt: skip
 
 
