@@ -215,9 +215,11 @@ def test_lock_held_during_expand_bounds_every_wait(pg_empty_url: str) -> None:
 
     thread = threading.Thread(target=upgrade, daemon=True)
     try:
+        started = time.perf_counter()
         thread.start()
         time.sleep(2.5)
         assert not done.is_set(), "the upgrade took a lock another session holds"
+        released = time.perf_counter()
         held.rollback()
         held.close()
         thread.join(120)
@@ -231,6 +233,7 @@ def test_lock_held_during_expand_bounds_every_wait(pg_empty_url: str) -> None:
     refused = [line for line in log if f"lock not granted within {budget:g}s" in line]
     assert len(refused) >= 2, log
     assert stats.errors == []
-    # A write queued behind a waiting ALTER waits at most that try's budget (plus scheduling).
-    assert stats.longest() < budget + 0.35, stats.longest()
+    # While the lock is held, a write queued behind a waiting ALTER waits at most that try's
+    # budget (plus scheduling on a loaded machine: writer and upgrade share this process).
+    assert stats.longest(started, released) < budget + 0.35, stats.longest(started, released)
     assert writer.misplaced(pg_empty_url) == []
