@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # The suite's line coverage of src/rally (revisions included) may not fall below this.
 COVERAGE_FLOOR ?= 93
 
-.PHONY: install demo test lint test-only bench bench-import bench-migrate bench-damaged bench-earlier bench-web bench-demo bench-scale bench-cli bench-scaleout lock clean
+.PHONY: install demo test lint test-only bench bench-import bench-migrate bench-damaged bench-earlier bench-web bench-demo bench-scale bench-cli bench-scaleout lock clean bench-online
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,7 +35,7 @@ test-only: $(STAMP)  ## The test suite alone (SQLite and PostgreSQL, browser tes
 
 test: lint test-only  ## Lint, type-check and run the whole suite.
 
-bench: bench-import bench-migrate bench-damaged bench-earlier bench-web bench-demo bench-scale  ## All benchmarks (print figures; slow).
+bench: bench-import bench-migrate bench-damaged bench-earlier bench-web bench-demo bench-scale bench-online  ## All benchmarks (print figures; slow).
 
 bench-import: $(STAMP)
 	$(BIN)/python benchmarks/bench_import.py
@@ -57,6 +57,9 @@ bench-demo: $(STAMP)
 
 bench-scale: $(STAMP)
 	$(BIN)/python benchmarks/bench_scale.py
+
+bench-online: $(STAMP)  ## Online vs offline legacy upgrade under a concurrent legacy writer (SCALES="1 10 100").
+	$(BIN)/python benchmarks/bench_online.py --scales $(or $(SCALES),1 10)
 
 bench-cli: $(STAMP)  ## How long `rally --help` and `rally db --help` take to start.
 	$(BIN)/python benchmarks/bench_cli.py

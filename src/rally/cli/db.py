@@ -26,10 +26,12 @@ from rally.errors import RallyError
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from rally.cli import db_online
     from rally.config import Settings
     from rally.db import migrate
     from rally.db import verify as integrity
     from rally.legacy import backup as backup_mod
+    from rally.legacy import online as legacy_online
     from rally.legacy import plan as legacy_plan
     from rally.legacy import quarantine as quarantine_mod
 else:
@@ -38,6 +40,8 @@ else:
     backup_mod = lazy("rally.legacy.backup")
     legacy_plan = lazy("rally.legacy.plan")
     quarantine_mod = lazy("rally.legacy.quarantine")
+    legacy_online = lazy("rally.legacy.online")
+    db_online = lazy("rally.cli.db_online")
 
 app = typer.Typer(
     help="Create, upgrade (safely), plan, back up, restore, inspect and verify the database.",
@@ -148,16 +152,70 @@ def upgrade(
     log_file: LogFileOption = None,
     assign_unknown: AssignUnknownOption = None,
     resolve: ResolveOption = False,
+    online: Annotated[
+        bool,
+        typer.Option(
+            "--online",
+            help="PostgreSQL: expand / backfill / contract while "
+            "the old application serves (resumable); see docs/runbook.md.",
+        ),
+    ] = False,
+    finalize: Annotated[
+        bool,
+        typer.Option(
+            "--finalize", help="Close an online upgrade's window once the old application is gone."
+        ),
+    ] = False,
+    abort: Annotated[
+        bool,
+        typer.Option(
+            "--abort",
+            help="Return an online upgrade in progress or in its window to the legacy shape.",
+        ),
+    ] = False,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="--online: rows per backfill batch.")
+    ] = 1000,
+    pause: Annotated[
+        float, typer.Option("--pause", min=0.0, help="--online: seconds to sleep between batches.")
+    ] = 0.0,
+    lock_timeout: Annotated[
+        float,
+        typer.Option(
+            "--lock-timeout",
+            min=0.01,
+            max=1.0,
+            help="--online: seconds one try may wait for a lock (at most 1).",
+        ),
+    ] = 1.0,
 ) -> None:
     """Bring the database to the latest schema (empty, legacy or older Rally databases).
 
     A legacy database is checked first (as `rally db plan`), backed up (verified pg_dump)
     unless --no-backup, then upgraded in one transaction that runs the integrity checks
-    before it commits. Run again, it is a no-op.
+    before it commits. Run again, it is a no-op. With --online, the upgrade runs in short
+    steps while the old application keeps writing (then --finalize, or --abort).
     """
     settings, engine = open_engine(database_url)
+    modes = [m for m, on in (("online", online), ("finalize", finalize), ("abort", abort)) if on]
+    if len(modes) > 1:
+        raise RallyError("Give at most one of --online, --finalize and --abort.")
+    if modes:
+        with _logged(engine, log_file) as log:
+            backup = (
+                None
+                if no_backup
+                else (lambda: _safety_backup(engine, _backup_dir(settings, backup_dir), log))
+            )
+            options = legacy_online.OnlineOptions(
+                batch_size, pause, lock_timeout, assign_unknown=assign_unknown
+            )
+            db_online.run(engine, mode=modes[0], options=options, log=log, backup=backup)
+        return
     with _logged(engine, log_file) as log:
         state = migrate.current(engine)
+        if state.kind == "online":
+            raise RallyError(f"The database is {state.describe}.")
         if state.kind == "rally" and state.revision == migrate.head_revision():
             console.print(f"Already at head ({state.revision}); nothing to do.")
             return
@@ -203,6 +261,14 @@ def plan(
     as_json: JsonOption = False,
     assign_unknown: AssignUnknownOption = None,
     resolve: ResolveOption = False,
+    online: Annotated[
+        bool,
+        typer.Option(
+            "--online",
+            help="List the phases and steps of `upgrade --online` "
+            "and how far this database is through them.",
+        ),
+    ] = False,
 ) -> None:
     """Show what `rally db upgrade` would do, without writing anything.
 
@@ -211,13 +277,21 @@ def plan(
     """
     _settings, engine = open_engine(database_url)
     try:
-        result = legacy_plan.build_plan(engine, assign_unknown=assign_unknown, resolve=resolve)
+        state = migrate.current(engine)
+        if state.kind == "online" or (online and state.kind == "rally"):
+            result = {"ok": True, "blockers": []}
+        else:
+            result = legacy_plan.build_plan(engine, assign_unknown=assign_unknown, resolve=resolve)
+        if online:
+            result["online"] = legacy_online.online_plan(engine)
     finally:
         engine.dispose()
     if as_json:
         typer.echo(json.dumps(result, indent=2, default=str))
     else:
-        for line in legacy_plan.render_plan(result):
+        lines = legacy_plan.render_plan(result) if "database" in result else []
+        lines += legacy_online.render_online_plan(result["online"]) if online else []  # type: ignore[arg-type]
+        for line in lines:
             console.print(line, highlight=False, markup=False, soft_wrap=True)
     if not result["ok"]:
         raise typer.Exit(1)

@@ -20,6 +20,9 @@ from rally.errors import RallyError
 BASELINE = "0001_legacy_baseline"
 LEGACY_MARKER_TABLES = frozenset({"leagues", "series", "series_leagues", "teams", "players"})
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Progress table of `rally db upgrade --online` (rally.legacy.online): while it exists and the
+# database is not yet stamped, the database is a legacy one part-way through that upgrade.
+ONLINE_TABLE = "rally_online"
 
 
 class UnknownDatabase(RallyError):
@@ -30,7 +33,7 @@ class UnknownDatabase(RallyError):
 class DbState:
     """What a database is, as far as migrations are concerned."""
 
-    kind: str  # "empty", "legacy", "rally"
+    kind: str  # "empty", "legacy", "online" (legacy, online upgrade under way), "rally"
     revision: str | None  # Rally revision, when kind == "rally"
     foreign_revision: str | None = None  # an old application's alembic_version, if any
     tables: frozenset[str] = field(default_factory=frozenset)
@@ -48,6 +51,11 @@ class DbState:
         """Say in words what the database is."""
         if self.kind == "empty":
             return "empty (no tables)"
+        if self.kind == "online":
+            return (
+                "legacy schema part-way through `rally db upgrade --online` (run it again to "
+                "resume, or `rally db upgrade --abort`)"
+            )
         if self.kind == "legacy":
             extra = (
                 f", old alembic_version {self.foreign_revision!r}" if self.foreign_revision else ""
@@ -90,6 +98,8 @@ def inspect_state(conn: Connection) -> DbState:
     app_tables = tables - {"alembic_version"}
     if version in known:
         return DbState("rally", version, tables=tables)
+    if ONLINE_TABLE in tables:
+        return DbState("online", None, foreign_revision=version, tables=tables)
     if not app_tables:
         return DbState("empty", None, foreign_revision=version, tables=tables)
     series_columns = (

@@ -1,0 +1,165 @@
+"""Online vs offline legacy upgrade, with the old application writing all along.
+
+Run: .venv/bin/python benchmarks/bench_online.py [--scales 1 10 100] [--postgres-url URL]
+     (make bench-online)
+
+For each scale it generates synthetic leagues (`rally generate --scale X`, seed 1), builds a
+legacy database from them the way the old import stored it (bench_scale.py's child process),
+and copies it twice. On each copy a concurrent writer (tests/legacy/online_writer.py: the old
+application's legacy-shaped single-row inserts and updates, one every ~3 ms, series looked
+up by name) runs while the `rally` command upgrades:
+
+- offline (the reference): `rally db upgrade --no-backup`, one transaction;
+- online: `rally db upgrade --online --no-backup`, then (writer stopped: the old application
+  is gone) `rally db upgrade --finalize`.
+
+It prints, per scale and mode: the longest write stall (overall, and inside the batched
+backfill phase), the writer's p99 latency, its errors (the offline figure counts the writes
+that fail after the commit, which is why the old application must be stopped for it), rows
+the writer left on another league's series, and the online time as a ratio to the offline
+time. Goals: stall < 1 s at every scale and < 200 ms in batched phases; 0 errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "legacy"))
+
+from bench_scale import _child_process  # noqa: E402
+from online_writer import LegacyWriter  # noqa: E402
+from scratch import DEFAULT_ADMIN_URL, ScratchDatabases  # noqa: E402
+
+RALLY = str(Path(sys.executable).parent / "rally")
+PHASES = ("expand", "backfill", "contract")
+
+
+def rally(*args: str) -> float:
+    started = time.perf_counter()
+    out = subprocess.run([RALLY, *args], capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"rally {' '.join(args)} failed:\n{out.stdout}{out.stderr}")
+    return time.perf_counter() - started
+
+
+def log_lines(log: Path, clock_offset: float) -> list[tuple[float, str]]:
+    """(time on the writer's perf_counter clock, message) of each --log-file line."""
+    out = []
+    for line in log.read_text().splitlines():
+        stamp, _, message = line.partition(" ")
+        out.append((datetime.fromisoformat(stamp).timestamp() - clock_offset, message))
+    return out
+
+
+def phase_windows(lines: list[tuple[float, str]]) -> dict[str, tuple[float, float]]:
+    """Phase -> (start, end) from the upgrade's log lines."""
+    first: dict[str, float] = {}
+    last = 0.0
+    for at, message in lines:
+        last = at
+        phase = message.split(":", 1)[0]
+        if phase in PHASES:
+            first.setdefault(phase, at)
+    bounds = [first[p] for p in PHASES] + [last]
+    return {p: (bounds[i], bounds[i + 1]) for i, p in enumerate(PHASES)}
+
+
+def measure(url: str, mode: str, tmp: Path) -> dict[str, float]:
+    writer = LegacyWriter(url, seed=7)
+    writer.start()
+    time.sleep(0.5)
+    offset = time.time() - time.perf_counter()
+    log = tmp / f"{mode}.log"
+    args = ["db", "upgrade", "--no-backup", "--database-url", url, "--log-file", str(log)]
+    seconds = rally(*args, *(["--online"] if mode == "online" else []))
+    time.sleep(0.5)
+    stats = writer.stop()
+    figures = {
+        "seconds": seconds,
+        "stall": stats.longest(),
+        "p99": stats.p99(),
+        "errors": float(len(stats.errors)),
+        "writes": float(len(stats.latencies)),
+    }
+    if mode == "online":
+        lines = log_lines(log, offset)
+        windows = phase_windows(lines)
+        figures["backfill_stall"] = stats.longest(*windows["backfill"])
+        figures["batch_stall"] = max(
+            (seconds for started, seconds in stats.latencies
+             if "in batches" in next((m for at, m in reversed(lines) if at <= started), "")),
+            default=0.0,
+        )  # fmt: skip
+        for started, seconds in sorted(stats.latencies, key=lambda x: -x[1])[:3]:
+            step = next((m for at, m in reversed(lines) if at <= started), "before the upgrade")
+            print(f"  online stall {seconds * 1000:.0f} ms during: {step[:100]}", flush=True)
+        figures["finalize"] = rally("db", "upgrade", "--finalize", "--database-url", url)
+        figures["misplaced"] = float(len(writer.misplaced(url)))
+        if stats.errors:
+            print(f"  online writer errors, e.g. {stats.errors[:3]}")
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", nargs="+", type=float, default=[1.0, 10.0])
+    parser.add_argument("--postgres-url", default=DEFAULT_ADMIN_URL)
+    args = parser.parse_args()
+    from rally.synth import generate
+
+    rows = []
+    for scale in args.scales:
+        scratch = ScratchDatabases(args.postgres_url, prefix="rally_bench_online")
+        try:
+            with tempfile.TemporaryDirectory(prefix="rally-online-") as tmp:
+                data = Path(tmp) / "leagues"
+                generate(data, scale=scale, seed=1)
+                legacy = scratch.create()
+                built = _child_process("legacy", data, legacy)
+                template = make_url(legacy).database
+                assert template is not None
+                offline = measure(scratch.create(template), "offline", Path(tmp))
+                online = measure(scratch.create(template), "online", Path(tmp))
+        finally:
+            scratch.drop_all()
+        rows.append((scale, int(built["rows"]), offline, online))
+        print(f"scale {scale:g}: offline {offline['seconds']:.1f} s, online "
+              f"{online['seconds']:.1f} s + finalize {online['finalize']:.1f} s "
+              f"(load {os.getloadavg()[0]:.1f})", flush=True)  # fmt: skip
+        # The table so far after every scale: a long run cut short keeps its figures.
+        print_table(rows)
+
+
+def print_table(rows: list[tuple[float, int, dict[str, float], dict[str, float]]]) -> None:
+    """Print the figures of the scales measured so far as a Markdown table."""
+    print()
+    print("| scale | rows | mode | total s | ratio | longest stall | in backfill | in batches | "
+          "writer p99 | writes | errors | misplaced |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for scale, n, off, on in rows:
+        total = on["seconds"] + on["finalize"]
+        print(f"| {scale:g} | {n:,} | offline | {off['seconds']:.1f} | 1.0 | "
+              f"{off['stall'] * 1000:.0f} ms | - | - | {off['p99'] * 1000:.0f} ms | "
+              f"{off['writes']:.0f} | {off['errors']:.0f} | - |")  # fmt: skip
+        print(f"| {scale:g} | {n:,} | online | {on['seconds']:.1f} + {on['finalize']:.1f} | "
+              f"{total / off['seconds']:.1f} | {on['stall'] * 1000:.0f} ms | "
+              f"{on['backfill_stall'] * 1000:.0f} ms | {on['batch_stall'] * 1000:.0f} ms | "
+              f"{on['p99'] * 1000:.0f} ms | "
+              f"{on['writes']:.0f} | {on['errors']:.0f} | {on['misplaced']:.0f} |")  # fmt: skip
+    load = os.getloadavg()
+    print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores "
+          "(shared machine)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""`rally db upgrade --online | --finalize | --abort`: the command side of rally.legacy.online."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy import Engine
+
+from rally.cli._common import console, is_terminal
+from rally.db import migrate
+from rally.errors import RallyError, UsageError
+from rally.legacy import online
+from rally.legacy.plan import build_plan
+
+Log = Callable[[str], None]
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Callable[[str, int, int], None]]:
+    """A bar per batched step on a terminal; nothing otherwise (the log has the steps)."""
+    if not is_terminal():
+        yield lambda _s, _d, _t: None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())  # fmt: skip
+    with Progress(*columns, console=console, transient=False) as bar:
+        tasks: dict[str, object] = {}
+
+        def update(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = bar.add_task(step, total=total)
+            bar.update(tasks[step], completed=done, total=total)  # type: ignore[arg-type]
+
+        yield update
+
+
+def check_can_start(engine: Engine, assign_unknown: str | None, log: Log) -> migrate.DbState:
+    """Refuse what the online path cannot carry; return the database's state."""
+    if engine.dialect.name != "postgresql":
+        raise UsageError(
+            "--online works on PostgreSQL only; SQLite databases upgrade offline "
+            "(`rally db upgrade`)."
+        )
+    state = migrate.current(engine)
+    if state.kind == "legacy":
+        log("checking the legacy data (read-only, as `rally db plan`)")
+        plan = build_plan(engine, assign_unknown=assign_unknown)
+        if plan["blockers"]:
+            # TODO(issue 10): run the damaged-data resolutions as the first backfill step
+            # (Context.resolve) once `--resolve` lands; until then such data goes offline.
+            raise RallyError(
+                "Cannot upgrade online: " + "; ".join(plan["blockers"]) + ". The online "
+                "upgrade does not repair damaged data: resolve it with the offline path "
+                "(`rally db upgrade --resolve`, see docs/runbook.md) or fix the rows, then run "
+                "`--online` again. Nothing was changed."
+            )
+    elif state.kind != "online" and not (state.kind == "rally" and _window_open(engine)):
+        raise UsageError(
+            f"--online upgrades a legacy database; this one is {state.describe}. "
+            "Use `rally db upgrade`."
+        )
+    return state
+
+
+def _window_open(engine: Engine) -> bool:
+    return bool(online.online_plan(engine)["started"])
+
+
+def run(
+    engine: Engine,
+    *,
+    mode: str,
+    options: online.OnlineOptions,
+    log: Log,
+    backup: Callable[[], None] | None,
+) -> None:
+    """Run one of the online modes: 'online', 'finalize' or 'abort'."""
+    if engine.dialect.name != "postgresql":
+        raise UsageError(f"--{mode} works on PostgreSQL only; SQLite databases upgrade offline.")
+    if mode == "abort":
+        online.abort(engine, log=log, options=options)
+        console.print("Aborted: the database is back in the legacy shape; every row is kept.")
+        return
+    if mode == "finalize":
+        online.finalize(engine, log=log, options=options)
+        console.print(f"Finalized: the database is at {migrate.head_revision()}, "
+                      "the old application's translation triggers are gone.")  # fmt: skip
+        return
+    state = check_can_start(engine, options.assign_unknown, log)
+    if state.kind == "legacy" and backup is not None:
+        backup()
+    with _progress_bar() as progress:
+        online.upgrade_online(engine, options, log=log, progress=progress)
+    console.print(
+        "Online upgrade complete: both applications work. Stop the old application, then "
+        "run `rally db upgrade --finalize` (or `--abort` to return to legacy)."
+    )
