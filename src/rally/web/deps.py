@@ -13,9 +13,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request, Response
-from sqlalchemy import text
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from rally.models import User
 from rally.services import accounts
@@ -72,21 +70,14 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
 Db = Annotated[Session, Depends(get_db, scope="function")]
 
 
-def _sqlite_write_lock(db: Session) -> None:
-    db.commit()
-    db.execute(text("DELETE FROM login_attempts WHERE 1 = 0"))
-
-
 async def write_session(db: Db) -> Session:
-    """Return the request's session for writing (POST, PUT, ...: a transaction).
+    """Return the request's session for a request that writes (POST, PUT, ...).
 
-    SQLite: end the read transaction of authentication and take the write lock first, in the
-    thread pool. A transaction that reads and then writes fails outright
-    (SQLITE_BUSY_SNAPSHOT) when another writer commits in between; waiting for the lock up
-    front is covered by busy_timeout.
+    The same session as `Db`: on SQLite the write lock is taken at the first write and held
+    to the end of the transaction only (`rally.db.writer`), so a handler does its slow work
+    (hashing, reading) before it writes. Handlers that write are plain `def` functions: they
+    run in the thread pool, where waiting for the writer's turn does not block the event loop.
     """
-    if db.get_bind().dialect.name == "sqlite":
-        await run_in_threadpool(_sqlite_write_lock, db)
     return db
 
 
