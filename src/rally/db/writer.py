@@ -51,7 +51,9 @@ class DatabaseBusy(DatabaseUnavailable):
 class WriterQueue:
     """A lock handed to waiters in arrival order (threading.Lock wakes an arbitrary one)."""
 
-    def __init__(self) -> None:
+    def __init__(self, wait: float = DEFAULT_WAIT) -> None:
+        #: Seconds a writer waits for its turn before giving up (DatabaseBusy).
+        self.wait = wait
         self._mutex = threading.Lock()
         self._waiters: deque[threading.Lock] = deque()
         self._held = False
@@ -107,7 +109,7 @@ def install(engine: Engine, *, wait: float = DEFAULT_WAIT) -> WriterQueue:
 
     if engine.dialect.name != "sqlite":
         raise ValueError("the writer queue is for SQLite engines")
-    queue = WriterQueue()
+    queue = WriterQueue(wait)
     if event.contains(engine, "begin", _sqlite_begin):
         event.remove(engine, "begin", _sqlite_begin)
 
@@ -130,7 +132,7 @@ def install(engine: Engine, *, wait: float = DEFAULT_WAIT) -> WriterQueue:
             # A write on the event loop would block the loop that the current writer may
             # need for its COMMIT; it still works, but only after a bounded wait.
             log.warning("a write runs on the event loop; run it in the thread pool instead")
-        if not queue.acquire(wait):
+        if not queue.acquire(queue.wait):
             raise DatabaseBusy(
                 f"The server is overloaded ({queue.queued} writes waiting); try again shortly."
             )

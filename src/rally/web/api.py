@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import TypeAdapter
 from sqlalchemy import text
-from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from rally.errors import UsageError
@@ -18,7 +18,7 @@ from rally.services.errors import NotSignedIn, PlayerAlreadyClaimed
 from rally.services.records import PlayerRecord
 from rally.services.standings import LeagueInfo, SeriesInfo, Standings, TeamSummary
 from rally.services.team_page import TeamDetail
-from rally.services.teams import Context, TeamRef
+from rally.services.teams import TeamRef
 from rally.web.deps import (
     CurrentUser,
     Db,
@@ -120,18 +120,13 @@ async def put_context(user_id: SignedInId, body: ContextBody, request: Request) 
         async with request.app.state.async_pool.connection() as conn:
             context = await teams.switch_team_at_once(conn, user_id=user_id, team_id=body.team_id)
     else:
-        context = await run_in_threadpool(
-            _switch_in_session, request.app.state.sessions, user_id, body.team_id
-        )
+        # A request session (its connection counted, see deps.request_session); the switch
+        # runs in the thread pool, where it may wait for the writer's turn (rally.db.writer).
+        async with request_session(request) as db:
+            context = await run_in_threadpool(
+                partial(teams.switch_team, db, user_id=user_id, team_id=body.team_id)
+            )
     return _json(ContextOut(context=context).model_dump_json())
-
-
-def _switch_in_session(sessions: sessionmaker[Session], user_id: int, team_id: int) -> Context:
-    # In the thread pool: on SQLite the switch may wait for the writer's turn (rally.db.writer).
-    with sessions() as db:
-        context = teams.switch_team(db, user_id=user_id, team_id=team_id)
-        db.commit()
-    return context
 
 
 @router.post("/register", response_model=RegisterOut, status_code=201)
