@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import TypeAdapter
 from sqlalchemy import text
-from starlette.concurrency import run_in_threadpool
 
 from rally.errors import UsageError
 from rally.models import User
@@ -28,6 +27,7 @@ from rally.web.deps import (
     clear_session_cookie,
     current_user_id,
     request_session,
+    run_write,
     session_token,
     set_session_cookie,
 )
@@ -120,12 +120,8 @@ async def put_context(user_id: SignedInId, body: ContextBody, request: Request) 
         async with request.app.state.async_pool.connection() as conn:
             context = await teams.switch_team_at_once(conn, user_id=user_id, team_id=body.team_id)
     else:
-        # A request session (its connection counted, see deps.request_session); the switch
-        # runs in the thread pool, where it may wait for the writer's turn (rally.db.writer).
-        async with request_session(request) as db:
-            context = await run_in_threadpool(
-                partial(teams.switch_team, db, user_id=user_id, team_id=body.team_id)
-            )
+        switch = partial(teams.switch_team, user_id=user_id, team_id=body.team_id)
+        context = await run_write(request, switch)
     return _json(ContextOut(context=context).model_dump_json())
 
 

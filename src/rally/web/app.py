@@ -8,6 +8,7 @@ import os
 import secrets
 import weakref
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -95,8 +96,9 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
         engine = make_engine(url, connect_args={"check_same_thread": False}, **pool)
         # Reads never wait, writes take turns in this process (see rally.db.writer).
         writer_queue: writer.WriterQueue | None = writer.install(engine)
+        write_thread: ThreadPoolExecutor | None = ThreadPoolExecutor(1, "rally-writer")
     else:
-        writer_queue = None
+        writer_queue = write_thread = None
         # No pre-ping: it costs two round trips per request; a connection the server dropped
         # fails one request (503) and the pool then replaces its connections.
         pool = {"pool_size": 10, "max_overflow": 20}
@@ -113,6 +115,8 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
         yield
         if async_pool is not None:
             await async_pool.close()
+        if write_thread is not None:
+            write_thread.shutdown()
         engine.dispose()
 
     app = FastAPI(
@@ -127,6 +131,7 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
     app.state.engine = engine
     app.state.async_pool = async_pool
     app.state.writer = writer_queue
+    app.state.write_thread = write_thread
     app.state.sessions = session_factory(engine)
     # Reads (GET) on PostgreSQL run without BEGIN/COMMIT: two round trips fewer per request.
     app.state.read_sessions = (

@@ -7,18 +7,21 @@ import hashlib
 import hmac
 import secrets
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated
+from functools import partial
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from rally.models import User
 from rally.services import accounts
 from rally.services.errors import CsrfRejected, NotSignedIn
 
+T = TypeVar("T")
 SESSION_COOKIE = "rally_session"
 #: Random per-browser value that binds CSRF tokens of visitors not signed in yet.
 ANON_COOKIE = "rally_anon"
@@ -51,14 +54,42 @@ async def request_session(request: Request) -> AsyncIterator[Session]:
         reads_only = request.method in ("GET", "HEAD")
         factory = request.app.state.read_sessions if reads_only else request.app.state.sessions
         session: Session = factory()
+        # SQLite: a write's COMMIT may checkpoint the WAL (disk writes and fsync); it runs in
+        # the thread pool so that the event loop keeps serving meanwhile.
+        commit_aside = not reads_only and request.app.state.writer is not None
         try:
             yield session
-            session.commit()
+            if commit_aside:
+                await run_in_threadpool(session.commit)
+            else:
+                session.commit()
         except BaseException:
             session.rollback()
             raise
         finally:
             session.close()
+
+
+def _write_in_session(sessions: Any, work: Callable[[Session], T]) -> T:
+    with sessions() as session:
+        result = work(session)
+        session.commit()
+    return result
+
+
+async def run_write(request: Request, work: Callable[[Session], T]) -> T:
+    """Run `work(session)` and commit, off the event loop; for hot single-write requests.
+
+    SQLite: in the process's one writer thread, so these writes queue in order without
+    contending with the thread pool's request threads for the interpreter (rally.db.writer).
+    Elsewhere: in the thread pool.
+    """
+    async with _slots(request):
+        call = partial(_write_in_session, request.app.state.sessions, work)
+        thread = request.app.state.write_thread
+        if thread is None:
+            return await run_in_threadpool(call)
+        return await asyncio.get_running_loop().run_in_executor(thread, call)
 
 
 async def get_db(request: Request) -> AsyncIterator[Session]:
@@ -126,8 +157,7 @@ async def current_user_id(request: Request) -> int:
                 user_id = await accounts.user_id_for_token(conn, token=token)
         else:
             async with request_session(request) as db:
-                user = accounts.user_for_token(db, token=token)
-                user_id = user.id if user is not None else None
+                user_id = accounts.user_id_for_token_in(db, token=token)
     if user_id is None:
         raise NotSignedIn("Sign in first: this needs a signed-in session.")
     return user_id
