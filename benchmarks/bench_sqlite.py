@@ -112,20 +112,30 @@ def _sign_up(base: str, people: list[tuple[str, str, list[int], list[int]]]) -> 
     with httpx.Client(base_url=base, timeout=60) as http:
         for first, last, player_ids, team_ids in people:
             email = f"bench-{uuid.uuid4().hex[:8]}@example.com"
-            body = {"email": email, "password": "benchmark password", "first_name": first,
-                    "last_name": last}  # fmt: skip
+            body = {
+                "email": email,
+                "password": "benchmark password",
+                "first_name": first,
+                "last_name": last,
+            }
             token = http.post("/api/register", json=body).raise_for_status().json()["token"]
             for pid in player_ids:
                 auth = {"Authorization": f"Bearer {token}"}
-                http.post("/api/me/claims", json={"player_id": pid}, headers=auth).raise_for_status()
+                http.post(
+                    "/api/me/claims", json={"player_id": pid}, headers=auth
+                ).raise_for_status()
             users.append((token, team_ids))
     return users
 
 
 def _registration() -> bytes:
     data = json.dumps(
-        {"email": f"mix-{uuid.uuid4().hex}@example.com", "password": "benchmark password",
-         "first_name": "Mix", "last_name": "Client"}  # fmt: skip
+        {
+            "email": f"mix-{uuid.uuid4().hex}@example.com",
+            "password": "benchmark password",
+            "first_name": "Mix",
+            "last_name": "Client",
+        }
     ).encode()
     head = (
         "POST /api/register HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"

@@ -36,8 +36,14 @@ def _add_accounts(engine: sa.Engine) -> None:
     assert len(people) == 5
     with Session(engine) as s, s.begin():
         for i, (first, last, one, two) in enumerate(people):
-            user = register_user(s, email=f"copy{i}@example.com", password=PASSWORD,
-                                 first_name=first, last_name=last, hasher=FAST_HASHER)  # fmt: skip
+            user = register_user(
+                s,
+                email=f"copy{i}@example.com",
+                password=PASSWORD,
+                first_name=first,
+                last_name=last,
+                hasher=FAST_HASHER,
+            )
             s.flush()
             for player_id in (one, two):
                 claim_player(s, user_id=user.id, player_id=player_id)
@@ -118,8 +124,14 @@ def test_copy_with_force_replaces_the_target(db_factory: Any) -> None:
     for url, who in ((source, "source"), (target, "target")):
         engine = make_engine(url)
         with Session(engine) as s, s.begin():
-            register_user(s, email=f"{who}@example.com", password=PASSWORD, first_name="A",
-                          last_name="B", hasher=FAST_HASHER)  # fmt: skip
+            register_user(
+                s,
+                email=f"{who}@example.com",
+                password=PASSWORD,
+                first_name="A",
+                last_name="B",
+                hasher=FAST_HASHER,
+            )
         engine.dispose()
     assert runner.invoke(cli, ["db", "copy", source, target]).exit_code == 1
     forced = runner.invoke(cli, ["db", "copy", source, target, "--force"])
@@ -128,8 +140,14 @@ def test_copy_with_force_replaces_the_target(db_factory: Any) -> None:
     engine = make_engine(target)
     with Session(engine) as s, s.begin():
         # Sequences moved past the copied ids: a new account gets a new id.
-        user = register_user(s, email="new@example.com", password=PASSWORD, first_name="C",
-                             last_name="D", hasher=FAST_HASHER)  # fmt: skip
+        user = register_user(
+            s,
+            email="new@example.com",
+            password=PASSWORD,
+            first_name="C",
+            last_name="D",
+            hasher=FAST_HASHER,
+        )
         s.flush()
         new_id = user.id
         emails = s.execute(sa.text("SELECT email FROM users ORDER BY id")).scalars().all()

@@ -26,7 +26,7 @@ from rally.services.accounts import (
 )
 from rally.services.claims import claim_player
 from rally.services.standings import Standings, series_standings
-from rally.services.teams import switch_team, switch_team_at_once
+from rally.services.teams import switch_team, switch_team_at_once, switch_team_on
 
 _STANDINGS = TypeAdapter(Standings)
 
@@ -164,8 +164,14 @@ def _switch_story(engine: sa.Engine, run: Any) -> list[Any]:
     with Session(engine) as s, s.begin():
         user_ids = []
         for email in ("a@example.com", "b@example.com"):
-            user = register_user(s, email=email, password=PASSWORD, first_name="Aaron",
-                                 last_name="Walsh", hasher=FAST_HASHER)  # fmt: skip
+            user = register_user(
+                s,
+                email=email,
+                password=PASSWORD,
+                first_name="Aaron",
+                last_name="Walsh",
+                hasher=FAST_HASHER,
+            )
             s.flush()
             user_ids.append(user.id)
     with Session(engine) as s, s.begin():
@@ -173,8 +179,14 @@ def _switch_story(engine: sa.Engine, run: Any) -> list[Any]:
         for player in ("player_aaron_s1", "player_aaron_apta"):
             claim_player(s, user_id=user_ids[0], player_id=world[player])
     story = []
-    for who, team in [(0, "team_midtown_s1"), (0, "team_tennaqua_12"), (0, "team_wilmette_12"),
-                      (1, "team_midtown_s1"), (0, None), (0, "team_midtown_s1")]:  # fmt: skip
+    for who, team in [
+        (0, "team_midtown_s1"),
+        (0, "team_tennaqua_12"),
+        (0, "team_wilmette_12"),
+        (1, "team_midtown_s1"),
+        (0, None),
+        (0, "team_midtown_s1"),
+    ]:
         team_id = world[team] if team else 987654
         try:
             answer: Any = dataclasses.asdict(run(user_ids[who], team_id))
@@ -204,6 +216,14 @@ def _orm_switch(engine: sa.Engine) -> Any:
     return run
 
 
+def _core_switch(engine: sa.Engine) -> Any:
+    def run(user_id: int, team_id: int) -> Any:
+        with engine.begin() as conn:
+            return switch_team_on(conn, user_id=user_id, team_id=team_id)
+
+    return run
+
+
 def _async_switch(url: str) -> Any:
     conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
@@ -218,19 +238,24 @@ def _async_switch(url: str) -> Any:
 
 
 def test_every_team_switch_path_answers_and_writes_alike(db_factory: Any) -> None:
-    """The ORM switch on SQLite and PostgreSQL and the asynchronous hot path on PostgreSQL
-    give the same answers and leave the same rows, for every kind of outcome."""
+    """The ORM switch and the connection-level hot path (SQLite) on both backends and the
+    asynchronous hot path on PostgreSQL give the same answers and leave the same rows."""
     stories = []
-    for backend in ("sqlite", "postgresql", "postgresql"):
+    runners = [
+        ("sqlite", lambda engine, _url: _orm_switch(engine)),
+        ("sqlite", lambda engine, _url: _core_switch(engine)),
+        ("postgresql", lambda engine, _url: _orm_switch(engine)),
+        ("postgresql", lambda engine, url: _async_switch(url)),
+    ]
+    for backend, make_run in runners:
         url = db_factory.create(backend)
         engine = make_engine(url)
         try:
-            run = _orm_switch(engine) if len(stories) < 2 else _async_switch(url)
-            stories.append(_switch_story(engine, run))
+            stories.append(_switch_story(engine, make_run(engine, url)))
         finally:
             engine.dispose()
             db_factory.drop(url)
-    assert stories[0] == stories[1] == stories[2]
+    assert stories[0] == stories[1] == stories[2] == stories[3]
     answers = [answer for answer, _ in stories[0]]
     assert answers[0]["league"] == "NSTF" and answers[1]["league"] == "APTA_CHICAGO"
     assert answers[2][0] == answers[3][0] == "TeamNotClaimed"
@@ -244,8 +269,14 @@ def test_both_session_lookups_agree(pg_db_url: str) -> None:
     engine = make_engine(pg_db_url)
     now = dt.datetime.now(dt.UTC)
     with Session(engine) as s, s.begin():
-        user = register_user(s, email="t@example.com", password=PASSWORD, first_name="T",
-                             last_name="U", hasher=FAST_HASHER)  # fmt: skip
+        user = register_user(
+            s,
+            email="t@example.com",
+            password=PASSWORD,
+            first_name="T",
+            last_name="U",
+            hasher=FAST_HASHER,
+        )
         s.flush()
         live = start_session(s, user=user).token
         expired = start_session(s, user=user, now=now - dt.timedelta(days=30)).token

@@ -61,9 +61,13 @@ def _player_session(base: str, i: int, players: list[int], teams: list[int]) -> 
     with httpx.Client(base_url=base, timeout=60) as http:
         reg = http.post(
             "/api/register",
-            json={"email": email, "password": PASSWORD, "first_name": "Writer",
-                  "last_name": f"Thread{i}"},
-        )  # fmt: skip
+            json={
+                "email": email,
+                "password": PASSWORD,
+                "first_name": "Writer",
+                "last_name": f"Thread{i}",
+            },
+        )
         statuses.append(reg.status_code)
         login = http.post("/api/login", json={"email": email, "password": PASSWORD})
         statuses.append(login.status_code)
@@ -161,9 +165,13 @@ def test_an_overloaded_writer_queue_answers_503_with_retry_after(sqlite_client: 
     try:
         busy = client.post(
             "/api/register",
-            json={"email": "late@example.com", "password": PASSWORD, "first_name": "A",
-                  "last_name": "B"},
-        )  # fmt: skip
+            json={
+                "email": "late@example.com",
+                "password": PASSWORD,
+                "first_name": "A",
+                "last_name": "B",
+            },
+        )
     finally:
         queue.release()
     assert busy.status_code == 503

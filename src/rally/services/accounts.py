@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import Connection, bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -224,13 +224,13 @@ def _token_user_id() -> Any:
 
 
 def user_id_for_token_in(
-    session: Session, *, token: str, now: dt.datetime | None = None
+    connection: Connection, *, token: str, now: dt.datetime | None = None
 ) -> int | None:
-    """`user_for_token`'s user id, without loading the user (hot paths on SQLite)."""
+    """`user_for_token`'s user id on a plain connection, no ORM (hot paths on SQLite)."""
     if not token or len(token) > 200:
         return None
     params = {"token_hash": token_hash(token), "now": now or utcnow()}
-    user_id: int | None = session.scalar(_token_user_id(), params)
+    user_id: int | None = connection.scalar(_token_user_id(), params)
     return user_id
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DateTime, Integer, bindparam, literal, select, update
+from sqlalchemy import Connection, DateTime, Integer, bindparam, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -212,27 +212,34 @@ def _outcome(row: Any, team_id: int) -> Context:
     return _context(row)
 
 
+def _switch_row(conn: Connection, *, user_id: int, team_id: int) -> Any:
+    params = {"me_id": user_id, "wanted_team": team_id, "now": dt.datetime.now(dt.UTC)}
+    if is_postgres(conn):
+        # A lost context switch after a crash is harmless; do not wait for the WAL flush.
+        conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+        return conn.execute(switch_statement(), params).first()
+    lookup, upsert, legacy = _sqlite_statements()
+    row = conn.execute(lookup, params).first()
+    if row is not None and row.claimed is not None:
+        values = {**params, "claimed": row.claimed, "series_id": row.series_id}
+        conn.execute(upsert, values)
+        conn.execute(legacy, values)
+    return row
+
+
+def switch_team_on(conn: Connection, *, user_id: int, team_id: int) -> Context:
+    """`switch_team` on a plain connection inside its transaction (no ORM: hot paths)."""
+    return _outcome(_switch_row(conn, user_id=user_id, team_id=team_id), team_id)
+
+
 def switch_team(session: Session, *, user_id: int, team_id: int) -> Context:
     """Set the user's context to a team of a claimed record (league, team, series together).
 
     TeamNotFound (404) for an unknown team; TeamNotClaimed (403) for a team of no record
     the user claimed. The context's series and league are taken from the team itself.
     """
-    conn = session.connection()
-    params = {"me_id": user_id, "wanted_team": team_id, "now": dt.datetime.now(dt.UTC)}
-    if is_postgres(conn):
-        # A lost context switch after a crash is harmless; do not wait for the WAL flush.
-        conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-        row = conn.execute(switch_statement(), params).first()
-    else:
-        lookup, upsert, legacy = _sqlite_statements()
-        row = conn.execute(lookup, params).first()
-        if row is not None and row.claimed is not None:
-            values = {**params, "claimed": row.claimed, "series_id": row.series_id}
-            conn.execute(upsert, values)
-            conn.execute(legacy, values)
+    row = _switch_row(session.connection(), user_id=user_id, team_id=team_id)
     context = _outcome(row, team_id)
-    assert row is not None  # _outcome raised otherwise
     # The statement wrote the legacy column behind the ORM's back: keep a loaded user current.
     user = session.identity_map.get(identity_key(User, user_id))
     if user is not None:

@@ -120,7 +120,7 @@ async def put_context(user_id: SignedInId, body: ContextBody, request: Request) 
         async with request.app.state.async_pool.connection() as conn:
             context = await teams.switch_team_at_once(conn, user_id=user_id, team_id=body.team_id)
     else:
-        switch = partial(teams.switch_team, user_id=user_id, team_id=body.team_id)
+        switch = partial(teams.switch_team_on, user_id=user_id, team_id=body.team_id)
         context = await run_write(request, switch)
     return _json(ContextOut(context=context).model_dump_json())
 

@@ -10,10 +10,11 @@ import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request, Response
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -70,22 +71,20 @@ async def request_session(request: Request) -> AsyncIterator[Session]:
             session.close()
 
 
-def _write_in_session(sessions: Any, work: Callable[[Session], T]) -> T:
-    with sessions() as session:
-        result = work(session)
-        session.commit()
-    return result
+def _write_in_transaction(engine: Engine, work: Callable[[Connection], T]) -> T:
+    with engine.begin() as conn:
+        return work(conn)
 
 
-async def run_write(request: Request, work: Callable[[Session], T]) -> T:
-    """Run `work(session)` and commit, off the event loop; for hot single-write requests.
+async def run_write(request: Request, work: Callable[[Connection], T]) -> T:
+    """Run `work(connection)` in a transaction, off the event loop (hot single-write requests).
 
     SQLite: in the process's one writer thread, so these writes queue in order without
     contending with the thread pool's request threads for the interpreter (rally.db.writer).
     Elsewhere: in the thread pool.
     """
     async with _slots(request):
-        call = partial(_write_in_session, request.app.state.sessions, work)
+        call = partial(_write_in_transaction, request.app.state.engine, work)
         thread = request.app.state.write_thread
         if thread is None:
             return await run_in_threadpool(call)
@@ -156,8 +155,9 @@ async def current_user_id(request: Request) -> int:
             async with pool.connection() as conn:
                 user_id = await accounts.user_id_for_token(conn, token=token)
         else:
-            async with request_session(request) as db:
-                user_id = accounts.user_id_for_token_in(db, token=token)
+            async with _slots(request):  # a read: on the loop, never waits (rally.db.writer)
+                with request.app.state.engine.connect() as conn:
+                    user_id = accounts.user_id_for_token_in(conn, token=token)
     if user_id is None:
         raise NotSignedIn("Sign in first: this needs a signed-in session.")
     return user_id
