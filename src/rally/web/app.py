@@ -28,6 +28,7 @@ from rally.db import is_postgres, make_engine, session_factory, writer
 from rally.errors import DatabaseUnavailable, RallyError
 from rally.services.errors import NotSignedIn
 from rally.web.aiodb import AsyncPool
+from rally.web.hashing import LimitedHasher
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("rally.web")
@@ -143,7 +144,8 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
     app.state.db_capacity = pool["pool_size"] + pool["max_overflow"]
     app.state.db_slots = weakref.WeakKeyDictionary()
     app.state.secret = secret_key(settings)
-    app.state.hasher = password_hasher or PasswordHasher()
+    # Queued per CPU: concurrent sign-ups must not starve every other request.
+    app.state.hasher = LimitedHasher(password_hasher or PasswordHasher())
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api.health)
