@@ -16,13 +16,14 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from web_fixtures import seed
-from web_helpers import PASSWORD, bearer, make_app, register, serving
+from web_helpers import FAST_HASHER, PASSWORD, bearer, make_app, register, serving
 
 from rally.config import Settings
 from rally.db import make_engine
 from rally.db.writer import WriterQueue
 from rally.models import Player, Team
 from rally.web import create_app
+from rally.web.hashing import LimitedHasher
 
 THREADS = 16
 SWITCHES = 8
@@ -207,3 +208,37 @@ def test_writers_take_turns_in_arrival_order() -> None:
     assert queue.acquire(1)
     assert queue.acquire(0.05) is False and queue.queued == 0
     queue.release()
+
+
+def test_password_hashing_is_queued_per_slot() -> None:
+    running, peak = [0], [0]
+    lock = threading.Lock()
+
+    class Probe(LimitedHasher):
+        def _probe(self) -> None:
+            with lock:
+                running[0] += 1
+                peak[0] = max(peak[0], running[0])
+            time.sleep(0.01)
+            with lock:
+                running[0] -= 1
+
+    hasher = Probe(FAST_HASHER, slots=1)
+    original = PasswordHasher.hash
+
+    def slow_hash(self: PasswordHasher, password: str | bytes, *, salt: bytes | None = None) -> str:
+        hasher._probe()
+        return original(self, password, salt=salt)
+
+    PasswordHasher.hash = slow_hash  # type: ignore[method-assign]
+    try:
+        with ThreadPoolExecutor(6) as pool:
+            hashes = list(pool.map(lambda i: hasher.hash(f"password {i}"), range(6)))
+    finally:
+        PasswordHasher.hash = original  # type: ignore[method-assign]
+    assert peak[0] == 1
+    assert all(hasher.verify(h, f"password {i}") for i, h in enumerate(hashes))
+    assert (hasher.time_cost, hasher.memory_cost) == (
+        FAST_HASHER.time_cost,
+        FAST_HASHER.memory_cost,
+    )
