@@ -102,6 +102,7 @@ def postgres_sql(statement: Any) -> PostgresSql:
     """
     from sqlalchemy.dialects.postgresql import psycopg
 
-    compiled = statement.compile(dialect=psycopg.dialect())
+    dialect = psycopg.dialect()  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
+    compiled = statement.compile(dialect=dialect)
     fixed = {k: v for k, v in compiled.params.items() if v is not None}
     return PostgresSql(str(compiled), fixed)

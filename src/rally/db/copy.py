@@ -90,7 +90,7 @@ def _canonical(value: Any) -> str:
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:  # SQLite: Rally stores UTC
             value = value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC).isoformat()
+        return str(value.astimezone(dt.UTC).isoformat())
     if isinstance(value, Decimal):
         return format(value.normalize(), "f") if value else "0"
     if isinstance(value, float):

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from rally.db import PostgresSql, postgres_sql
 from rally.models import Club, ClubLeague, League, Series, SeriesStats, Team
-from rally.services.claims import league_by_key
 from rally.services.errors import SeriesNotFound
+from rally.services.leagues import league_by_key
 
 if TYPE_CHECKING:
     import psycopg

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, DateTime, Integer, bindparam, literal, select, update
+from sqlalchemy import Connection, DateTime, Integer, Select, bindparam, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -69,7 +69,7 @@ _TEAM_COLUMNS = (
 )
 
 
-def team_select():  # type: ignore[no-untyped-def]
+def team_select() -> Select[int, str, str, str, str, str, int]:
     """Select a team with its club, series and league names (`_TEAM_COLUMNS`)."""
     return (
         select(*_TEAM_COLUMNS)
