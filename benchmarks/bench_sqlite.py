@@ -29,52 +29,18 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
-from bench_web import Phase, _cycle, _free_port, _get, _put_json, run_phase
+from bench_web import Phase, _cycle, _get, _put_json, run_phase, serving
 from scratch import DEFAULT_ADMIN_URL, ScratchDatabases
 
 from rally.db import make_engine
 from rally.demo import prepare_demo
 
 RALLY = Path(sys.executable).with_name("rally")
-
-
-@contextmanager
-def serving(url: str, data_dir: Path) -> Iterator[str]:
-    """Run `rally serve` on `url` in a subprocess; yield its base URL."""
-    port = _free_port()
-    env = {**os.environ, "RALLY_SECRET_KEY": "benchmark", "RALLY_DATA_DIR": str(data_dir)}
-    command = [str(RALLY), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    server = subprocess.Popen(
-        [*command, "--database-url", url, "--no-access-log"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("the server did not start")
-            time.sleep(0.2)
-        yield base
-    finally:
-        server.terminate()
-        _out, err = server.communicate(timeout=20)
-        locked = err.decode(errors="replace").count("database is locked")
-        if locked:
-            print(f"  server log: 'database is locked' {locked} times")
 
 
 def _people(url: str, count: int) -> list[tuple[str, str, list[int], list[int]]]:
