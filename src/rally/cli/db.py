@@ -20,7 +20,6 @@ from rally.cli._common import (
     is_terminal,
     open_engine,
 )
-from rally.config import Settings
 from rally.errors import RallyError, UsageError
 
 # Heavy modules (SQLAlchemy, Alembic, the legacy upgrade) load when a command runs, so that
@@ -28,6 +27,7 @@ from rally.errors import RallyError, UsageError
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from rally.config import Settings
     from rally.db import migrate
     from rally.db import verify as integrity
     from rally.legacy import backup as backup_mod
@@ -101,8 +101,7 @@ BackupDirOption = Annotated[
     Path | None,
     typer.Option(
         "--backup-dir",
-        help="Where the automatic backup goes (default: next to --log-file, else "
-        "<data dir>/backups).",
+        help="Where the automatic backup goes (default: <data dir>/backups, private to you).",
     ),
 ]
 AssignUnknownOption = Annotated[
@@ -115,12 +114,10 @@ AssignUnknownOption = Annotated[
 ]
 
 
-def _backup_dir(settings: Settings, backup_dir: Path | None, log_file: Path | None) -> Path:
-    if backup_dir is not None:
-        return backup_dir
-    if log_file is not None:
-        return log_file.resolve().parent
-    return settings.data_dir / "backups"
+def _backup_dir(settings: Settings, backup_dir: Path | None) -> Path:
+    # Backups hold e-mails and password hashes: never next to a log file by default, always
+    # in the data directory's private backups/ folder unless --backup-dir says otherwise.
+    return backup_dir if backup_dir is not None else settings.data_dir / "backups"
 
 
 def _safety_backup(engine: Engine, directory: Path, log: StepLog) -> None:
@@ -168,7 +165,7 @@ def upgrade(
                 f"{data['rows_to_create']} rows to create; no blockers"
             )
         if state.kind != "empty" and not no_backup:
-            _safety_backup(engine, _backup_dir(settings, backup_dir, log_file), log)
+            _safety_backup(engine, _backup_dir(settings, backup_dir), log)
         before, after = migrate.upgrade(engine, log=log, assign_unknown=assign_unknown)
     if before.revision == after.revision and before.kind == "rally":
         console.print(f"Already at head ({after.revision}); nothing to do.")
@@ -216,7 +213,7 @@ def downgrade(
         if state.kind != "rally":
             raise RallyError(f"Nothing to downgrade: the database is {state.describe}.")
         if not no_backup:
-            _safety_backup(engine, _backup_dir(settings, backup_dir, log_file), log)
+            _safety_backup(engine, _backup_dir(settings, backup_dir), log)
         after = migrate.downgrade(engine, revision=revision, log=log)
     console.print(f"Downgraded {state.describe} -> {after.describe}.", soft_wrap=True)
 
