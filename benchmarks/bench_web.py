@@ -32,7 +32,8 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,51 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serving(url: str, data_dir: Path, workers: int = 1) -> Iterator[str]:
+    """Run `rally serve --no-access-log` on `url` in a subprocess; yield its base URL.
+
+    On the way out, reports how often the server logged "database is locked".
+    """
+    port = _free_port()
+    env = {**os.environ, "RALLY_SECRET_KEY": "benchmark", "RALLY_DATA_DIR": str(data_dir)}
+    command = [str(Path(sys.executable).with_name("rally")), "serve", "--host", "127.0.0.1"]
+    server = subprocess.Popen(
+        [
+            *command,
+            "--port",
+            str(port),
+            "--database-url",
+            url,
+            "--no-access-log",
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("the server did not start")
+            time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        _out, err = server.communicate(timeout=20)
+        locked = err.decode(errors="replace").count("database is locked")
+        if locked:
+            print(f"  server log: 'database is locked' {locked} times")
 
 
 async def _client(
@@ -213,7 +259,7 @@ def main() -> None:
 
     scratch = ScratchDatabases(args.postgres_url, prefix="rally_bench_web")
     url = scratch.create()
-    server: subprocess.Popen[bytes] | None = None
+    server = ExitStack()  # the server, stopped before its database is dropped
     try:
         engine = make_engine(url)
         try:
@@ -233,42 +279,9 @@ def main() -> None:
         finally:
             engine.dispose()
 
-        port = _free_port()
-        rally = Path(sys.executable).with_name("rally")
-        env = {
-            **os.environ,
-            "RALLY_SECRET_KEY": "benchmark",
-            "RALLY_DATA_DIR": tempfile.mkdtemp(prefix="rally-bench-"),
-        }
-        server = subprocess.Popen(
-            [
-                str(rally),
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--database-url",
-                url,
-                "--no-access-log",
-                "--workers",
-                str(args.workers),
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("the server did not start")
-            time.sleep(0.2)
+        data_dir = Path(tempfile.mkdtemp(prefix="rally-bench-"))
+        base = server.enter_context(serving(url, data_dir, workers=args.workers))
+        port = int(base.rsplit(":", 1)[1])
         users = _users(base, url, args.clients)
         if len(users) < args.clients:
             raise SystemExit(f"only {len(users)} players with two teams found")
@@ -291,9 +304,7 @@ def main() -> None:
             run_phase("PUT /api/me/context", port, switches, args.seconds, args.max_requests),
         ]
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=10)
+        server.close()
         scratch.drop_all()
 
     print(

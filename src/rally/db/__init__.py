@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +80,29 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 def is_postgres(engine_or_conn: Any) -> bool:
     """Tell whether an engine or connection talks to PostgreSQL."""
     return bool(engine_or_conn.dialect.name == "postgresql")
+
+
+@dataclass(frozen=True)
+class PostgresSql:
+    """A SQLAlchemy statement compiled for psycopg: its SQL and its fixed parameters."""
+
+    sql: str
+    fixed: dict[str, Any]
+
+    def params(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Return the parameters to execute with: the statement's own values (LIMIT 1...) and
+        `values` for its named bind parameters."""
+        return {**self.fixed, **values}
+
+
+def postgres_sql(statement: Any) -> PostgresSql:
+    """Compile a SQLAlchemy statement for psycopg (named ``%(name)s`` parameters).
+
+    The asynchronous hot paths run exactly the statements their ORM counterparts run.
+    """
+    from sqlalchemy.dialects.postgresql import psycopg
+
+    dialect = psycopg.dialect()  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
+    compiled = statement.compile(dialect=dialect)
+    fixed = {k: v for k, v in compiled.params.items() if v is not None}
+    return PostgresSql(str(compiled), fixed)

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import Connection, bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from rally.db import PostgresSql, postgres_sql
 from rally.models import LoginAttempt, User, UserSession
 from rally.services.errors import (
     EmailAlreadyRegistered,
@@ -203,17 +204,39 @@ def sign_in(
     return start_session(session, user=user, now=now)
 
 
+def _live_session_user() -> Any:
+    # The one definition of "the user of a live session token", for both lookups below.
+    return select(UserSession.user_id).where(
+        UserSession.token_hash == bindparam("token_hash"),
+        UserSession.expires_at > bindparam("now"),
+    )
+
+
 @lru_cache(maxsize=1)
 def _token_statement() -> Any:
     # Built once: every signed-in request runs it.
-    return (
-        select(User)
-        .join(UserSession, UserSession.user_id == User.id)
-        .where(
-            UserSession.token_hash == bindparam("token_hash"),
-            UserSession.expires_at > bindparam("now"),
-        )
-    )
+    return select(User).where(User.id == _live_session_user().scalar_subquery())
+
+
+@lru_cache(maxsize=1)
+def _token_user_id() -> Any:
+    return _live_session_user()
+
+
+def user_id_for_token_in(
+    connection: Connection, *, token: str, now: dt.datetime | None = None
+) -> int | None:
+    """`user_for_token`'s user id on a plain connection, no ORM (hot paths on SQLite)."""
+    if not token or len(token) > 200:
+        return None
+    params = {"token_hash": token_hash(token), "now": now or utcnow()}
+    user_id: int | None = connection.scalar(_token_user_id(), params)
+    return user_id
+
+
+@lru_cache(maxsize=1)
+def _token_sql() -> PostgresSql:
+    return postgres_sql(_live_session_user())
 
 
 def user_for_token(session: Session, *, token: str, now: dt.datetime | None = None) -> User | None:
@@ -228,14 +251,12 @@ def user_for_token(session: Session, *, token: str, now: dt.datetime | None = No
 async def user_id_for_token(
     connection: psycopg.AsyncConnection[Any], *, token: str, now: dt.datetime | None = None
 ) -> int | None:
-    """Return the user id of a live session token, or None (PostgreSQL, no ORM: hot paths)."""
+    """`user_for_token`'s user id on an autocommit PostgreSQL connection (no ORM: hot paths)."""
     if not token or len(token) > 200:
         return None
-    cursor = await connection.execute(
-        "SELECT user_id FROM user_sessions WHERE token_hash = %s AND expires_at > %s",
-        (token_hash(token), now or utcnow()),
-        prepare=True,
-    )
+    statement = _token_sql()
+    params = statement.params({"token_hash": token_hash(token), "now": now or utcnow()})
+    cursor = await connection.execute(statement.sql, params, prepare=True)
     row = await cursor.fetchone()
     return int(row[0]) if row else None
 

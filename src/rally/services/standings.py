@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Integer, Text, bindparam, cast, func, literal_column, select, true
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
+from rally.db import PostgresSql, postgres_sql
 from rally.models import Club, ClubLeague, League, Series, SeriesStats, Team
 from rally.services.errors import SeriesNotFound
 from rally.services.leagues import league_by_key
@@ -138,27 +140,47 @@ def series_teams(session: Session, *, series_id: int) -> list[TeamSummary]:
     return [TeamSummary(team_id=tid, team=name, club=club) for tid, name, club in rows]
 
 
+# --- Standings: one definition of the rows and their order -----------------------------------
+#
+# `_ranked_rows` (a series' rows, their names and positions) is written once. The session path
+# reads it with the series' names; on PostgreSQL the API's hottest answer has the database
+# build the same rows into the JSON document (no Python rows, no re-serializing).
+
+_SERIES = bindparam("series_id", type_=Integer)
+
+
+def _ranked_rows() -> Any:
+    s = SeriesStats
+    order = (s.points.desc().nulls_last(), s.matches_won.desc().nulls_last(), s.team, s.id)
+    return (
+        select(
+            func.row_number().over(order_by=order).label("position"),
+            s.team_id,
+            func.coalesce(Team.team_name, s.team, "").label("team"),
+            *(getattr(s, name) for name in _STAT_FIELDS),
+        )
+        .select_from(s)
+        .outerjoin(Team, Team.id == s.team_id)
+        .where(s.series_id == _SERIES)
+    )
+
+
+def _series_head() -> Any:
+    return (
+        select(Series.id.label("series_id"), Series.name.label("series"))
+        .add_columns(League.league_id.label("league"), League.league_name.label("league_name"))
+        .join(League, League.id == Series.league_id)
+        .where(Series.id == _SERIES)
+    )
+
+
 @lru_cache(maxsize=1)
 def _standings_statement() -> Any:
     # Built once: the standings page is the hottest read, and building a SELECT costs more
     # than running it. One round trip gives the series' name and league with its rows.
-    s = SeriesStats
+    ranked = _ranked_rows().subquery("r")
     return (
-        select(
-            Series.name,
-            League.league_id,
-            League.league_name,
-            s.id,
-            s.team_id,
-            func.coalesce(Team.team_name, s.team),
-            *(getattr(s, name) for name in _STAT_FIELDS),
-        )
-        .select_from(Series)
-        .join(League, League.id == Series.league_id)
-        .outerjoin(s, s.series_id == Series.id)
-        .outerjoin(Team, Team.id == s.team_id)
-        .where(Series.id == bindparam("series_id"))
-        .order_by(s.points.desc().nulls_last(), s.matches_won.desc().nulls_last(), s.team, s.id)
+        _series_head().add_columns(*ranked.c).outerjoin(ranked, true()).order_by(ranked.c.position)
     )
 
 
@@ -168,54 +190,38 @@ def series_standings(session: Session, *, series_id: int) -> Standings:
     if not rows:
         raise SeriesNotFound(f"There is no series {series_id}.")
     head = rows[0]
+    fields = ("position", "team_id", "team", *_STAT_FIELDS)
     return Standings(
         series_id=series_id,
-        series=head[0],
-        league=head[1],
-        league_name=head[2],
-        rows=[
-            StandingRow(
-                position=i,
-                team_id=r[4],
-                team=r[5] or "",
-                **dict(zip(_STAT_FIELDS, r[6:], strict=True)),
-            )
-            for i, r in enumerate((r for r in rows if r[3] is not None), start=1)
-        ],
+        series=head.series,
+        league=head.league,
+        league_name=head.league_name,
+        rows=[StandingRow(**{f: r._mapping[f] for f in fields}) for r in rows if r.position],
     )
 
 
-#: The API's standings document built by PostgreSQL in one round trip: the same shape, order
-#: and values as `series_standings` serialized (a test compares the two), without building
-#: and re-serializing rows in Python. Keys keep their order (json, not jsonb).
-_STANDINGS_JSON_SQL = """
-SELECT json_build_object(
-    'series_id', se.id, 'series', se.name,
-    'league', l.league_id, 'league_name', l.league_name,
-    'rows', coalesce((
-        SELECT json_agg(json_build_object(
-            'position', r.position, 'team_id', r.team_id, 'team', r.team,
-            'points', r.points, 'matches_won', r.matches_won, 'matches_lost', r.matches_lost,
-            'matches_tied', r.matches_tied, 'lines_won', r.lines_won, 'lines_lost', r.lines_lost,
-            'sets_won', r.sets_won, 'sets_lost', r.sets_lost,
-            'games_won', r.games_won, 'games_lost', r.games_lost
-        ) ORDER BY r.position)
-        FROM (
-            SELECT row_number() OVER (
-                       ORDER BY s.points DESC NULLS LAST, s.matches_won DESC NULLS LAST,
-                                s.team, s.id
-                   ) AS position,
-                   s.team_id, coalesce(t.team_name, s.team, '') AS team, s.points,
-                   s.matches_won, s.matches_lost, s.matches_tied, s.lines_won, s.lines_lost,
-                   s.sets_won, s.sets_lost, s.games_won, s.games_lost
-            FROM series_stats s LEFT JOIN teams t ON t.id = s.team_id
-            WHERE s.series_id = se.id
-        ) r
-    ), '[]'::json)
-)::text
-FROM series se JOIN leagues l ON l.id = se.league_id
-WHERE se.id = %s
-"""
+def _json_object(columns: Any) -> Any:
+    # json_build_object('name', value, ...) in the columns' order (json keeps key order).
+    pairs: list[Any] = []
+    for column in columns:
+        pairs += (literal_column(f"'{column.name}'"), column)
+    return func.json_build_object(*pairs)
+
+
+@lru_cache(maxsize=1)
+def _standings_json_sql() -> PostgresSql:
+    """The API's standings document built by PostgreSQL from the same rows, in one statement:
+    the same shape, order and values as `series_standings` serialized (a test compares them)."""
+    ranked = _ranked_rows().subquery("r")
+    rows = select(
+        func.coalesce(
+            func.json_agg(aggregate_order_by(_json_object(ranked.c), ranked.c.position)),
+            literal_column("'[]'::json"),
+        )
+    ).scalar_subquery()
+    head = _series_head().subquery("head")
+    document = _json_object([*head.c, rows.label("rows")])
+    return postgres_sql(select(cast(document, Text)).select_from(head))
 
 
 async def standings_json(connection: psycopg.AsyncConnection[Any], *, series_id: int) -> bytes:
@@ -224,7 +230,9 @@ async def standings_json(connection: psycopg.AsyncConnection[Any], *, series_id:
     The hottest read skips the ORM session: one prepared statement on an autocommit
     connection, awaited so that the event loop serves other requests during the round trip.
     """
-    cursor = await connection.execute(_STANDINGS_JSON_SQL, (series_id,), prepare=True)
+    statement = _standings_json_sql()
+    params = statement.params({"series_id": series_id})
+    cursor = await connection.execute(statement.sql, params, prepare=True)
     row = await cursor.fetchone()
     if row is None:
         raise SeriesNotFound(f"There is no series {series_id}.")

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Connection, DateTime, Integer, Select, bindparam, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
-from rally.db import is_postgres
+from rally.db import PostgresSql, is_postgres, postgres_sql
 from rally.models import (
     Club,
     League,
@@ -22,7 +24,6 @@ from rally.models import (
     User,
     UserContext,
 )
-from rally.services.accounts import token_hash
 from rally.services.errors import TeamNotClaimed, TeamNotFound
 
 if TYPE_CHECKING:
@@ -58,13 +59,13 @@ class Context:
 
 
 _TEAM_COLUMNS = (
-    Team.id,
-    Team.team_name,
-    League.league_id,
-    League.league_name,
-    Club.name,
-    Series.name,
-    Series.id,
+    Team.id.label("team_id"),
+    Team.team_name.label("team"),
+    League.league_id.label("league"),
+    League.league_name.label("league_name"),
+    Club.name.label("club"),
+    Series.name.label("series"),
+    Series.id.label("series_id"),
 )
 
 
@@ -111,16 +112,15 @@ def my_teams(session: Session, *, user_id: int) -> list[TeamRef]:
     return teams
 
 
-def _context(row: tuple[object, ...]) -> Context:
-    tid, team, key, lname, club, series, sid = row
+def _context(row: Any) -> Context:
     return Context(
-        team_id=tid,  # type: ignore[arg-type]
-        team=team,  # type: ignore[arg-type]
-        league=key,  # type: ignore[arg-type]
-        league_name=lname,  # type: ignore[arg-type]
-        club=club,  # type: ignore[arg-type]
-        series=series,  # type: ignore[arg-type]
-        series_id=sid,  # type: ignore[arg-type]
+        team_id=row.team_id,
+        team=row.team,
+        league=row.league,
+        league_name=row.league_name,
+        club=row.club,
+        series=row.series,
+        series_id=row.series_id,
     )
 
 
@@ -131,43 +131,105 @@ def current_context(session: Session, *, user_id: int) -> Context | None:
         .join(UserContext, UserContext.team_id == Team.id)
         .where(UserContext.user_id == user_id)
     ).first()
-    return _context(tuple(row)) if row else None
+    return _context(row) if row else None
 
 
-@lru_cache(maxsize=1)
-def _switch_statement() -> Any:
-    # Built once (team switching is hot): the team, its league and whether the user claimed
-    # a record on it, in one round trip.
+# --- The team switch: one definition, run as one statement on PostgreSQL ---------------------
+#
+# The switch is built from three parts, each written once: `_lookup` (the team, its names and
+# the league of a record the user claimed on it), `_upsert` (the context row, one statement so
+# that concurrent switches of one user cannot collide) and `_legacy_update` (the legacy
+# users.league_context column). On PostgreSQL they form one statement (data-modifying CTEs),
+# which the ORM session and the asynchronous hot path both run; SQLite has no such CTEs and
+# runs the same three parts in turn inside its write transaction.
+
+_ME = bindparam("me_id", type_=Integer)
+_TEAM = bindparam("wanted_team", type_=Integer)
+_NOW = bindparam("now", type_=DateTime(timezone=True))
+
+
+def _lookup() -> Any:
     claimed = (
         select(Player.league_id)
         .join(PlayerClaim, PlayerClaim.player_id == Player.id)
-        .where(PlayerClaim.user_id == bindparam("user_id"), Player.team_id == Team.id)
+        .where(PlayerClaim.user_id == _ME, Player.team_id == Team.id)
         .limit(1)
         .scalar_subquery()
     )
-    return team_select().add_columns(claimed).where(Team.id == bindparam("team_id"))
+    return team_select().add_columns(claimed.label("claimed")).where(Team.id == _TEAM)
 
 
-@lru_cache(maxsize=2)
-def _upsert_statement(dialect_name: str) -> Any:
+def _upsert(dialect_name: str, rows: Any) -> Any:
     dialect = postgresql if dialect_name == "postgresql" else sqlite
-    stmt = dialect.insert(UserContext).values(
-        user_id=bindparam("user_id"),
-        league_id=bindparam("league_id"),
-        team_id=bindparam("team_id"),
-        series_id=bindparam("series_id"),
-        last_updated=bindparam("now"),
-    )
-    # One statement, so concurrent switches of one user cannot collide on the insert.
+    columns = ["user_id", "league_id", "team_id", "series_id", "last_updated"]
+    stmt = dialect.insert(UserContext).from_select(columns, rows)
     return stmt.on_conflict_do_update(
         index_elements=[UserContext.user_id],
-        set_={
-            "league_id": stmt.excluded.league_id,
-            "team_id": stmt.excluded.team_id,
-            "series_id": stmt.excluded.series_id,
-            "last_updated": stmt.excluded.last_updated,
-        },
+        set_={name: stmt.excluded[name] for name in columns[1:]},
     )
+
+
+def _legacy_update(claimed: Any) -> Any:
+    return (
+        update(User)
+        .where(User.id == _ME, claimed.is_not(None), User.league_context.is_distinct_from(claimed))
+        .values(league_context=claimed)
+    )
+
+
+@lru_cache(maxsize=1)
+def switch_statement() -> Any:
+    """The whole switch as one PostgreSQL statement; its row is `_lookup`'s, if the team exists.
+
+    The context and the legacy column are written only if the user claimed a record on it.
+    """
+    t = _lookup().cte("t")
+    rows = select(_ME, t.c.claimed, t.c.team_id, t.c.series_id, _NOW).where(
+        t.c.claimed.is_not(None)
+    )
+    context = _upsert("postgresql", rows).returning(literal(1)).cte("context")
+    legacy = _legacy_update(t.c.claimed).returning(literal(1)).cte("legacy")
+    return select(t).add_cte(context, legacy)
+
+
+@lru_cache(maxsize=1)
+def _sqlite_statements() -> tuple[Any, Any, Any]:
+    lookup = _lookup()
+    claimed = bindparam("claimed", type_=Integer)
+    rows = select(_ME, claimed, _TEAM, bindparam("series_id", type_=Integer), _NOW).where(
+        claimed.is_not(None)
+    )
+    return lookup, _upsert("sqlite", rows), _legacy_update(claimed)
+
+
+def _outcome(row: Any, team_id: int) -> Context:
+    if row is None:
+        raise TeamNotFound(f"There is no team {team_id}.")
+    if row.claimed is None:
+        raise TeamNotClaimed(
+            f"{row.team} is not a team of a player record you claimed; claim the record first."
+        )
+    return _context(row)
+
+
+def _switch_row(conn: Connection, *, user_id: int, team_id: int) -> Any:
+    params = {"me_id": user_id, "wanted_team": team_id, "now": dt.datetime.now(dt.UTC)}
+    if is_postgres(conn):
+        # A lost context switch after a crash is harmless; do not wait for the WAL flush.
+        conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+        return conn.execute(switch_statement(), params).first()
+    lookup, upsert, legacy = _sqlite_statements()
+    row = conn.execute(lookup, params).first()
+    if row is not None and row.claimed is not None:
+        values = {**params, "claimed": row.claimed, "series_id": row.series_id}
+        conn.execute(upsert, values)
+        conn.execute(legacy, values)
+    return row
+
+
+def switch_team_on(conn: Connection, *, user_id: int, team_id: int) -> Context:
+    """`switch_team` on a plain connection inside its transaction (no ORM: hot paths)."""
+    return _outcome(_switch_row(conn, user_id=user_id, team_id=team_id), team_id)
 
 
 def switch_team(session: Session, *, user_id: int, team_id: int) -> Context:
@@ -176,115 +238,30 @@ def switch_team(session: Session, *, user_id: int, team_id: int) -> Context:
     TeamNotFound (404) for an unknown team; TeamNotClaimed (403) for a team of no record
     the user claimed. The context's series and league are taken from the team itself.
     """
-    conn = session.connection()
-    row = conn.execute(_switch_statement(), {"team_id": team_id, "user_id": user_id}).first()
-    if row is None:
-        raise TeamNotFound(f"There is no team {team_id}.")
-    league_id = row[7]
-    if league_id is None:
-        raise TeamNotClaimed(
-            f"{row[1]} is not a team of a player record you claimed; claim the record first."
-        )
-    if is_postgres(conn):
-        # A lost context switch after a crash is harmless; do not wait for the WAL flush.
-        conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-    conn.execute(
-        _upsert_statement(conn.dialect.name),
-        {
-            "user_id": user_id,
-            "league_id": league_id,
-            "team_id": team_id,
-            "series_id": row[6],
-            "now": dt.datetime.now(dt.UTC),
-        },
-    )
-    # The legacy column: usually already loaded by the request's authentication.
-    user = session.get(User, user_id)
-    if user is not None and user.league_context != league_id:
-        user.league_context = league_id
-        session.flush()
-    return _context(tuple(row[:7]))
+    row = _switch_row(session.connection(), user_id=user_id, team_id=team_id)
+    context = _outcome(row, team_id)
+    # The statement wrote the legacy column behind the ORM's back: keep a loaded user current.
+    user = session.identity_map.get(identity_key(User, user_id))
+    if user is not None:
+        set_committed_value(user, "league_context", row.claimed)
+    return context
 
 
-#: `switch_team` in one statement (PostgreSQL): the user (`me`), the team, whether the user
-#: claimed a record on it, and, only if so, the context upsert and the legacy
-#: users.league_context column. No row: `me` found no user.
-_SWITCH_SQL = """
-WITH me AS ({me}), t AS (
-    SELECT tm.id, tm.team_name, l.league_id AS league_key, l.league_name, c.name AS club,
-           se.name AS series, se.id AS series_id,
-           (SELECT p.league_id FROM players p
-              JOIN player_claims pc ON pc.player_id = p.id
-             WHERE pc.user_id = (SELECT user_id FROM me) AND p.team_id = tm.id
-             LIMIT 1) AS claimed
-      FROM teams tm
-      JOIN leagues l ON l.id = tm.league_id
-      JOIN clubs c ON c.id = tm.club_id
-      JOIN series se ON se.id = tm.series_id
-     WHERE tm.id = %(team_id)s
-), context AS (
-    INSERT INTO user_contexts (user_id, league_id, team_id, series_id, last_updated)
-    SELECT me.user_id, t.claimed, t.id, t.series_id, %(now)s
-      FROM me, t WHERE t.claimed IS NOT NULL
-    ON CONFLICT (user_id) DO UPDATE SET
-        league_id = excluded.league_id, team_id = excluded.team_id,
-        series_id = excluded.series_id, last_updated = excluded.last_updated
-    RETURNING 1
-), legacy AS (
-    UPDATE users SET league_context = t.claimed FROM me, t
-     WHERE users.id = me.user_id AND t.claimed IS NOT NULL
-       AND users.league_context IS DISTINCT FROM t.claimed
-    RETURNING 1
-)
-SELECT t.id, t.team_name, t.league_key, t.league_name, t.club, t.series, t.series_id,
-       t.claimed, me.user_id
-  FROM me LEFT JOIN t ON true
-"""
-_SWITCH_BY_ID_SQL = _SWITCH_SQL.format(me="SELECT %(user_id)s::integer AS user_id")
-_SWITCH_BY_TOKEN_SQL = _SWITCH_SQL.format(
-    me="SELECT user_id FROM user_sessions WHERE token_hash = %(token_hash)s "
-    "AND expires_at > %(now)s"
-)
-
-
-async def _switch(
-    connection: psycopg.AsyncConnection[Any], sql: str, params: dict[str, Any]
-) -> Context | None:
-    team_id = params["team_id"]
-    cursor = await connection.execute(sql, {**params, "now": dt.datetime.now(dt.UTC)}, prepare=True)
-    row = await cursor.fetchone()
-    if row is None:
-        return None
-    if row[0] is None:
-        raise TeamNotFound(f"There is no team {team_id}.")
-    if row[7] is None:
-        raise TeamNotClaimed(
-            f"{row[1]} is not a team of a player record you claimed; claim the record first."
-        )
-    return _context(tuple(row[:7]))
+@lru_cache(maxsize=1)
+def _switch_sql() -> PostgresSql:
+    # The same statement as `switch_team` runs on PostgreSQL, compiled for psycopg once.
+    return postgres_sql(switch_statement())
 
 
 async def switch_team_at_once(
     connection: psycopg.AsyncConnection[Any], *, user_id: int, team_id: int
 ) -> Context:
-    """`switch_team` as one statement on an autocommit PostgreSQL connection (hot path).
+    """`switch_team` on an autocommit PostgreSQL connection (the hot path): the same
+    statement, checks and errors; the statement is its own transaction."""
+    from psycopg.rows import namedtuple_row
 
-    Same checks, writes and errors as `switch_team`; the statement is its own transaction.
-    """
-    context = await _switch(connection, _SWITCH_BY_ID_SQL, {"user_id": user_id, "team_id": team_id})
-    assert context is not None  # `me` always has the one row of user_id
-    return context
-
-
-async def switch_team_for_token(
-    connection: psycopg.AsyncConnection[Any], *, token: str, team_id: int
-) -> Context | None:
-    """Like `switch_team_at_once` for the user of a live session token; None if there is none.
-
-    Sign-in check and switch in one statement: nothing is written for a dead token.
-    """
-    if not token or len(token) > 200:
-        return None
-    return await _switch(
-        connection, _SWITCH_BY_TOKEN_SQL, {"token_hash": token_hash(token), "team_id": team_id}
-    )
+    params = {"me_id": user_id, "wanted_team": team_id, "now": dt.datetime.now(dt.UTC)}
+    cursor = connection.cursor(row_factory=namedtuple_row)
+    statement = _switch_sql()
+    await cursor.execute(statement.sql, statement.params(params), prepare=True)
+    return _outcome(await cursor.fetchone(), team_id)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import TypeAdapter
 from sqlalchemy import text
-from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
 
 from rally.errors import UsageError
 from rally.models import User
@@ -19,7 +18,7 @@ from rally.services.leagues import league_by_key
 from rally.services.records import PlayerRecord
 from rally.services.standings import LeagueInfo, SeriesInfo, Standings, TeamSummary
 from rally.services.team_page import TeamDetail
-from rally.services.teams import Context, TeamRef
+from rally.services.teams import TeamRef
 from rally.web.deps import (
     CurrentUser,
     Db,
@@ -29,6 +28,7 @@ from rally.web.deps import (
     clear_session_cookie,
     current_user_id,
     request_session,
+    run_write,
     session_token,
     set_session_cookie,
 )
@@ -111,63 +111,23 @@ async def series_standings(series_id: SeriesPath, request: Request) -> Response:
     return _json(_STANDINGS.dump_json(table))
 
 
-async def _plain_team_id(request: Request) -> int | None:
-    # A JSON body whose team_id is an int in range: FastAPI will parse and accept it as is.
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/json":
-        return None
-    try:
-        data = await request.json()
-    except ValueError:
-        return None
-    value = data.get("team_id") if isinstance(data, dict) else None
-    return value if type(value) is int and 1 <= value <= MAX_ID else None
-
-
-async def _signed_in_switch(request: Request) -> Context | int:
-    """Authenticate the switch (401 before any body error, as everywhere) and, on PostgreSQL
-    with a body that will certainly validate, switch in the same statement.
-
-    Returns the new context, or the signed-in user's id for the endpoint to switch with.
-    """
-    pool = request.app.state.async_pool
-    token = session_token(request)
-    team_id = await _plain_team_id(request) if pool is not None and token else None
-    if token is None or team_id is None:
-        return await current_user_id(request)
-    async with pool.connection() as conn:
-        context = await teams.switch_team_for_token(conn, token=token, team_id=team_id)
-    if context is None:
-        raise NotSignedIn("Sign in first: this needs a signed-in session.")
-    return context
+SignedInId = Annotated[int, Depends(current_user_id)]
 
 
 @router.put("/me/context", response_model=ContextOut)
-async def put_context(
-    body: ContextBody,
-    signed_in: Annotated[Context | int, Depends(_signed_in_switch)],
-    request: Request,
-) -> Response:
-    """Switch to a team of a claimed record (403 for any other team)."""
-    if isinstance(signed_in, Context):
-        context = signed_in
-    elif request.app.state.async_pool is not None:
+async def put_context(user_id: SignedInId, body: ContextBody, request: Request) -> Response:
+    """Switch to a team of a claimed record (403 for any other team).
+
+    Sign-in is checked first (a dependency runs before the body is validated): a request
+    without a live session gets 401 whatever its body.
+    """
+    if request.app.state.async_pool is not None:
         async with request.app.state.async_pool.connection() as conn:
-            context = await teams.switch_team_at_once(conn, user_id=signed_in, team_id=body.team_id)
+            context = await teams.switch_team_at_once(conn, user_id=user_id, team_id=body.team_id)
     else:
-        context = await run_in_threadpool(
-            _switch_in_session, request.app.state.sessions, signed_in, body.team_id
-        )
+        switch = partial(teams.switch_team_on, user_id=user_id, team_id=body.team_id)
+        context = await run_write(request, switch)
     return _json(ContextOut(context=context).model_dump_json())
-
-
-def _switch_in_session(sessions: sessionmaker[Session], user_id: int, team_id: int) -> Context:
-    # SQLite: take the write lock first (see deps.write_session), then switch and commit.
-    with sessions() as db:
-        db.execute(text("DELETE FROM login_attempts WHERE 1 = 0"))
-        context = teams.switch_team(db, user_id=user_id, team_id=team_id)
-        db.commit()
-    return context
 
 
 @router.post("/register", response_model=RegisterOut, status_code=201)

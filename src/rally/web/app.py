@@ -8,6 +8,7 @@ import os
 import secrets
 import weakref
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -19,17 +20,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Engine, event
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rally.config import Settings
-from rally.db import is_postgres, make_engine, session_factory
+from rally.db import is_postgres, make_engine, session_factory, writer
 from rally.db.state import head_revision
 from rally.errors import DatabaseUnavailable, RallyError
 from rally.observability import Metrics, RequestLog
-from rally.services.errors import NotSignedIn, TooManySignInAttempts
+from rally.services.errors import NotSignedIn
 from rally.web.aiodb import AsyncPool
+from rally.web.hashing import LimitedHasher
 from rally.web.replica import ReplicaRouter
 
 HERE = Path(__file__).resolve().parent
@@ -92,12 +94,6 @@ def validation_sentence(exc: RequestValidationError) -> str:
     return f"The field '{field}' is invalid: {message}."
 
 
-def _sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.close()
-
-
 def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = None) -> FastAPI:
     """Build the Rally web application (pages and JSON API) for `settings`.
 
@@ -113,10 +109,11 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
     if url.startswith("sqlite"):
         pool = {"pool_size": 5, "max_overflow": 10}
         engine = make_engine(url, connect_args={"check_same_thread": False}, **pool)
-        # WAL: readers and the writer do not block each other. Reads run on the event loop
-        # and COMMITs are issued from it, so a reader must never make a COMMIT wait.
-        event.listen(engine, "connect", _sqlite_wal)
+        # Reads never wait, writes take turns in this process (see rally.db.writer).
+        writer_queue: writer.WriterQueue | None = writer.install(engine)
+        write_thread: ThreadPoolExecutor | None = ThreadPoolExecutor(1, "rally-writer")
     else:
+        writer_queue = write_thread = None
         # No pre-ping: it costs two round trips per request; a connection the server dropped
         # fails one request (503) and the pool then replaces its connections.
         pool = {"pool_size": 10, "max_overflow": 20}
@@ -139,6 +136,8 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
         for closing in (async_pool, replica_pool):
             if closing is not None:
                 await closing.close()
+        if write_thread is not None:
+            write_thread.shutdown()
         engine.dispose()
         if replica_engine is not None:
             replica_engine.dispose()
@@ -155,6 +154,8 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
     app.state.settings = settings
     app.state.engine = engine
     app.state.async_pool = async_pool
+    app.state.writer = writer_queue
+    app.state.write_thread = write_thread
     app.state.sessions = session_factory(engine)
     # Reads (GET) on PostgreSQL run without BEGIN/COMMIT: two round trips fewer per request.
     app.state.read_sessions = (
@@ -173,7 +174,8 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
     app.state.db_capacity = pool["pool_size"] + pool["max_overflow"]
     app.state.db_slots = weakref.WeakKeyDictionary()
     app.state.secret = secret_key(settings)
-    app.state.hasher = password_hasher or PasswordHasher()
+    # Queued per CPU: concurrent sign-ups must not starve every other request.
+    app.state.hasher = LimitedHasher(password_hasher or PasswordHasher())
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
     app.state.static_dir = HERE / "static"
     app.state.head_revision = head_revision()
@@ -234,8 +236,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RallyError)
     async def rally_error(request: Request, exc: RallyError) -> Response:
         headers = None
-        if isinstance(exc, TooManySignInAttempts):
-            headers = {"Retry-After": str(exc.retry_after)}
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:  # 429 sign-in throttling, 503 write queue overloaded
+            headers = {"Retry-After": str(retry_after)}
         if isinstance(exc, NotSignedIn) and _is_api(request):
             headers = {"WWW-Authenticate": "Bearer"}
         return _error(request, exc.http_status, str(exc), headers)
@@ -261,6 +264,11 @@ def _install_error_handlers(app: FastAPI) -> None:
             return _error(request, 503, str(DatabaseUnavailable("The database is unavailable.")))
         if isinstance(exc, DBAPIError) and type(exc).__name__ == "DataError":
             return _error(request, 422, "A value in the request cannot be stored or compared.")
+        if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
+            # SQLite: another process (a second worker, an import) held the lock too long.
+            log.warning("database locked on %s %s", request.method, request.url.path)
+            message = "The database is busy; try again shortly."
+            return _error(request, 503, message, {"Retry-After": "2"})
         log.exception("database error on %s %s", request.method, request.url.path)
         return _error(request, 503, "The database could not answer; try again shortly.")
 

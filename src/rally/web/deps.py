@@ -7,13 +7,14 @@ import hashlib
 import hmac
 import secrets
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated
+from functools import partial
+from typing import Annotated, TypeVar
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request, Response
-from sqlalchemy import text
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -22,6 +23,7 @@ from rally.services import accounts
 from rally.services.errors import CsrfRejected, NotSignedIn
 from rally.web.replica import use_replica
 
+T = TypeVar("T")
 SESSION_COOKIE = "rally_session"
 #: Random per-browser value that binds CSRF tokens of visitors not signed in yet.
 ANON_COOKIE = "rally_anon"
@@ -56,14 +58,40 @@ async def request_session(request: Request) -> AsyncIterator[Session]:
         if reads_only and request.app.state.replica_sessions and use_replica(request.state):
             factory = request.app.state.replica_sessions
         session: Session = factory()
+        # SQLite: a write's COMMIT may checkpoint the WAL (disk writes and fsync); it runs in
+        # the thread pool so that the event loop keeps serving meanwhile.
+        commit_aside = not reads_only and request.app.state.writer is not None
         try:
             yield session
-            session.commit()
+            if commit_aside:
+                await run_in_threadpool(session.commit)
+            else:
+                session.commit()
         except BaseException:
             session.rollback()
             raise
         finally:
             session.close()
+
+
+def _write_in_transaction(engine: Engine, work: Callable[[Connection], T]) -> T:
+    with engine.begin() as conn:
+        return work(conn)
+
+
+async def run_write(request: Request, work: Callable[[Connection], T]) -> T:
+    """Run `work(connection)` in a transaction, off the event loop (hot single-write requests).
+
+    SQLite: in the process's one writer thread, so these writes queue in order without
+    contending with the thread pool's request threads for the interpreter (rally.db.writer).
+    Elsewhere: in the thread pool.
+    """
+    async with _slots(request):
+        call = partial(_write_in_transaction, request.app.state.engine, work)
+        thread = request.app.state.write_thread
+        if thread is None:
+            return await run_in_threadpool(call)
+        return await asyncio.get_running_loop().run_in_executor(thread, call)
 
 
 async def get_db(request: Request) -> AsyncIterator[Session]:
@@ -75,21 +103,14 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
 Db = Annotated[Session, Depends(get_db, scope="function")]
 
 
-def _sqlite_write_lock(db: Session) -> None:
-    db.commit()
-    db.execute(text("DELETE FROM login_attempts WHERE 1 = 0"))
-
-
 async def write_session(db: Db) -> Session:
-    """Return the request's session for writing (POST, PUT, ...: a transaction).
+    """Return the request's session for a request that writes (POST, PUT, ...).
 
-    SQLite: end the read transaction of authentication and take the write lock first, in the
-    thread pool. A transaction that reads and then writes fails outright
-    (SQLITE_BUSY_SNAPSHOT) when another writer commits in between; waiting for the lock up
-    front is covered by busy_timeout.
+    The same session as `Db`: on SQLite the write lock is taken at the first write and held
+    to the end of the transaction only (`rally.db.writer`), so a handler does its slow work
+    (hashing, reading) before it writes. Handlers that write are plain `def` functions: they
+    run in the thread pool, where waiting for the writer's turn does not block the event loop.
     """
-    if db.get_bind().dialect.name == "sqlite":
-        await run_in_threadpool(_sqlite_write_lock, db)
     return db
 
 
@@ -138,9 +159,9 @@ async def current_user_id(request: Request) -> int:
             async with pool.connection() as conn:
                 user_id = await accounts.user_id_for_token(conn, token=token)
         else:
-            async with request_session(request) as db:
-                user = accounts.user_for_token(db, token=token)
-                user_id = user.id if user is not None else None
+            async with _slots(request):  # a read: on the loop, never waits (rally.db.writer)
+                with request.app.state.engine.connect() as conn:
+                    user_id = accounts.user_id_for_token_in(conn, token=token)
     if user_id is None:
         raise NotSignedIn("Sign in first: this needs a signed-in session.")
     request.state.user_id = user_id  # for the request log
