@@ -110,9 +110,7 @@ class SecuritySettings:
             or d.login_per_address,
             password_checks=os.environ.get("RALLY_LIMIT_PASSWORD_CHECKS") or d.password_checks,
             limits_storage=os.environ.get("RALLY_LIMIT_STORAGE") or d.limits_storage,
-            login_free_failures=int(
-                _number("RALLY_LIMIT_FREE_FAILURES", d.login_free_failures)
-            ),
+            login_free_failures=int(_number("RALLY_LIMIT_FREE_FAILURES", d.login_free_failures)),
             login_max_delay=_number("RALLY_LIMIT_MAX_DELAY", d.login_max_delay),
             throttle_hold=_number("RALLY_LIMIT_HOLD", d.throttle_hold),
             session_idle_days=_number("RALLY_SESSION_IDLE_DAYS", d.session_idle_days),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
@@ -26,7 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from rally.config import Settings
 from rally.db import is_postgres, make_engine, session_factory
 from rally.errors import DatabaseUnavailable, RallyError
-from rally.services.errors import NotSignedIn, TooManySignInAttempts
+from rally.services.errors import NotSignedIn, SignInBusy, TooManySignInAttempts
 from rally.web.aiodb import AsyncPool
 
 HERE = Path(__file__).resolve().parent
@@ -93,7 +94,11 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
     The engine and session factory are created here, never at import time, and disposed
     when the application shuts down. `password_hasher` lets tests use cheaper argon2 settings.
     """
-    from rally.web import api, pages
+    from rally.services.mail import mailer_for
+    from rally.services.throttle import Throttle
+    from rally.web import account_api, api, pages
+    from rally.web.account_pages import router as account_pages
+    from rally.web.security import SecurityHeaders
 
     url = settings.database_url
     async_pool: AsyncPool | None = None
@@ -145,11 +150,18 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
     app.state.db_slots = weakref.WeakKeyDictionary()
     app.state.secret = secret_key(settings)
     app.state.hasher = password_hasher or PasswordHasher()
+    app.state.throttle = Throttle(settings.security, app.state.secret)
+    app.state.mailer = mailer_for(settings)
+    if not settings.mail.host:
+        log.warning("RALLY_SMTP_HOST is not set: mail goes to %s", settings.data_dir / "outbox")
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api.health)
     app.include_router(api.router)
+    app.include_router(account_api.router)
     app.include_router(pages.router)
+    app.include_router(account_pages)
+    app.add_middleware(SecurityHeaders)
     _install_error_handlers(app)
     return app
 
@@ -192,8 +204,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RallyError)
     async def rally_error(request: Request, exc: RallyError) -> Response:
         headers = None
-        if isinstance(exc, TooManySignInAttempts):
+        if isinstance(exc, TooManySignInAttempts | SignInBusy):
             headers = {"Retry-After": str(exc.retry_after)}
+            # Holding the answer slows a flood's clients down at no cost to the server.
+            await asyncio.sleep(request.app.state.settings.security.throttle_hold)
         if isinstance(exc, NotSignedIn) and _is_api(request):
             headers = {"WWW-Authenticate": "Bearer"}
         return _error(request, exc.http_status, str(exc), headers)

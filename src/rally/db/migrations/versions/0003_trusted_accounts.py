@@ -78,7 +78,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["disputant_id"], ["users.id"], name="fk_claim_disputes_disputant_id_users"
         ),
-        sa.ForeignKeyConstraint(["holder_id"], ["users.id"], name="fk_claim_disputes_holder_id_users"),
+        sa.ForeignKeyConstraint(
+            ["holder_id"], ["users.id"], name="fk_claim_disputes_holder_id_users"
+        ),
         sa.ForeignKeyConstraint(
             ["league_id"], ["leagues.id"], name="fk_claim_disputes_league_id_leagues"
         ),

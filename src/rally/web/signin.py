@@ -1,0 +1,169 @@
+"""Sign-in, registration and password changes as the web app runs them.
+
+The order keeps a flood cheap and the owner in (see services.throttle): the per-address
+limit and the account's growing delay are checked before any password work; the site-wide
+budget of password checks applies to everyone but the owner at a trusted place. Password
+hashing and verification run in the thread pool outside any transaction, and the writes that
+follow take the SQLite write lock only then, in a short transaction of their own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from fastapi import Request, Response
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from rally.models import User, UserSession
+from rally.services import accounts
+from rally.services.accounts import SignedIn
+from rally.services.throttle import DEVICE_COOKIE, DEVICE_MAX_AGE, Throttle
+from rally.web.deps import secure_cookies, set_session_cookie
+
+
+@dataclass(frozen=True)
+class _Target:
+    user_id: int
+    password_hash: str
+    known_address: bool
+
+
+def client_address(request: Request) -> str:
+    """Return the client's address as the server sees it (behind a proxy: --proxy-headers)."""
+    return request.client.host if request.client else ""
+
+
+def _target(db: Session, email: str, client: str) -> _Target | None:
+    row = db.execute(select(User.id, User.password_hash).where(User.email == email)).first()
+    if row is None:
+        return None
+    known = db.scalar(
+        select(UserSession.id)
+        .where(
+            UserSession.user_id == row[0],
+            UserSession.client == client,
+            UserSession.expires_at > accounts.utcnow(),
+        )
+        .limit(1)
+    )
+    return _Target(row[0], row[1], known is not None)
+
+
+def _write_lock(db: Session) -> None:
+    # SQLite: take the write lock before reading what the write depends on (deps.write_session).
+    if db.get_bind().dialect.name == "sqlite":
+        db.execute(text("DELETE FROM login_attempts WHERE 1 = 0"))
+
+
+def _finish(
+    factory: sessionmaker[Session],
+    *,
+    ok: bool,
+    target: _Target | None,
+    email: str,
+    failure_key: str,
+    client: str,
+    new_hash: str | None,
+    lifetime: dt.timedelta,
+) -> SignedIn:
+    with factory() as db:
+        _write_lock(db)
+        now = accounts.utcnow()
+        user = db.get(User, target.user_id) if ok and target else None
+        if user is None:
+            accounts.record_failure(db, email=email, client=failure_key, now=now)
+            db.commit()
+            raise accounts.invalid_credentials()
+        if user.disabled_at is not None:
+            raise accounts.account_disabled()
+        accounts.clear_failures(db, email=email)
+        if new_hash:
+            user.password_hash = new_hash
+        signed = accounts.start_session(db, user=user, now=now, client=client, lifetime=lifetime)
+        db.commit()
+        return signed
+
+
+async def sign_in(request: Request, db: Session, *, email: str, password: str) -> SignedIn:
+    """Check the credentials under the throttles and open a session (see the module doc)."""
+    app = request.app
+    throttle: Throttle = app.state.throttle
+    security = app.state.settings.security
+    client = client_address(request)
+    email = accounts.normalize_email(email)
+    device_user = throttle.device_user(request.cookies.get(DEVICE_COOKIE))
+    if device_user is None:
+        throttle.hit_address(client)
+    target = _target(db, email, client)
+    trusted_key: str | None = None
+    if target is not None and device_user == target.user_id:
+        trusted_key = f"device:{target.user_id}"
+    elif target is not None and target.known_address:
+        trusted_key = client
+    if device_user is not None and trusted_key is None:
+        throttle.hit_address(client)
+    wait = accounts.account_delay(
+        db,
+        email=email,
+        client=trusted_key,
+        now=accounts.utcnow(),
+        free=security.login_free_failures,
+        cap=security.login_max_delay,
+    )
+    if wait:
+        raise accounts.too_many(email, wait)
+    if trusted_key is None:
+        throttle.hit_password_check()
+    db.commit()  # end the read transaction: nothing is held during the slow check
+    hasher = app.state.hasher
+    stored = target.password_hash if target else None
+    ok = await run_in_threadpool(accounts.verify_password, hasher, stored, password)
+    new_hash = None
+    if ok and stored and hasher.check_needs_rehash(stored):
+        new_hash = await run_in_threadpool(hasher.hash, password)
+    return await run_in_threadpool(
+        lambda: _finish(
+            app.state.sessions,
+            ok=ok,
+            target=target,
+            email=email,
+            failure_key=trusted_key or client,
+            client=client,
+            new_hash=new_hash,
+            lifetime=dt.timedelta(days=security.session_idle_days),
+        )
+    )
+
+
+async def new_password_hash(request: Request, password: str) -> str:
+    """Hash a new password under the site-wide budget, in the thread pool."""
+    accounts.check_password(password)
+    request.app.state.throttle.hit_password_check()
+    return str(await run_in_threadpool(accounts.hash_password, password, request.app.state.hasher))
+
+
+async def password_matches(request: Request, stored: str, password: str) -> bool:
+    """Verify a signed-in user's current password (budgeted, in the thread pool)."""
+    request.app.state.throttle.hit_password_check()
+    return bool(
+        await run_in_threadpool(
+            accounts.verify_password, request.app.state.hasher, stored, password
+        )
+    )
+
+
+def signed_in_response(request: Request, response: Response, signed: SignedIn) -> None:
+    """Set the session cookie and the device cookie that makes this browser trusted."""
+    set_session_cookie(request, response, signed.token)
+    response.set_cookie(
+        DEVICE_COOKIE,
+        request.app.state.throttle.device_cookie(signed.user.id),
+        max_age=DEVICE_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=secure_cookies(request),
+        path="/",
+    )
