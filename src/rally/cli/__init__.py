@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from rally.cli import db, demo, etl, generate, serve
+from rally.cli import admin, db, demo, etl, generate, serve
 
 app = typer.Typer(
     name="rally",
@@ -14,6 +14,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(admin.app, name="admin")
 app.add_typer(etl.app, name="etl")
 app.command("generate")(generate.generate_command)
 app.command("serve")(serve.serve)

@@ -105,3 +105,7 @@ class NotCaptain(Forbidden):
 
 class EmailNotVerified(Forbidden):
     """The action needs a verified e-mail address."""
+
+
+class UserNotFound(NotFound):
+    """No account has this address."""
