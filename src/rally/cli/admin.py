@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -41,7 +41,6 @@ ActorOption = Annotated[
 ]
 EmailArgument = Annotated[str, typer.Argument(help="The account's e-mail address.")]
 ClaimArgument = Annotated[int, typer.Argument(help="Claim id (from `rally admin claims list`).")]
-T = TypeVar("T")
 
 
 def _actor(actor: str | None) -> str:
@@ -70,7 +69,7 @@ def _send(settings: Settings, messages: list[Message]) -> None:
         return
     sent = send_all(mailer_for(settings), wanted)
     where = f"via {settings.mail.host}" if settings.mail.host else f"to {outbox_folder(settings)}"
-    console.print(f"{sent} of {len(wanted)} message(s) sent {where}.", highlight=False)
+    console.print(f"{sent} of {len(wanted)} message(s) sent {where}.", highlight=False, soft_wrap=True)
 
 
 def _print(
@@ -268,14 +267,11 @@ def claims_transfer(
 
 @captains.command("list")
 @handle_errors
-def captains_list(database_url: DatabaseUrlOption = None) -> None:
+def captains_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
     """List captains and their teams."""
     with _session(database_url) as (_, session):
         rows = claim_review.captains(session)
-    table = Table("email", "team id", "team")
-    for email, team_id, name in rows:
-        table.add_row(email, str(team_id), name)
-    console.print(table)
+    _print(rows, as_json, ["email", "team id", "team"], lambda r: [r.email, str(r.team_id), r.team])
 
 
 TeamArgument = Annotated[int, typer.Argument(help="Team id (as in /teams/<id>).")]

@@ -426,10 +426,19 @@ def revoke_captain(session: Session, *, user: User, team_id: int, actor: str) ->
     return True
 
 
-def captains(session: Session) -> list[tuple[str, int, str]]:
-    """Return (email, team id, team name) of every captaincy."""
+@dataclass(frozen=True)
+class Captaincy:
+    """An account captaining a team."""
+
+    email: str
+    team_id: int
+    team: str
+
+
+def captains(session: Session) -> list[Captaincy]:
+    """Return every captaincy, by team."""
     return [
-        (email, team_id, name)
+        Captaincy(email, team_id, name)
         for email, team_id, name in session.execute(
             select(User.email, TeamCaptain.team_id, Team.team_name)
             .join(User, User.id == TeamCaptain.user_id)
