@@ -30,7 +30,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def chromium(browser: Any) -> Any:
+def chromium(browser: Any) -> Any:  # noqa: F811 (the imported fixture)
     """test_web_browser's headless Debian chromium."""
     return browser
 
