@@ -82,7 +82,11 @@ class SecuritySettings:
     #: Sign-in attempts one client address may make (all accounts together).
     login_per_address: str = "30/minute"
     #: Password checks (sign-in, registration, reset) the whole process runs, for all clients.
-    password_checks: str = "5/second"
+    password_checks: str = "2/second"
+    #: Threads that hash and check passwords (at a lowered CPU priority), and how many
+    #: checks may run or wait at once before more get 429.
+    password_workers: int = 1
+    password_queue: int = 2
     #: Where the counters live: memory:// (per process) or any `limits` storage URI.
     limits_storage: str = "memory://"
     #: Failed sign-ins of one account allowed before the delays start; each further one
@@ -109,6 +113,8 @@ class SecuritySettings:
             login_per_address=os.environ.get("RALLY_LIMIT_LOGIN_PER_ADDRESS")
             or d.login_per_address,
             password_checks=os.environ.get("RALLY_LIMIT_PASSWORD_CHECKS") or d.password_checks,
+            password_workers=int(_number("RALLY_PASSWORD_WORKERS", d.password_workers)),
+            password_queue=int(_number("RALLY_LIMIT_PASSWORD_QUEUE", d.password_queue)),
             limits_storage=os.environ.get("RALLY_LIMIT_STORAGE") or d.limits_storage,
             login_free_failures=int(_number("RALLY_LIMIT_FREE_FAILURES", d.login_free_failures)),
             login_max_delay=_number("RALLY_LIMIT_MAX_DELAY", d.login_max_delay),

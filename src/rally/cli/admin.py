@@ -69,7 +69,9 @@ def _send(settings: Settings, messages: list[Message]) -> None:
         return
     sent = send_all(mailer_for(settings), wanted)
     where = f"via {settings.mail.host}" if settings.mail.host else f"to {outbox_folder(settings)}"
-    console.print(f"{sent} of {len(wanted)} message(s) sent {where}.", highlight=False, soft_wrap=True)
+    console.print(
+        f"{sent} of {len(wanted)} message(s) sent {where}.", highlight=False, soft_wrap=True
+    )
 
 
 def _print(

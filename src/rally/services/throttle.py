@@ -9,17 +9,27 @@ Three layers, each a setting (see config.SecuritySettings):
   owner signing in from a trusted place (a browser holding the device cookie of an earlier
   sign-in, or the address of one of their live sessions) is counted apart, so failures
   caused by others never keep them out;
-- global (`limits`): a cap on expensive password checks per second for the whole process.
-  A flood of made-up accounts gets 429s and the CPU stays free for everything else; trusted
-  sign-ins are exempt so the owner still gets in during a flood.
+- global: password checks (argon2, deliberately slow: ~0.1-0.6 s of CPU, several threads)
+  run on their own small pool of threads at a lowered CPU priority, at most
+  `password_queue` waiting or running and at most `password_checks` per period (`limits`).
+  A flood of made-up accounts gets 429s and the CPU stays with everything else (standings
+  stay fast); trusted sign-ins skip both caps (they still use the pool) so the owner gets
+  in during a flood.
 
 `limits` has no exponential back-off, hence the small delay computation of our own.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
+import os
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import RateLimitItem, parse_many, storage, strategies
@@ -42,10 +52,27 @@ def _limits(value: str, setting: str) -> list[RateLimitItem]:
         ) from None
 
 
+T = TypeVar("T")
+
+
+def _lower_priority() -> None:
+    # Linux: a thread has its own nice value; argon2's helper threads inherit it. The event
+    # loop keeps the CPU when hashing and serving compete.
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+
+
 class Throttle:
     """The per-process limiters of one application (built in create_app)."""
 
     def __init__(self, settings: SecuritySettings, secret: bytes) -> None:
+        self._pool = ThreadPoolExecutor(
+            max_workers=max(1, settings.password_workers),
+            thread_name_prefix="rally-passwords",
+            initializer=_lower_priority,
+        )
+        self._in_flight = 0
+        self._lock = threading.Lock()
         self.settings = settings
         self.storage = storage.storage_from_string(settings.limits_storage)
         self.limiter = strategies.MovingWindowRateLimiter(self.storage)
@@ -66,13 +93,34 @@ class Throttle:
                 retry_after=retry,
             )
 
-    def hit_password_check(self) -> None:
-        """Count one expensive password check; 429 when the site-wide budget is spent."""
-        if not all(self.limiter.hit(item, "password-checks") for item in self.checks):
-            raise SignInBusy(
-                "The site is busy with sign-ins right now; try again in a few seconds.",
-                retry_after=self._retry_after(self.checks, "password-checks"),
-            )
+    def _busy(self, retry_after: int) -> SignInBusy:
+        return SignInBusy(
+            "The site is busy with sign-ins right now; try again in a few seconds.",
+            retry_after=retry_after,
+        )
+
+    async def password_work(
+        self, work: Callable[..., T], *args: object, trusted: bool = False
+    ) -> T:
+        """Run a password hash or check on the password threads (429 when over budget).
+
+        Trusted work (the owner at their usual place) skips the caps and waits its turn.
+        """
+        if not trusted:
+            with self._lock:
+                if self._in_flight >= max(1, self.settings.password_queue):
+                    raise self._busy(1)
+                self._in_flight += 1
+            if not all(self.limiter.hit(item, "password-checks") for item in self.checks):
+                with self._lock:
+                    self._in_flight -= 1
+                raise self._busy(self._retry_after(self.checks, "password-checks"))
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, work, *args)
+        finally:
+            if not trusted:
+                with self._lock:
+                    self._in_flight -= 1
 
     def device_cookie(self, user_id: int) -> str:
         """Return the signed device cookie value for `user_id`."""

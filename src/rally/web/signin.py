@@ -115,15 +115,16 @@ async def sign_in(request: Request, db: Session, *, email: str, password: str) -
     )
     if wait:
         raise accounts.too_many(email, wait)
-    if trusted_key is None:
-        throttle.hit_password_check()
     db.commit()  # end the read transaction: nothing is held during the slow check
     hasher = app.state.hasher
     stored = target.password_hash if target else None
-    ok = await run_in_threadpool(accounts.verify_password, hasher, stored, password)
+    trusted = trusted_key is not None
+    ok = await throttle.password_work(
+        accounts.verify_password, hasher, stored, password, trusted=trusted
+    )
     new_hash = None
     if ok and stored and hasher.check_needs_rehash(stored):
-        new_hash = await run_in_threadpool(hasher.hash, password)
+        new_hash = await throttle.password_work(hasher.hash, password, trusted=True)
     return await run_in_threadpool(
         lambda: _finish(
             app.state.sessions,
@@ -139,20 +140,19 @@ async def sign_in(request: Request, db: Session, *, email: str, password: str) -
 
 
 async def new_password_hash(request: Request, password: str) -> str:
-    """Hash a new password under the site-wide budget, in the thread pool."""
+    """Hash a new password under the site-wide budget, on the password threads."""
     accounts.check_password(password)
-    request.app.state.throttle.hit_password_check()
-    return str(await run_in_threadpool(accounts.hash_password, password, request.app.state.hasher))
+    throttle: Throttle = request.app.state.throttle
+    return str(
+        await throttle.password_work(accounts.hash_password, password, request.app.state.hasher)
+    )
 
 
 async def password_matches(request: Request, stored: str, password: str) -> bool:
-    """Verify a signed-in user's current password (budgeted, in the thread pool)."""
-    request.app.state.throttle.hit_password_check()
-    return bool(
-        await run_in_threadpool(
-            accounts.verify_password, request.app.state.hasher, stored, password
-        )
-    )
+    """Verify a signed-in user's current password (budgeted, on the password threads)."""
+    throttle: Throttle = request.app.state.throttle
+    hasher = request.app.state.hasher
+    return bool(await throttle.password_work(accounts.verify_password, hasher, stored, password))
 
 
 def signed_in_response(request: Request, response: Response, signed: SignedIn) -> None:
