@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from web_helpers import PASSWORD, bearer, make_app, new_email, register
 
 from rally.services import claims, tokens
-from rally.services.claim_review import grant_captain
+from rally.services.captains import grant_captain
 from rally.services.errors import LinkInvalid
 from rally.services.user_admin import user_by_email
 

@@ -23,7 +23,7 @@ from web_helpers import FAST_HASHER, PASSWORD, make_app, new_email
 from rally.cli import app as cli
 from rally.db import make_engine
 from rally.services.accounts import register_user
-from rally.services.claim_review import grant_captain
+from rally.services.captains import grant_captain
 from rally.services.claims import claim_player
 
 pytestmark = pytest.mark.browser

@@ -7,17 +7,30 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy.orm import Session
 
+from rally._lazy import lazy
 from rally.cli._common import DatabaseUrlOption, JsonOption, console, handle_errors, open_engine
 from rally.config import Settings
 from rally.errors import UsageError
-from rally.services import audit, claim_review, user_admin
-from rally.services.mail import Message, mailer_for, outbox_folder, send_all
+
+# SQLAlchemy and the services load when a command runs: `rally --help` stays fast.
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from rally.services import audit, claim_review, user_admin
+    from rally.services import captains as captains_mod
+    from rally.services import mail as mail_mod
+    from rally.services.mail import Message
+else:
+    audit = lazy("rally.services.audit")
+    claim_review = lazy("rally.services.claim_review")
+    captains_mod = lazy("rally.services.captains")
+    user_admin = lazy("rally.services.user_admin")
+    mail_mod = lazy("rally.services.mail")
 
 app = typer.Typer(
     help="Operator commands: accounts, claims, captains, audit log.", no_args_is_help=True
@@ -54,6 +67,8 @@ def _actor(actor: str | None) -> str:
 
 @contextmanager
 def _session(database_url: str | None) -> Iterator[tuple[Settings, Session]]:
+    from sqlalchemy.orm import Session
+
     settings, engine = open_engine(database_url)
     try:
         with Session(engine, expire_on_commit=False) as session, session.begin():
@@ -67,8 +82,12 @@ def _send(settings: Settings, messages: list[Message]) -> None:
     wanted = [m for m in messages if m.to]
     if not wanted:
         return
-    sent = send_all(mailer_for(settings), wanted)
-    where = f"via {settings.mail.host}" if settings.mail.host else f"to {outbox_folder(settings)}"
+    sent = mail_mod.send_all(mail_mod.mailer_for(settings), wanted)
+    where = (
+        f"via {settings.mail.host}"
+        if settings.mail.host
+        else f"to {mail_mod.outbox_folder(settings)}"
+    )
     console.print(
         f"{sent} of {len(wanted)} message(s) sent {where}.", highlight=False, soft_wrap=True
     )
@@ -159,7 +178,7 @@ def users_send_reset(
         user = user_admin.user_by_email(session, email=email)
         token = tokens.make_token(secret_key(settings), user, "reset")
         minutes = settings.security.reset_link_minutes
-        message = Message(
+        message = mail_mod.Message(
             user.email,
             "Reset your Rally password",
             f"The operator sent you a link to choose a new password for {user.email}.\n"
@@ -272,7 +291,7 @@ def claims_transfer(
 def captains_list(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
     """List captains and their teams."""
     with _session(database_url) as (_, session):
-        rows = claim_review.captains(session)
+        rows = captains_mod.captains(session)
     _print(rows, as_json, ["email", "team id", "team"], lambda r: [r.email, str(r.team_id), r.team])
 
 
@@ -290,7 +309,7 @@ def captains_grant(
     """Make an account a captain of a team: it may confirm and release that team's claims."""
     with _session(database_url) as (_, session):
         user = user_admin.user_by_email(session, email=email)
-        claim_review.grant_captain(session, user=user, team_id=team_id, actor=_actor(actor))
+        captains_mod.grant_captain(session, user=user, team_id=team_id, actor=_actor(actor))
     console.print(f"{user.email} is a captain of team {team_id}.", highlight=False)
 
 
@@ -305,7 +324,7 @@ def captains_revoke(
     """Remove an account's captaincy of a team."""
     with _session(database_url) as (_, session):
         user = user_admin.user_by_email(session, email=email)
-        was = claim_review.revoke_captain(session, user=user, team_id=team_id, actor=_actor(actor))
+        was = captains_mod.revoke_captain(session, user=user, team_id=team_id, actor=_actor(actor))
     console.print(
         f"{user.email} {'is no longer' if was else 'was not'} a captain of team {team_id}.",
         highlight=False,

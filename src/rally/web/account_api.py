@@ -9,19 +9,28 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Path, Request, Response
-from pydantic import BaseModel, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from rally.errors import UsageError
 from rally.models import User
-from rally.services import accounts, audit, claim_review, claims, sessions, tokens
+from rally.services import accounts, audit, captains, claim_review, claims, sessions, tokens
 from rally.services.claim_review import ClaimView, DisputeView
 from rally.services.claims import ClaimSearch
 from rally.services.errors import InvalidCredentials, PlayerAlreadyClaimed
+from rally.services.leagues import league_by_key
 from rally.services.mail import Message, send_all
 from rally.web import signin
+from rally.web.account_schemas import (
+    AccountOut,
+    DisputeBody,
+    ForgotBody,
+    Notice,
+    PasswordChangeBody,
+    ResetBody,
+    VerifyBody,
+)
 from rally.web.deps import (
     CurrentUser,
     Db,
@@ -32,11 +41,8 @@ from rally.web.deps import (
 )
 from rally.web.schemas import (
     MAX_ID,
-    DbId,
-    Email,
     ErrorOut,
     LoginBody,
-    Password,
     RegisterBody,
     RegisterOut,
     SessionOut,
@@ -60,56 +66,6 @@ router = APIRouter(
 )
 
 ClaimPath = Annotated[int, Path(ge=1, le=MAX_ID)]
-Token = Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=500)]
-
-
-class PasswordChangeBody(BaseModel):
-    """The current password and the new one."""
-
-    current_password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
-    new_password: Password
-
-
-class ForgotBody(BaseModel):
-    """The address of the account whose password is forgotten."""
-
-    email: Email
-
-
-class ResetBody(BaseModel):
-    """The token of a reset link and the new password."""
-
-    token: Token
-    password: Password
-
-
-class VerifyBody(BaseModel):
-    """The token of a verification link."""
-
-    token: Token
-
-
-class DisputeBody(BaseModel):
-    """ "This is me": the record another account claimed, and why."""
-
-    player_id: DbId
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
-
-
-class AccountOut(BaseModel):
-    """The account's state: verification, claims with their state, disputes, captaincies."""
-
-    user: UserOut
-    email_verified: bool
-    claims: list[ClaimView]
-    disputes: list[DisputeView]
-    captain_of: list[int]
-
-
-class Notice(BaseModel):
-    """A one-sentence answer to an action whose result arrives by mail."""
-
-    message: str
 
 
 def user_out(user: User) -> UserOut:
@@ -173,7 +129,7 @@ def _register(
     db: Session, body: RegisterBody, password_hash: str
 ) -> tuple[User, ClaimSearch | None]:
     if body.league and body.club and body.series:
-        claims.league_by_key(db, league=body.league)  # unknown names fail before any write
+        league_by_key(db, league=body.league)  # unknown names fail before any write
     user = accounts.register_user(
         db,
         email=body.email,
@@ -371,7 +327,7 @@ async def account(user: CurrentUser, db: Db) -> AccountOut:
         email_verified=user.email_verified_at is not None,
         claims=claim_review.my_claims(db, user_id=user.id),
         disputes=claim_review.my_disputes(db, user_id=user.id),
-        captain_of=claim_review.captain_teams(db, user_id=user.id),
+        captain_of=captains.captain_teams(db, user_id=user.id),
     )
 
 
@@ -396,7 +352,7 @@ async def dispute(
 @router.get("/captain/claims", response_model=list[ClaimView])
 async def captain_queue(user: CurrentUser, db: Db) -> list[ClaimView]:
     """Pending and disputed claims of the teams you captain."""
-    return claim_review.review_queue(db, team_ids=claim_review.captain_teams(db, user_id=user.id))
+    return claim_review.review_queue(db, team_ids=captains.captain_teams(db, user_id=user.id))
 
 
 async def decide(

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from rally.errors import RallyError
 from rally.models import Player, User
-from rally.services import accounts, audit, claim_review, sessions
+from rally.services import accounts, audit, captains, claim_review, sessions
 from rally.services.errors import InvalidCredentials, LinkInvalid
 from rally.services.records import fetch_rows, to_record
 from rally.web import signin
@@ -123,7 +123,7 @@ def _account(request: Request, db: Db, user: User, **extra: object) -> dict[str,
         "verified": user.email_verified_at is not None,
         "claims": claim_review.my_claims(db, user_id=user.id),
         "disputes": claim_review.my_disputes(db, user_id=user.id),
-        "captain": bool(claim_review.captain_teams(db, user_id=user.id)),
+        "captain": bool(captains.captain_teams(db, user_id=user.id)),
         **extra,
     }
 
@@ -276,7 +276,7 @@ async def dispute(
 @router.get("/captain")
 def captain(request: Request, user: CurrentUser, db: Db) -> Response:
     """Claims of your teams that wait for a captain: confirm or release each."""
-    queue = claim_review.review_queue(db, team_ids=claim_review.captain_teams(db, user_id=user.id))
+    queue = claim_review.review_queue(db, team_ids=captains.captain_teams(db, user_id=user.id))
     return render(request, "captain.html", {"queue": queue})
 
 
