@@ -18,7 +18,7 @@ from rally.models import User
 from rally.services import accounts, audit, captains, claim_review, claims, sessions, tokens
 from rally.services.claim_review import ClaimView, DisputeView
 from rally.services.claims import ClaimSearch
-from rally.services.errors import InvalidCredentials, PlayerAlreadyClaimed
+from rally.services.errors import PlayerAlreadyClaimed
 from rally.services.leagues import league_by_key
 from rally.services.mail import Message, send_all
 from rally.web import signin
@@ -36,7 +36,6 @@ from rally.web.deps import (
     Db,
     api_csrf,
     clear_session_cookie,
-    session_token,
     write_session,
 )
 from rally.web.schemas import (
@@ -215,23 +214,8 @@ async def change_password(
     body: PasswordChangeBody, request: Request, user: CurrentUser, db: Db
 ) -> Response:
     """Change the password; every other session of the account ends."""
-    if not await signin.password_matches(request, user.password_hash, body.current_password):
-        raise InvalidCredentials("The current password is incorrect.")
-    new_hash = await signin.new_password_hash(request, body.new_password)
-    await write_session(db)
-    fresh = db.get(User, user.id)
-    assert fresh is not None
-    await run_in_threadpool(
-        lambda: sessions.set_password(
-            db, user=fresh, password_hash=new_hash, keep_token=session_token(request)
-        )
-    )
-    audit.record(
-        db,
-        actor=audit.user_actor(user.id, user.email),
-        action="user.password",
-        subject=f"user {user.id} <{user.email}>",
-        detail="changed; other sessions ended",
+    await signin.change_password(
+        request, db, user, current=body.current_password, new=body.new_password
     )
     return Response(status_code=204)
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from rally.errors import RallyError
 from rally.models import Player, User
 from rally.services import accounts, audit, captains, claim_review, sessions
-from rally.services.errors import InvalidCredentials, LinkInvalid
+from rally.services.errors import LinkInvalid
 from rally.services.records import fetch_rows, to_record
 from rally.web import signin
 from rally.web.account_api import (
@@ -28,7 +28,6 @@ from rally.web.deps import (
     Db,
     OptionalUser,
     clear_session_cookie,
-    session_token,
     write_session,
 )
 from rally.web.pages import FormCsrf, IdForm, Text, _safe_next, render
@@ -140,22 +139,11 @@ async def change_password(
 ) -> Response:
     """Change the password; every other session ends."""
     try:
-        if not await signin.password_matches(request, user.password_hash, current_password):
-            raise InvalidCredentials("The current password is incorrect.")
-        new_hash = await signin.new_password_hash(request, new_password)
+        ended = await signin.change_password(
+            request, db, user, current=current_password, new=new_password
+        )
     except RallyError as exc:
         return _failed(request, "account.html", _account(request, db, user), exc)
-    await write_session(db)
-    ended = sessions.set_password(
-        db, user=user, password_hash=new_hash, keep_token=session_token(request)
-    )
-    audit.record(
-        db,
-        actor=audit.user_actor(user.id, user.email),
-        action="user.password",
-        subject=f"user {user.id} <{user.email}>",
-        detail="changed; other sessions ended",
-    )
     notice = f"Password changed; {ended} other session{'s' if ended != 1 else ''} signed out."
     return render(request, "account.html", _account(request, db, user, notice=notice))
 

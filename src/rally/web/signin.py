@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from rally.models import User, UserSession
-from rally.services import accounts
+from rally.services import accounts, audit, sessions
 from rally.services.accounts import SignedIn
+from rally.services.errors import InvalidCredentials
 from rally.services.throttle import DEVICE_COOKIE, DEVICE_MAX_AGE, Throttle
-from rally.web.deps import secure_cookies, set_session_cookie
+from rally.web.deps import secure_cookies, session_token, set_session_cookie, write_session
 
 
 @dataclass(frozen=True)
@@ -167,3 +168,31 @@ def signed_in_response(request: Request, response: Response, signed: SignedIn) -
         secure=secure_cookies(request),
         path="/",
     )
+
+
+async def change_password(
+    request: Request, db: Session, user: User, *, current: str, new: str
+) -> int:
+    """Check the current password, store the new one, end every other session; audited.
+
+    Returns how many other sessions ended; InvalidCredentials for a wrong current password.
+    """
+    if not await password_matches(request, user.password_hash, current):
+        raise InvalidCredentials("The current password is incorrect.")
+    new_hash = await new_password_hash(request, new)
+    await write_session(db)
+
+    def write() -> int:
+        ended = sessions.set_password(
+            db, user=user, password_hash=new_hash, keep_token=session_token(request)
+        )
+        audit.record(
+            db,
+            actor=audit.user_actor(user.id, user.email),
+            action="user.password",
+            subject=f"user {user.id} <{user.email}>",
+            detail=f"changed; {ended} other sessions ended",
+        )
+        return ended
+
+    return int(await run_in_threadpool(write))
