@@ -1,13 +1,24 @@
-"""Settings, read from the command line and the environment; never at import time."""
+"""Settings: one typed object, from flags, then RALLY_* environment variables, then defaults.
+
+Built once in the CLI command or the app factory and passed down; nothing reads the
+environment at import time. `rally config` prints the effective settings, secrets masked.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import Any, Literal
 
 import platformdirs
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rally.errors import UsageError
+
+ENV_PREFIX = "RALLY_"
 ENV_DATABASE_URL = "RALLY_DATABASE_URL"
 ENV_DATA_DIR = "RALLY_DATA_DIR"
 ENV_SECRET_KEY = "RALLY_SECRET_KEY"
@@ -26,20 +37,202 @@ def default_database_url() -> str:
     return f"sqlite:///{data_dir() / 'rally.db'}"
 
 
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+class Settings(BaseSettings):
+    """What a Rally process needs to know. Every field is also `RALLY_<FIELD>` in the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, frozen=True, extra="ignore", validate_default=True
+    )
+
+    data_dir: Path = Field(
+        default_factory=data_dir,
+        description="Rally's own files: default database, demo, backups, outbox, secret key.",
+    )
+    database_url: str = Field(
+        "",
+        description="Database URL (postgresql://... or sqlite:///path); "
+        "default: rally.db in the data directory.",
+    )
+    database_read_url: str | None = Field(
+        None,
+        description="A read replica for read-only pages and API calls; a user who just wrote "
+        "reads the primary until the replica has replayed the write.",
+    )
+    secret_key: SecretStr | None = Field(
+        None, description="Signs forms and links; default: a key kept in <data dir>/secret_key."
+    )
+    host: str = Field("127.0.0.1", description="`rally serve`: interface to listen on.")
+    port: int = Field(8000, ge=1, le=65535, description="`rally serve`: TCP port.")
+    workers: int = Field(1, ge=1, le=64, description="`rally serve`: worker processes.")
+    access_log: bool = Field(True, description="`rally serve`: log every request.")
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="Log lines as `text` (timestamp, level, then key=value pairs) or `json`.",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Least severe level logged."
+    )
+    metrics: bool = Field(False, description="Serve Prometheus metrics at /metrics.")
+    # Mail (issue 15): without smtp_host, messages go to <data dir>/outbox as .eml files.
+    smtp_host: str | None = Field(None, description="SMTP server for outgoing mail.")
+    smtp_port: int | None = Field(
+        None, ge=1, le=65535, description="SMTP port; default 587 (465 with smtp_tls=ssl)."
+    )
+    smtp_tls: Literal["starttls", "ssl", "none"] = Field(
+        "starttls", description="SMTP encryption: STARTTLS, implicit TLS (ssl) or none."
+    )
+    smtp_user: str | None = Field(None, description="SMTP user name (AUTH when set).")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    mail_from: str = Field("Rally <rally@localhost>", description="Sender of Rally's mail.")
+    operator_email: str | None = Field(
+        None, description="Where claim reviews and disputes go (besides the team's captains)."
+    )
+    base_url: str | None = Field(
+        None, description="Public address of the site, for links in mail (https://...)."
+    )
+    # Sign-in throttling and sessions (issue 15); rates are `limits` strings.
+    limit_login_per_address: str = Field(
+        "30/minute", description="Sign-in attempts one client address may make."
+    )
+    limit_password_checks: str = Field(
+        "2/second", description="Password checks per process, all clients together."
+    )
+    limit_password_queue: int = Field(
+        2, ge=1, description="Password checks running or waiting at once before 429."
+    )
+    password_workers: int = Field(
+        1, ge=1, le=64, description="Threads hashing passwords, at a lowered CPU priority."
+    )
+    limit_storage: str = Field(
+        "memory://", description="Where limit counters live (a `limits` storage URI)."
+    )
+    limit_free_failures: int = Field(
+        5, ge=0, description="Failed sign-ins of an account before the growing delays start."
+    )
+    limit_max_delay: float = Field(
+        900.0, gt=0, description="Longest delay (s) between sign-ins after failures."
+    )
+    limit_hold: float = Field(1.0, ge=0, description="Seconds a throttled answer is held.")
+    session_idle_days: float = Field(
+        14.0, gt=0, description="A session ends after this many idle days (use extends it)."
+    )
+    session_max_days: float = Field(
+        90.0, gt=0, description="No session lasts longer than this since sign-in."
+    )
+    secure_cookies: bool = Field(
+        False, description="Secure cookies always (behind a TLS proxy); else only on https."
+    )
+    reset_link_minutes: float = Field(60.0, gt=0, description="Reset links expire after this.")
+    verify_link_hours: float = Field(
+        72.0, gt=0, description="Verification links expire after this."
+    )
+
+    @cached_property
+    def mail(self) -> MailSettings:
+        """The mail settings as one object."""
+        return MailSettings(
+            host=self.smtp_host,
+            port=self.smtp_port or (465 if self.smtp_tls == "ssl" else 587),
+            tls=self.smtp_tls,
+            username=self.smtp_user,
+            password=self.smtp_password.get_secret_value() if self.smtp_password else None,
+            sender=self.mail_from,
+            operator=self.operator_email,
+        )
+
+    @cached_property
+    def security(self) -> SecuritySettings:
+        """The throttling and session settings as one object."""
+        return SecuritySettings(
+            login_per_address=self.limit_login_per_address,
+            password_checks=self.limit_password_checks,
+            password_workers=self.password_workers,
+            password_queue=self.limit_password_queue,
+            limits_storage=self.limit_storage,
+            login_free_failures=self.limit_free_failures,
+            login_max_delay=self.limit_max_delay,
+            throttle_hold=self.limit_hold,
+            session_idle_days=self.session_idle_days,
+            session_max_days=self.session_max_days,
+            secure_cookies=self.secure_cookies,
+            base_url=self.base_url.rstrip("/") if self.base_url else None,
+            reset_link_minutes=self.reset_link_minutes,
+            verify_link_hours=self.verify_link_hours,
+        )
+
+    @model_validator(mode="after")
+    def _default_database(self) -> Settings:
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir / 'rally.db'}")
+        return self
+
+    @classmethod
+    def load(cls, database_url: str | None = None, **flags: Any) -> Settings:
+        """Resolve settings: flags given (not None), then RALLY_* environment, then defaults."""
+        given = {"database_url": database_url, **flags}
+        try:
+            return cls(**{name: value for name, value in given.items() if value is not None})
+        except ValidationError as exc:
+            raise UsageError(_sentence(exc)) from None
+
+    def secret(self) -> str | None:
+        """Return the configured secret key in clear, if any."""
+        return self.secret_key.get_secret_value() if self.secret_key else None
+
+    def as_environment(self) -> dict[str, str]:
+        """Return RALLY_* variables that rebuild these settings in another process."""
+        env = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            env[f"{ENV_PREFIX}{name.upper()}"] = (
+                str(value).lower() if isinstance(value, bool) else str(value)
+            )
+        return env
+
+    def effective(self, flags: frozenset[str] = frozenset()) -> list[tuple[str, str, str]]:
+        """Return (setting, value with secrets masked, where it came from) for `rally config`."""
+        rows = []
+        for name in type(self).model_fields:
+            env = f"{ENV_PREFIX}{name.upper()}"
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                shown = "********"
+            elif name.endswith("_url") and value:
+                shown = _mask_url(str(value))
+            else:
+                shown = "" if value is None else str(value)
+            if name in flags:
+                source = "flag"
+            elif env in os.environ:
+                source = f"environment ({env})"
+            else:
+                source = f"default ({env} unset)"
+            rows.append((name, shown, source))
+        return rows
 
 
-def _number(name: str, default: float) -> float:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        return float(value)
-    except ValueError:
-        from rally.errors import UsageError
+def _mask_url(url: str) -> str:
+    # postgresql://user:secret@host/db -> postgresql://user:***@host/db
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in credentials:
+        return url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"
 
-        raise UsageError(f"{name} must be a number, not {value!r}.") from None
+
+def _sentence(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error["loc"]) or "settings"
+        problems.append(
+            f"{ENV_PREFIX}{name.upper()} (or its flag) is invalid: {error['msg'].rstrip('.')}"
+        )
+    return "; ".join(problems) + "."
 
 
 @dataclass(frozen=True)
@@ -53,97 +246,54 @@ class MailSettings:
     username: str | None = None
     password: str | None = None
     sender: str = "Rally <rally@localhost>"
-    #: Where claim reviews and disputes go when a team has no active captain.
+    #: Where claim reviews and disputes go besides the team's captains.
     operator: str | None = None
-
-    @classmethod
-    def load(cls) -> MailSettings:
-        """Read RALLY_SMTP_* and RALLY_MAIL_FROM / RALLY_OPERATOR_EMAIL."""
-        tls = os.environ.get("RALLY_SMTP_TLS", "starttls").strip().lower()
-        if tls not in {"starttls", "ssl", "none"}:
-            from rally.errors import UsageError
-
-            raise UsageError(f"RALLY_SMTP_TLS must be starttls, ssl or none, not {tls!r}.")
-        return cls(
-            host=os.environ.get("RALLY_SMTP_HOST") or None,
-            port=int(_number("RALLY_SMTP_PORT", 465 if tls == "ssl" else 587)),
-            tls=tls,
-            username=os.environ.get("RALLY_SMTP_USER") or None,
-            password=os.environ.get("RALLY_SMTP_PASSWORD") or None,
-            sender=os.environ.get("RALLY_MAIL_FROM") or cls.sender,
-            operator=os.environ.get("RALLY_OPERATOR_EMAIL") or None,
-        )
 
 
 @dataclass(frozen=True)
 class SecuritySettings:
-    """Sign-in throttling, sessions and links; every limit is a `limits` rate string."""
+    """Sign-in throttling, sessions and links (see Settings for each field's meaning)."""
 
-    #: Sign-in attempts one client address may make (all accounts together).
     login_per_address: str = "30/minute"
-    #: Password checks (sign-in, registration, reset) the whole process runs, for all clients.
     password_checks: str = "2/second"
-    #: Threads that hash and check passwords (at a lowered CPU priority), and how many
-    #: checks may run or wait at once before more get 429.
     password_workers: int = 1
     password_queue: int = 2
-    #: Where the counters live: memory:// (per process) or any `limits` storage URI.
     limits_storage: str = "memory://"
-    #: Failed sign-ins of one account allowed before the delays start; each further one
-    #: doubles the wait, from 1 second up to login_max_delay seconds.
     login_free_failures: int = 5
     login_max_delay: float = 900.0
-    #: How long a throttled sign-in is held before its 429 is sent (slows a flood down).
     throttle_hold: float = 1.0
-    #: A session ends after this many idle days; every use extends it, up to session_max_days.
     session_idle_days: float = 14.0
     session_max_days: float = 90.0
-    #: Mark cookies Secure always (behind a TLS-terminating proxy); else only on https.
     secure_cookies: bool = False
-    #: Public address of the site, used in links sent by mail (e.g. https://rally.example).
     base_url: str | None = None
     reset_link_minutes: float = 60.0
     verify_link_hours: float = 72.0
 
-    @classmethod
-    def load(cls) -> SecuritySettings:
-        """Read RALLY_LIMIT_*, RALLY_SESSION_*, RALLY_SECURE_COOKIES and RALLY_BASE_URL."""
-        d = cls()
-        return cls(
-            login_per_address=os.environ.get("RALLY_LIMIT_LOGIN_PER_ADDRESS")
-            or d.login_per_address,
-            password_checks=os.environ.get("RALLY_LIMIT_PASSWORD_CHECKS") or d.password_checks,
-            password_workers=int(_number("RALLY_PASSWORD_WORKERS", d.password_workers)),
-            password_queue=int(_number("RALLY_LIMIT_PASSWORD_QUEUE", d.password_queue)),
-            limits_storage=os.environ.get("RALLY_LIMIT_STORAGE") or d.limits_storage,
-            login_free_failures=int(_number("RALLY_LIMIT_FREE_FAILURES", d.login_free_failures)),
-            login_max_delay=_number("RALLY_LIMIT_MAX_DELAY", d.login_max_delay),
-            throttle_hold=_number("RALLY_LIMIT_HOLD", d.throttle_hold),
-            session_idle_days=_number("RALLY_SESSION_IDLE_DAYS", d.session_idle_days),
-            session_max_days=_number("RALLY_SESSION_MAX_DAYS", d.session_max_days),
-            secure_cookies=_flag("RALLY_SECURE_COOKIES"),
-            base_url=(os.environ.get("RALLY_BASE_URL") or "").rstrip("/") or None,
-        )
 
-
-@dataclass(frozen=True)
-class Settings:
-    """What a Rally process needs to know; built once in the CLI callback or app factory."""
-
-    database_url: str
-    data_dir: Path
-    secret_key: str | None = None
-    mail: MailSettings = field(default_factory=MailSettings)
-    security: SecuritySettings = field(default_factory=SecuritySettings)
-
-    @classmethod
-    def load(cls, database_url: str | None = None) -> Settings:
-        """Resolve settings: explicit argument, then RALLY_* environment, then defaults."""
-        url = database_url or os.environ.get(ENV_DATABASE_URL) or default_database_url()
-        return cls(
-            database_url=url,
-            data_dir=data_dir(),
-            secret_key=os.environ.get(ENV_SECRET_KEY),
-            mail=MailSettings.load(),
-            security=SecuritySettings.load(),
-        )
+def account_fields(
+    *, mail: MailSettings | None = None, security: SecuritySettings | None = None
+) -> dict[str, Any]:
+    """Return Settings keyword arguments for these mail and security settings (tests, tools)."""
+    fields: dict[str, Any] = {}
+    if mail is not None:
+        fields |= {
+            "smtp_host": mail.host,
+            "smtp_port": mail.port,
+            "smtp_tls": mail.tls,
+            "smtp_user": mail.username,
+            "smtp_password": mail.password,
+            "mail_from": mail.sender,
+            "operator_email": mail.operator,
+        }
+    if security is not None:
+        names = {
+            "login_per_address": "limit_login_per_address",
+            "password_checks": "limit_password_checks",
+            "password_queue": "limit_password_queue",
+            "limits_storage": "limit_storage",
+            "login_free_failures": "limit_free_failures",
+            "login_max_delay": "limit_max_delay",
+            "throttle_hold": "limit_hold",
+        }
+        fields |= {names.get(k, k): v for k, v in asdict(security).items()}
+    return fields

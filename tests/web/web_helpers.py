@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from rally.config import MailSettings, SecuritySettings, Settings
+from rally.config import MailSettings, SecuritySettings, Settings, account_fields
 from rally.web import create_app
 
 #: Cheap argon2 parameters: the tests register many accounts.
@@ -36,8 +36,7 @@ def make_app(
         database_url=db_url,
         data_dir=data_dir,
         secret_key="test-secret",
-        security=security,
-        mail=mail or MailSettings(),
+        **account_fields(security=security, mail=mail or MailSettings()),
     )
     return create_app(settings, password_hasher=FAST_HASHER)
 

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from rally.models import User
 from rally.services import accounts, sessions
 from rally.services.errors import CsrfRejected, NotSignedIn
+from rally.web.replica import use_replica
 
 SESSION_COOKIE = "rally_session"
 #: Random per-browser value that binds CSRF tokens of visitors not signed in yet.
@@ -53,6 +54,8 @@ async def request_session(request: Request) -> AsyncIterator[Session]:
     async with _slots(request):
         reads_only = request.method in ("GET", "HEAD")
         factory = request.app.state.read_sessions if reads_only else request.app.state.sessions
+        if reads_only and request.app.state.replica_sessions and use_replica(request.state):
+            factory = request.app.state.replica_sessions
         session: Session = factory()
         try:
             yield session
@@ -121,6 +124,7 @@ async def optional_user(request: Request, db: Db) -> User | None:
     if live is not None:
         await renew_session(request, token, live.expires_at, live.created_at)
     request.state.user = user
+    request.state.user_id = user.id if user is not None else None  # for the request log
     return user
 
 
@@ -167,6 +171,7 @@ async def current_user_id(request: Request) -> int:
                 await renew_session(request, token, live.expires_at, live.created_at)
     if user_id is None:
         raise NotSignedIn("Sign in first: this needs a signed-in session.")
+    request.state.user_id = user_id  # for the request log
     return user_id
 
 

@@ -16,9 +16,9 @@ _COMMON = [
     (b"x-content-type-options", b"nosniff"),
 ]
 HEADERS = [(b"content-security-policy", _CSP.encode()), *_COMMON]
-# The interactive API docs load Swagger UI from its CDN with an inline script.
+# The interactive API docs (Swagger UI, ReDoc) start with an inline script and use workers.
 DOCS_HEADERS = [(b"content-security-policy", b"frame-ancestors 'none'"), *_COMMON]
-DOCS_PATH = "/api/docs"
+DOCS_PATHS = frozenset({"/api/docs", "/api/redoc"})
 
 
 class SecurityHeaders:
@@ -31,7 +31,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = DOCS_HEADERS if scope["path"] == DOCS_PATH else HEADERS
+        extra = DOCS_HEADERS if scope["path"] in DOCS_PATHS else HEADERS
 
         async def send_with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
