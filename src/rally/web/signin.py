@@ -17,6 +17,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from rally.config import SecuritySettings
 from rally.models import User, UserSession
 from rally.services import accounts, audit, sessions
 from rally.services.accounts import SignedIn
@@ -88,16 +89,14 @@ def _finish(
         return signed
 
 
-async def sign_in(request: Request, db: Session, *, email: str, password: str) -> SignedIn:
-    """Check the credentials under the throttles and open a session (see the module doc)."""
-    app = request.app
-    throttle: Throttle = app.state.throttle
-    security = app.state.settings.security
-    client = client_address(request)
-    email = accounts.normalize_email(email)
-    device_user = throttle.device_user(request.cookies.get(DEVICE_COOKIE))
-    if device_user is None:
-        throttle.hit_address(client)
+def _precheck(
+    db: Session,
+    email: str,
+    client: str,
+    device_user: int | None,
+    throttle: Throttle,
+    security: SecuritySettings,
+) -> tuple[_Target | None, str | None, int]:
     target = _target(db, email, client)
     trusted_key: str | None = None
     if target is not None and device_user == target.user_id:
@@ -114,9 +113,26 @@ async def sign_in(request: Request, db: Session, *, email: str, password: str) -
         free=security.login_free_failures,
         cap=security.login_max_delay,
     )
+    db.commit()  # end the read transaction: nothing is held during the slow check
+    return target, trusted_key, wait
+
+
+async def sign_in(request: Request, db: Session, *, email: str, password: str) -> SignedIn:
+    """Check the credentials under the throttles and open a session (see the module doc)."""
+    app = request.app
+    throttle: Throttle = app.state.throttle
+    security = app.state.settings.security
+    client = client_address(request)
+    email = accounts.normalize_email(email)
+    device_user = throttle.device_user(request.cookies.get(DEVICE_COOKIE))
+    if device_user is None:
+        throttle.hit_address(client)
+    # The lookups run in the thread pool: a flood's requests never block the event loop.
+    target, trusted_key, wait = await run_in_threadpool(
+        _precheck, db, email, client, device_user, throttle, security
+    )
     if wait:
         raise accounts.too_many(email, wait)
-    db.commit()  # end the read transaction: nothing is held during the slow check
     hasher = app.state.hasher
     stored = target.password_hash if target else None
     trusted = trusted_key is not None
