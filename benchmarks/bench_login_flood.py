@@ -8,7 +8,9 @@ Imports ../shared/data/leagues into a throwaway PostgreSQL database (dropped at 
 starts `rally serve --no-access-log` (default settings: the throttles as shipped) on 127.0.0.1
 and a free port. Then, in one run, with the same closed-loop load generator as bench_web.py:
 
-1. standings alone: --clients keep-alive clients cycling over every series' standings;
+1. standings alone: --clients keep-alive clients cycling over every series' standings, once
+   before and once after the flood phase (the reference is both together: the load of a
+   shared machine drifts);
 2. standings during a flood: the same clients while --flood-clients more send
    POST /api/login with made-up e-mails as fast as the server answers, each from its own
    loopback address (127.0.0.2, 127.0.0.3, ...: several addresses, as a botnet would).
@@ -124,7 +126,7 @@ def main() -> None:
         standings = [_cycle(requests[i:] + requests[:i]) for i in range(args.clients)]
         load_before = os.getloadavg()
         phase("warm-up", port, standings, 1.0, 2000, 0, 0)
-        alone, _ = phase("standings alone", port, standings, args.seconds, args.max_requests, 0, 0)
+        before, _ = phase("alone (before)", port, standings, args.seconds, args.max_requests, 0, 0)
         flooded, statuses = phase(
             "standings + flood",
             port,
@@ -133,6 +135,14 @@ def main() -> None:
             args.max_requests,
             args.flood_clients,
             args.max_flood,
+        )
+        after, _ = phase("alone (after)", port, standings, args.seconds, args.max_requests, 0, 0)
+        # The reference is both quiet phases together: the machine's load drifts (shared).
+        alone = Phase(
+            "standings alone",
+            before.latencies + after.latencies,
+            before.errors + after.errors,
+            before.seconds + after.seconds,
         )
     finally:
         if server is not None:
@@ -150,7 +160,7 @@ def main() -> None:
         + ", after "
         + "/".join(f"{x:.2f}" for x in os.getloadavg())
     )
-    for measured in (alone, flooded):
+    for measured in (before, after, alone, flooded):
         print(measured.line())
     total = sum(statuses.values())
     print(
