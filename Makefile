@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # The suite's line coverage of src/rally (revisions included) may not fall below this.
 COVERAGE_FLOOR ?= 93
 
-.PHONY: install demo test lint test-only bench bench-import bench-migrate bench-damaged bench-earlier bench-web bench-demo bench-scale bench-cli bench-scaleout lock clean bench-online bench-sqlite
+.PHONY: install demo test lint test-only bench bench-import bench-migrate bench-damaged bench-earlier bench-web bench-demo bench-scale bench-cli bench-scaleout lock clean bench-online bench-sqlite bench-login-flood
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,7 +35,7 @@ test-only: $(STAMP)  ## The test suite alone (SQLite and PostgreSQL, browser tes
 
 test: lint test-only  ## Lint, type-check and run the whole suite.
 
-bench: bench-import bench-migrate bench-damaged bench-earlier bench-web bench-demo bench-scale bench-online bench-sqlite  ## All benchmarks (print figures; slow).
+bench: bench-import bench-migrate bench-damaged bench-earlier bench-web bench-demo bench-scale bench-online bench-sqlite bench-login-flood  ## All benchmarks (print figures; slow).
 
 bench-import: $(STAMP)
 	$(BIN)/python benchmarks/bench_import.py
@@ -51,6 +51,9 @@ bench-earlier: $(STAMP)  ## Repair of databases the earlier fix ran on, vs the p
 
 bench-web: $(STAMP)
 	$(BIN)/python benchmarks/bench_web.py
+
+bench-login-flood: $(STAMP)
+	$(BIN)/python benchmarks/bench_login_flood.py
 
 bench-demo: $(STAMP)
 	$(BIN)/python benchmarks/bench_demo.py

@@ -225,15 +225,16 @@ def _users(base: str, url: str, count: int) -> list[tuple[str, list[int]]]:
     users = []
     with httpx.Client(base_url=base, timeout=30) as http:
         for first, last, player_ids, team_ids in people:
-            reg = http.post(
-                "/api/register",
-                json={
-                    "email": f"bench-{uuid.uuid4().hex[:8]}@example.com",
-                    "password": "benchmark password",
-                    "first_name": first,
-                    "last_name": last,
-                },
-            )
+            body = {
+                "email": f"bench-{uuid.uuid4().hex[:8]}@example.com",
+                "password": "benchmark password",
+                "first_name": first,
+                "last_name": last,
+            }
+            reg = http.post("/api/register", json=body)
+            while reg.status_code == 429:  # the site-wide budget of password hashing
+                time.sleep(float(reg.headers.get("Retry-After", "1")))
+                reg = http.post("/api/register", json=body)
             reg.raise_for_status()
             token = reg.json()["token"]
             for pid in player_ids:
@@ -244,6 +245,70 @@ def _users(base: str, url: str, count: int) -> list[tuple[str, list[int]]]:
                 ).raise_for_status()
             users.append((token, list(team_ids)))
     return users
+
+
+def import_corpus(url: str, data: Path) -> list[int]:
+    """Upgrade the database at `url`, import the corpus; return the series with standings."""
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        started = time.perf_counter()
+        report = import_paths(engine, [data])
+        failed = [k for k, v in report.leagues.items() if v.error]
+        if failed:
+            raise SystemExit(f"import failed for {failed}")
+        print(f"corpus imported in {time.perf_counter() - started:.1f} s")
+        with engine.connect() as conn:
+            return list(
+                conn.execute(sa.text("SELECT DISTINCT series_id FROM series_stats ORDER BY 1"))
+                .scalars()
+                .all()
+            )
+    finally:
+        engine.dispose()
+
+
+def start_server(
+    url: str, workers: int, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """Start `rally serve` on 127.0.0.1 and a free port; return it once /healthz answers."""
+    port = _free_port()
+    rally = Path(sys.executable).with_name("rally")
+    environment = {
+        **os.environ,
+        "RALLY_SECRET_KEY": "benchmark",
+        "RALLY_DATA_DIR": tempfile.mkdtemp(prefix="rally-bench-"),
+        **(env or {}),
+    }
+    server = subprocess.Popen(
+        [
+            str(rally),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--database-url",
+            url,
+            "--no-access-log",
+            "--workers",
+            str(workers),
+        ],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return server, port
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            server.terminate()
+            raise SystemExit("the server did not start")
+        time.sleep(0.2)
 
 
 def main() -> None:
@@ -261,24 +326,7 @@ def main() -> None:
     url = scratch.create()
     server = ExitStack()  # the server, stopped before its database is dropped
     try:
-        engine = make_engine(url)
-        try:
-            upgrade(engine)
-            started = time.perf_counter()
-            report = import_paths(engine, [args.data])
-            failed = [k for k, v in report.leagues.items() if v.error]
-            if failed:
-                raise SystemExit(f"import failed for {failed}")
-            print(f"corpus imported in {time.perf_counter() - started:.1f} s")
-            with engine.connect() as conn:
-                series_ids = (
-                    conn.execute(sa.text("SELECT DISTINCT series_id FROM series_stats ORDER BY 1"))
-                    .scalars()
-                    .all()
-                )
-        finally:
-            engine.dispose()
-
+        series_ids = import_corpus(url, args.data)
         data_dir = Path(tempfile.mkdtemp(prefix="rally-bench-"))
         base = server.enter_context(serving(url, data_dir, workers=args.workers))
         port = int(base.rsplit(":", 1)[1])

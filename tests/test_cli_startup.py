@@ -39,7 +39,14 @@ print("LOADED", " ".join(sorted(sys.modules)))
 
 
 @pytest.mark.parametrize(
-    "argv", [["--help"], ["db", "--help"], ["etl", "--help"], ["db", "upgrade", "--help"]]
+    "argv",
+    [
+        ["--help"],
+        ["db", "--help"],
+        ["etl", "--help"],
+        ["db", "upgrade", "--help"],
+        ["admin", "--help"],
+    ],
 )
 def test_help_imports_no_heavy_module(argv: list[str]) -> None:
     out = subprocess.run(

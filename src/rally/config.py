@@ -7,6 +7,8 @@ environment at import time. `rally config` prints the effective settings, secret
 from __future__ import annotations
 
 import os
+from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -71,6 +73,92 @@ class Settings(BaseSettings):
         "info", description="Least severe level logged."
     )
     metrics: bool = Field(False, description="Serve Prometheus metrics at /metrics.")
+    # Mail (issue 15): without smtp_host, messages go to <data dir>/outbox as .eml files.
+    smtp_host: str | None = Field(None, description="SMTP server for outgoing mail.")
+    smtp_port: int | None = Field(
+        None, ge=1, le=65535, description="SMTP port; default 587 (465 with smtp_tls=ssl)."
+    )
+    smtp_tls: Literal["starttls", "ssl", "none"] = Field(
+        "starttls", description="SMTP encryption: STARTTLS, implicit TLS (ssl) or none."
+    )
+    smtp_user: str | None = Field(None, description="SMTP user name (AUTH when set).")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    mail_from: str = Field("Rally <rally@localhost>", description="Sender of Rally's mail.")
+    operator_email: str | None = Field(
+        None, description="Where claim reviews and disputes go (besides the team's captains)."
+    )
+    base_url: str | None = Field(
+        None, description="Public address of the site, for links in mail (https://...)."
+    )
+    # Sign-in throttling and sessions (issue 15); rates are `limits` strings.
+    limit_login_per_address: str = Field(
+        "30/minute", description="Sign-in attempts one client address may make."
+    )
+    limit_password_checks: str = Field(
+        "2/second", description="Password checks per process, all clients together."
+    )
+    limit_password_queue: int = Field(
+        2, ge=1, description="Password checks running or waiting at once before 429."
+    )
+    password_workers: int = Field(
+        1, ge=1, le=64, description="Threads hashing passwords, at a lowered CPU priority."
+    )
+    limit_storage: str = Field(
+        "memory://", description="Where limit counters live (a `limits` storage URI)."
+    )
+    limit_free_failures: int = Field(
+        5, ge=0, description="Failed sign-ins of an account before the growing delays start."
+    )
+    limit_max_delay: float = Field(
+        900.0, gt=0, description="Longest delay (s) between sign-ins after failures."
+    )
+    limit_hold: float = Field(1.0, ge=0, description="Seconds a throttled answer is held.")
+    session_idle_days: float = Field(
+        14.0, gt=0, description="A session ends after this many idle days (use extends it)."
+    )
+    session_max_days: float = Field(
+        90.0, gt=0, description="No session lasts longer than this since sign-in."
+    )
+    secure_cookies: bool = Field(
+        False, description="Secure cookies always (behind a TLS proxy); else only on https."
+    )
+    reset_link_minutes: float = Field(60.0, gt=0, description="Reset links expire after this.")
+    verify_link_hours: float = Field(
+        72.0, gt=0, description="Verification links expire after this."
+    )
+
+    @cached_property
+    def mail(self) -> MailSettings:
+        """The mail settings as one object."""
+        return MailSettings(
+            host=self.smtp_host,
+            port=self.smtp_port or (465 if self.smtp_tls == "ssl" else 587),
+            tls=self.smtp_tls,
+            username=self.smtp_user,
+            password=self.smtp_password.get_secret_value() if self.smtp_password else None,
+            sender=self.mail_from,
+            operator=self.operator_email,
+        )
+
+    @cached_property
+    def security(self) -> SecuritySettings:
+        """The throttling and session settings as one object."""
+        return SecuritySettings(
+            login_per_address=self.limit_login_per_address,
+            password_checks=self.limit_password_checks,
+            password_workers=self.password_workers,
+            password_queue=self.limit_password_queue,
+            limits_storage=self.limit_storage,
+            login_free_failures=self.limit_free_failures,
+            login_max_delay=self.limit_max_delay,
+            throttle_hold=self.limit_hold,
+            session_idle_days=self.session_idle_days,
+            session_max_days=self.session_max_days,
+            secure_cookies=self.secure_cookies,
+            base_url=self.base_url.rstrip("/") if self.base_url else None,
+            reset_link_minutes=self.reset_link_minutes,
+            verify_link_hours=self.verify_link_hours,
+        )
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:
@@ -145,3 +233,67 @@ def _sentence(exc: ValidationError) -> str:
             f"{ENV_PREFIX}{name.upper()} (or its flag) is invalid: {error['msg'].rstrip('.')}"
         )
     return "; ".join(problems) + "."
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """SMTP for outgoing mail; without a host, messages go to `<data dir>/outbox`."""
+
+    host: str | None = None
+    port: int = 587
+    #: "starttls", "ssl" (implicit TLS, usually port 465) or "none".
+    tls: str = "starttls"
+    username: str | None = None
+    password: str | None = None
+    sender: str = "Rally <rally@localhost>"
+    #: Where claim reviews and disputes go besides the team's captains.
+    operator: str | None = None
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    """Sign-in throttling, sessions and links (see Settings for each field's meaning)."""
+
+    login_per_address: str = "30/minute"
+    password_checks: str = "2/second"
+    password_workers: int = 1
+    password_queue: int = 2
+    limits_storage: str = "memory://"
+    login_free_failures: int = 5
+    login_max_delay: float = 900.0
+    throttle_hold: float = 1.0
+    session_idle_days: float = 14.0
+    session_max_days: float = 90.0
+    secure_cookies: bool = False
+    base_url: str | None = None
+    reset_link_minutes: float = 60.0
+    verify_link_hours: float = 72.0
+
+
+def account_fields(
+    *, mail: MailSettings | None = None, security: SecuritySettings | None = None
+) -> dict[str, Any]:
+    """Return Settings keyword arguments for these mail and security settings (tests, tools)."""
+    fields: dict[str, Any] = {}
+    if mail is not None:
+        fields |= {
+            "smtp_host": mail.host,
+            "smtp_port": mail.port,
+            "smtp_tls": mail.tls,
+            "smtp_user": mail.username,
+            "smtp_password": mail.password,
+            "mail_from": mail.sender,
+            "operator_email": mail.operator,
+        }
+    if security is not None:
+        names = {
+            "login_per_address": "limit_login_per_address",
+            "password_checks": "limit_password_checks",
+            "password_queue": "limit_password_queue",
+            "limits_storage": "limit_storage",
+            "login_free_failures": "limit_free_failures",
+            "login_max_delay": "limit_max_delay",
+            "throttle_hold": "limit_hold",
+        }
+        fields |= {names.get(k, k): v for k, v in asdict(security).items()}
+    return fields

@@ -183,6 +183,10 @@ class User(Base):
     league_context: Mapped[int | None] = mapped_column(ForeignKey("leagues.id"))
     created_at: Mapped[dt.datetime | None] = _now()
     last_login: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when the owner followed the verification (or a reset) link sent to the address.
+    email_verified_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set by `rally admin users disable`: no sign-in, no session.
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class UserPlayerAssociation(Base):
@@ -204,6 +208,7 @@ class PlayerClaim(Base):
         UniqueConstraint("player_id"),
         ForeignKeyConstraint(["player_id", "league_id"], ["players.id", "players.league_id"]),
         Index(None, "user_id"),
+        CheckConstraint("status IN ('confirmed', 'pending', 'disputed')", name="status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -211,6 +216,11 @@ class PlayerClaim(Base):
     player_id: Mapped[int] = mapped_column(Integer)
     league_id: Mapped[int] = mapped_column(ForeignKey("leagues.id"))
     created_at: Mapped[dt.datetime | None] = _now()
+    # pending: the name was not an exact match, a captain or the operator must confirm;
+    # disputed: another account said "this is me", suspended until someone decides.
+    status: Mapped[str] = mapped_column(String(16), server_default="confirmed")
+    decided_by: Mapped[str | None] = mapped_column(String(255))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class UserSession(Base):
@@ -224,6 +234,8 @@ class UserSession(Base):
     token_hash: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[dt.datetime | None] = _now()
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # The address the session signed in from: a correct password from it is trusted.
+    client: Mapped[str | None] = mapped_column(String(255))
 
 
 class LoginAttempt(Base):
@@ -421,3 +433,57 @@ class LegacyQuarantine(Base):
     resolution: Mapped[str] = mapped_column(Text)
     row: Mapped[dict[str, object]] = mapped_column(JSON)
     quarantined_at: Mapped[dt.datetime | None] = _now()
+
+
+class TeamCaptain(Base):
+    """An account that may confirm claims of a team's records (granted by the operator)."""
+
+    __tablename__ = "team_captains"
+    __table_args__ = (
+        ForeignKeyConstraint(["team_id", "league_id"], ["teams.id", "teams.league_id"]),
+        Index(None, "team_id"),
+    )
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    league_id: Mapped[int] = mapped_column(ForeignKey("leagues.id"))
+    granted_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime | None] = _now()
+
+
+class ClaimDispute(Base):
+    """Another account's "this is me" about a claimed record; open until decided."""
+
+    __tablename__ = "claim_disputes"
+    __table_args__ = (
+        ForeignKeyConstraint(["player_id", "league_id"], ["players.id", "players.league_id"]),
+        Index(None, "player_id"),
+        Index(None, "disputant_id"),
+        CheckConstraint("state IN ('open', 'upheld', 'rejected', 'withdrawn')", name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    player_id: Mapped[int] = mapped_column(Integer)
+    league_id: Mapped[int] = mapped_column(ForeignKey("leagues.id"))
+    disputant_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: Who held the claim when the dispute was opened.
+    holder_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), server_default="open")
+    created_at: Mapped[dt.datetime | None] = _now()
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by: Mapped[str | None] = mapped_column(String(255))
+
+
+class AuditEntry(Base):
+    """Who did what to which account, claim or captaincy, and when (operator and captains)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index(None, "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime | None] = _now()
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(255))
+    detail: Mapped[str | None] = mapped_column(Text)

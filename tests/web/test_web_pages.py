@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import sqlalchemy as sa
@@ -134,6 +135,14 @@ def test_sign_in_page_errors_and_throttling(client: TestClient) -> None:
     for _ in range(5):
         wrong = client.post("/login", data=data)
         assert wrong.status_code == 401 and "incorrect" in wrong.text
+    with client.app.state.engine.begin() as conn:  # type: ignore[attr-defined]
+        conn.execute(  # a sixth failure just now: the next try waits 2 s
+            sa.text(
+                "INSERT INTO login_attempts (email, client, attempted_at) "
+                "VALUES (:e, 'testclient', :t)"
+            ),
+            {"e": email, "t": dt.datetime.now(dt.UTC)},
+        )
     blocked = client.post("/login", data={**data, "password": PASSWORD})
     assert blocked.status_code == 429 and "Too many failed sign-ins" in blocked.text
     assert "Retry-After" in blocked.headers

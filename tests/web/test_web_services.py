@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from web_helpers import FAST_HASHER, PASSWORD
 
-from rally.services import accounts
+from rally.services import accounts, throttle
 from rally.services import person_names as names
 from rally.services.errors import InvalidCredentials, TooManySignInAttempts
 
@@ -43,7 +43,7 @@ def test_similarity_ranks_typos_above_strangers() -> None:
     assert close > 0.8 > far
 
 
-def test_throttle_window_expires_and_success_clears(engine: sa.Engine) -> None:
+def test_failures_bring_growing_delays_not_a_lock(engine: sa.Engine) -> None:
     start = dt.datetime(2025, 1, 1, 12, 0, tzinfo=dt.UTC)
     with Session(engine) as session, session.begin():
         accounts.register_user(
@@ -54,26 +54,32 @@ def test_throttle_window_expires_and_success_clears(engine: sa.Engine) -> None:
             last_name="U",
             hasher=FAST_HASHER,
         )
-    for minute in range(accounts.MAX_FAILED_SIGN_INS):
+    when = start
+    waits = []
+    for _ in range(accounts.FREE_FAILURES + 4):
         with Session(engine) as session, session.begin():
-            when = start + dt.timedelta(minutes=minute)
+            wait = accounts.account_delay(session, email="t@example.com", client=None, now=when)
+            waits.append(wait)
+            when += dt.timedelta(seconds=wait)
             assert (
                 accounts.check_credentials(
                     session, email="t@example.com", password="bad", now=when, hasher=FAST_HASHER
                 )
                 is None
             )
+    # Free failures, then 1, 2, 4, 8 seconds: each failure doubles the wait.
+    assert waits == [0] * accounts.FREE_FAILURES + [1, 2, 4, 8]
     with Session(engine) as session, pytest.raises(TooManySignInAttempts) as blocked:
         accounts.sign_in(
-            session,
-            email="T@example.com",
-            password=PASSWORD,
-            now=start + dt.timedelta(minutes=5),
-            hasher=FAST_HASHER,
+            session, email="T@example.com", password=PASSWORD, now=when, hasher=FAST_HASHER
         )
-    # The oldest failure (12:00) leaves the 15-minute window at 12:15.
-    assert blocked.value.retry_after == 10 * 60 + 1
-    later = start + accounts.THROTTLE_WINDOW + dt.timedelta(seconds=1)
+    assert blocked.value.retry_after == 16
+    # Failures from elsewhere never count at the owner's trusted place.
+    with Session(engine) as session:
+        assert (
+            accounts.account_delay(session, email="t@example.com", client="10.1.1.1", now=when) == 0
+        )
+    later = when + dt.timedelta(seconds=16)
     with Session(engine) as session, session.begin():
         signed = accounts.sign_in(
             session, email="t@example.com", password=PASSWORD, now=later, hasher=FAST_HASHER
@@ -83,6 +89,7 @@ def test_throttle_window_expires_and_success_clears(engine: sa.Engine) -> None:
         assert conn.execute(sa.text("SELECT count(*) FROM login_attempts")).scalar() == 0
     with Session(engine) as session, pytest.raises(InvalidCredentials):
         accounts.sign_in(session, email="nobody@example.com", password="x", hasher=FAST_HASHER)
+    assert throttle.growing_delay(100, free=5, cap=900) == 900
 
 
 def test_sessions_expire_and_end(engine: sa.Engine) -> None:

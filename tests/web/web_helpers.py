@@ -16,7 +16,7 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from rally.config import Settings
+from rally.config import MailSettings, SecuritySettings, Settings, account_fields
 from rally.web import create_app
 
 #: Cheap argon2 parameters: the tests register many accounts.
@@ -24,9 +24,26 @@ FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 PASSWORD = "correct horse"
 
 
-def make_app(db_url: str, data_dir: Path) -> FastAPI:
+#: Limits for tests that are not about limits: generous, and throttled answers not held.
+TEST_SECURITY = SecuritySettings(
+    login_per_address="1000/minute", password_checks="1000/second", throttle_hold=0.0
+)
+
+
+def make_app(
+    db_url: str,
+    data_dir: Path,
+    *,
+    security: SecuritySettings = TEST_SECURITY,
+    mail: MailSettings | None = None,
+) -> FastAPI:
     """Build the app the way `rally serve` does, with test settings."""
-    settings = Settings(database_url=db_url, data_dir=data_dir, secret_key="test-secret")
+    settings = Settings(
+        database_url=db_url,
+        data_dir=data_dir,
+        secret_key="test-secret",
+        **account_fields(security=security, mail=mail or MailSettings()),
+    )
     return create_app(settings, password_hasher=FAST_HASHER)
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from rally.cli import config, db, demo, etl, generate, serve
+from rally.cli import admin, config, db, demo, etl, generate, serve
 
 
 def _version(value: bool) -> None:
@@ -39,6 +39,7 @@ def _root(
 
 
 app.add_typer(db.app, name="db")
+app.add_typer(admin.app, name="admin")
 app.add_typer(etl.app, name="etl")
 app.command("generate")(generate.generate_command)
 app.command("serve")(serve.serve)

@@ -44,6 +44,8 @@ class ClaimSearch:
     message: str
     claimed: PlayerRecord | None = None
     candidates: list[PlayerRecord] = field(default_factory=list)
+    #: For a linked record: "confirmed", or "pending" until a captain or the operator confirms.
+    claim_status: str | None = None
 
 
 def _club(session: Session, *, league: League, club: str) -> Club:
@@ -117,9 +119,16 @@ def claim_by_name(
     where = f"{club_row.name}, {series_row.name} ({league_row.league_id})"
     if len(found) == 1:
         record = claim_player(session, user_id=user_id, player_id=found[0][0], check_name=False)
-        return ClaimSearch(
-            status="linked", message=f"Linked to {_describe(record)}.", claimed=record
+        state = session.scalar(
+            select(PlayerClaim.status).where(PlayerClaim.player_id == record.player_id)
         )
+        message = f"Linked to {_describe(record)}."
+        if state == "pending":
+            message = (
+                f"Claimed {_describe(record)}; the name differs from your account's, so a "
+                "captain of the team or the operator must confirm it first."
+            )
+        return ClaimSearch(status="linked", message=message, claimed=record, claim_status=state)
     if found:
         return ClaimSearch(
             status="choose",
@@ -176,10 +185,60 @@ def _may_claim(session: Session, user: User, player: Player) -> bool:
     )
 
 
+def already_claimed(record: PlayerRecord) -> PlayerAlreadyClaimed:
+    """Return the 409 for a record another account holds, naming the way to dispute it."""
+    return PlayerAlreadyClaimed(
+        f"{_describe(record)} is already claimed by another account. If it is yours, dispute "
+        f"the claim (player {record.player_id}): a captain or the operator will decide.",
+        player_id=record.player_id,
+    )
+
+
+def _confirms_itself(session: Session, user: User, player: Player) -> bool:
+    # Confirmed at once only when the record bears the account's own name (ignoring case,
+    # accents and spacing) or is another row of a person the user was confirmed as; a
+    # nickname, a typo or a name typed in the search waits for a captain or the operator.
+    account = (user.first_name or "", user.last_name or "")
+    if names.same_name(*account, player.first_name, player.last_name):
+        return True
+    confirmed_ids = (
+        select(Player.tenniscores_player_id)
+        .join(PlayerClaim, PlayerClaim.player_id == Player.id)
+        .where(
+            PlayerClaim.user_id == user.id,
+            PlayerClaim.status == "confirmed",
+            Player.league_id == player.league_id,
+        )
+    )
+    return player.tenniscores_player_id in set(session.scalars(confirmed_ids))
+
+
+def holds_confirmed_claim_on_team(session: Session, *, user_id: int, team_id: int) -> bool:
+    """Tell whether the user holds a confirmed claim of a record of this team.
+
+    The one check for team-private features (availability of others, ...): pending and
+    disputed claims give no access.
+    """
+    found = session.scalar(
+        select(PlayerClaim.id)
+        .join(Player, Player.id == PlayerClaim.player_id)
+        .where(
+            PlayerClaim.user_id == user_id,
+            PlayerClaim.status == "confirmed",
+            Player.team_id == team_id,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 def claim_player(
     session: Session, *, user_id: int, player_id: int, check_name: bool = True
 ) -> PlayerRecord:
     """Claim one player row for the user; idempotent for the user's own claims.
+
+    The claim is confirmed when the record bears the account's name, else pending until a
+    captain of the team or the operator confirms it (services.claim_review).
 
     Refuses a row claimed by another user (PlayerAlreadyClaimed, 409) and, when `check_name`,
     a row whose name is neither the account's name nor that of a record the user already
@@ -195,10 +254,7 @@ def claim_player(
     if owner == user_id:
         return record
     if owner is not None:
-        raise PlayerAlreadyClaimed(
-            f"{_describe(record)} is already claimed by another account; "
-            "it cannot be claimed twice."
-        )
+        raise already_claimed(record)
     user = session.get(User, user_id)
     if user is None:
         raise PlayerNotFound(f"There is no user {user_id}.")
@@ -207,16 +263,16 @@ def claim_player(
             f"{_describe(record)} does not match your name, {user.first_name} "
             f"{user.last_name}; you can claim only your own records."
         )
+    status = "confirmed" if _confirms_itself(session, user, player) else "pending"
     try:
         with session.begin_nested():
             session.add(
-                PlayerClaim(user_id=user_id, player_id=player_id, league_id=player.league_id)
+                PlayerClaim(
+                    user_id=user_id, player_id=player_id, league_id=player.league_id, status=status
+                )
             )
     except IntegrityError:  # another user claimed it concurrently
-        raise PlayerAlreadyClaimed(
-            f"{_describe(record)} is already claimed by another account; "
-            "it cannot be claimed twice."
-        ) from None
+        raise already_claimed(record) from None
     _associate(session, user_id=user_id, tenniscores_player_id=player.tenniscores_player_id)
     if player.team_id is not None:
         context = session.get(UserContext, user_id)

@@ -56,7 +56,11 @@ class PlayerNotFound(NotFound):
 
 
 class PlayerAlreadyClaimed(Conflict):
-    """Another user has claimed this player record."""
+    """Another user has claimed this player record (which can be disputed)."""
+
+    def __init__(self, message: str, *, player_id: int | None = None) -> None:
+        super().__init__(message)
+        self.player_id = player_id
 
 
 class PlayerNotYours(Forbidden):
@@ -69,3 +73,39 @@ class TeamNotClaimed(Forbidden):
 
 class CsrfRejected(Forbidden):
     """A form or API request failed the cross-site request forgery check."""
+
+
+class LinkInvalid(UsageError):
+    """A reset or verification link is malformed, was already used, or has expired."""
+
+    http_status = 400
+
+
+class AccountDisabled(Forbidden):
+    """The operator disabled this account."""
+
+
+class SignInBusy(RallyError):
+    """Too many password checks at once across the site; the client should retry shortly."""
+
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ClaimNotFound(NotFound):
+    """No claim or dispute has this id, or it is not in a state the action applies to."""
+
+
+class NotCaptain(Forbidden):
+    """The user is not a captain of the team the claim belongs to."""
+
+
+class EmailNotVerified(Forbidden):
+    """The action needs a verified e-mail address."""
+
+
+class UserNotFound(NotFound):
+    """No account has this address."""

@@ -5,20 +5,18 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Request, Response
 from pydantic import TypeAdapter
 from sqlalchemy import text
 
-from rally.errors import UsageError
-from rally.models import User
 from rally.services import accounts, claims, standings, team_page, teams
 from rally.services.claims import ClaimSearch
-from rally.services.errors import NotSignedIn, PlayerAlreadyClaimed
-from rally.services.leagues import league_by_key
+from rally.services.errors import NotSignedIn
 from rally.services.records import PlayerRecord
 from rally.services.standings import LeagueInfo, SeriesInfo, Standings, TeamSummary
 from rally.services.team_page import TeamDetail
 from rally.services.teams import TeamRef
+from rally.web.account_api import notify_pending, user_out
 from rally.web.deps import (
     CurrentUser,
     Db,
@@ -30,7 +28,6 @@ from rally.web.deps import (
     request_session,
     run_write,
     session_token,
-    set_session_cookie,
 )
 from rally.web.replica import use_replica
 from rally.web.schemas import (
@@ -41,12 +38,7 @@ from rally.web.schemas import (
     ContextOut,
     ErrorOut,
     Health,
-    LoginBody,
     MeOut,
-    RegisterBody,
-    RegisterOut,
-    SessionOut,
-    UserOut,
 )
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -74,16 +66,6 @@ _STANDINGS = TypeAdapter(Standings)
 
 def _json(content: bytes | str) -> Response:
     return Response(content=content, media_type="application/json")
-
-
-def _user(user: User) -> UserOut:
-    return UserOut(
-        id=user.id, email=user.email, first_name=user.first_name, last_name=user.last_name
-    )
-
-
-def _client(request: Request) -> str | None:
-    return request.client.host if request.client else None
 
 
 @health.get("/healthz", response_model=Health, responses={503: {"model": ErrorOut}})
@@ -130,62 +112,6 @@ async def put_context(user_id: SignedInId, body: ContextBody, request: Request) 
     return _json(ContextOut(context=context).model_dump_json())
 
 
-@router.post("/register", response_model=RegisterOut, status_code=201)
-def register(body: RegisterBody, request: Request, response: Response, db: WriteDb) -> RegisterOut:
-    """Create an account and sign in; league, club and series claim the player at once."""
-    wanted = (body.league, body.club, body.series)
-    if any(wanted) and not all(wanted):
-        raise UsageError("To claim at registration give league, club and series together.")
-    if body.league and body.club and body.series:
-        # Unknown names fail the registration before anything is written.
-        league_by_key(db, league=body.league)
-    user = accounts.register_user(
-        db,
-        email=body.email,
-        password=body.password,
-        first_name=body.first_name,
-        last_name=body.last_name,
-        hasher=request.app.state.hasher,
-    )
-    outcome: ClaimSearch | None = None
-    if body.league and body.club and body.series:
-        try:
-            outcome = claims.claim_by_name(
-                db,
-                user_id=user.id,
-                league=body.league,
-                club=body.club,
-                series=body.series,
-                first_name=body.first_name,
-                last_name=body.last_name,
-            )
-        except PlayerAlreadyClaimed as exc:
-            outcome = ClaimSearch(status="none", message=str(exc))
-    signed = accounts.start_session(db, user=user)
-    set_session_cookie(request, response, signed.token)
-    return RegisterOut(
-        user=_user(user), token=signed.token, expires_at=signed.expires_at, claim=outcome
-    )
-
-
-@router.post("/login", response_model=SessionOut, responses={429: {"model": ErrorOut}})
-def login(body: LoginBody, request: Request, response: Response, db: WriteDb) -> SessionOut:
-    """Sign in; returns the bearer token and sets the session cookie."""
-    user = accounts.check_credentials(
-        db,
-        email=body.email,
-        password=body.password,
-        client=_client(request),
-        hasher=request.app.state.hasher,
-    )
-    if user is None:
-        db.commit()  # the failed attempt must count even though the request fails
-        raise accounts.invalid_credentials()
-    signed = accounts.start_session(db, user=user)
-    set_session_cookie(request, response, signed.token)
-    return SessionOut(user=_user(user), token=signed.token, expires_at=signed.expires_at)
-
-
 @router.post("/logout", status_code=204, response_class=Response)
 def logout(request: Request, db: WriteDb) -> Response:
     """Sign out: end this session."""
@@ -202,7 +128,7 @@ def logout(request: Request, db: WriteDb) -> Response:
 async def me(user: CurrentUser, db: Db) -> MeOut:
     """The signed-in user, their claimed records and team context."""
     return MeOut(
-        user=_user(user),
+        user=user_out(user),
         claims=claims.claimed_records(db, user_id=user.id),
         context=teams.current_context(db, user_id=user.id),
     )
@@ -221,15 +147,25 @@ async def my_claims(user: CurrentUser, db: Db) -> list[PlayerRecord]:
 
 
 @router.post("/me/claims", response_model=PlayerRecord, status_code=201)
-def claim(body: ClaimBody, user: CurrentUser, db: WriteDb) -> PlayerRecord:
-    """Claim one player row by id (409 if another user has it)."""
-    return claims.claim_player(db, user_id=user.id, player_id=body.player_id)
+def claim(
+    body: ClaimBody, request: Request, user: CurrentUser, db: WriteDb, background: BackgroundTasks
+) -> PlayerRecord:
+    """Claim one player row by id (409 if another user has it; pending unless your name)."""
+    record = claims.claim_player(db, user_id=user.id, player_id=body.player_id)
+    notify_pending(request, db, background, record.player_id)
+    return record
 
 
 @router.post("/me/claims/search", response_model=ClaimSearch)
-def claim_search(body: ClaimSearchBody, user: CurrentUser, db: WriteDb) -> ClaimSearch:
+def claim_search(
+    body: ClaimSearchBody,
+    request: Request,
+    user: CurrentUser,
+    db: WriteDb,
+    background: BackgroundTasks,
+) -> ClaimSearch:
     """Find your record by league, club, series and name; a unique match is claimed."""
-    return claims.claim_by_name(
+    outcome = claims.claim_by_name(
         db,
         user_id=user.id,
         league=body.league,
@@ -238,6 +174,8 @@ def claim_search(body: ClaimSearchBody, user: CurrentUser, db: WriteDb) -> Claim
         first_name=body.first_name or user.first_name or "",
         last_name=body.last_name or user.last_name or "",
     )
+    notify_pending(request, db, background, outcome.claimed.player_id if outcome.claimed else None)
+    return outcome
 
 
 @router.get("/me/teams", response_model=list[TeamRef])

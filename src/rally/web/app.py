@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
@@ -29,7 +30,7 @@ from rally.db import is_postgres, make_engine, session_factory, writer
 from rally.db.state import head_revision
 from rally.errors import DatabaseUnavailable, RallyError
 from rally.observability import Metrics, RequestLog
-from rally.services.errors import NotSignedIn
+from rally.services.errors import NotSignedIn, SignInBusy, TooManySignInAttempts
 from rally.web.aiodb import AsyncPool
 from rally.web.hashing import LimitedHasher
 from rally.web.replica import ReplicaRouter
@@ -100,7 +101,11 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
     The engine and session factory are created here, never at import time, and disposed
     when the application shuts down. `password_hasher` lets tests use cheaper argon2 settings.
     """
-    from rally.web import api, ops, pages
+    from rally.services.mail import mailer_for
+    from rally.services.throttle import Throttle
+    from rally.web import account_api, api, ops, pages
+    from rally.web.account_pages import router as account_pages
+    from rally.web.security import SecurityHeaders
 
     url = settings.database_url
     async_pool: AsyncPool | None = None
@@ -174,8 +179,12 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
     app.state.db_capacity = pool["pool_size"] + pool["max_overflow"]
     app.state.db_slots = weakref.WeakKeyDictionary()
     app.state.secret = secret_key(settings)
-    # Queued per CPU: concurrent sign-ups must not starve every other request.
+    # Sign-up hashing queued per CPU: concurrent sign-ups must not starve every other request.
     app.state.hasher = LimitedHasher(password_hasher or PasswordHasher())
+    app.state.throttle = Throttle(settings.security, app.state.secret)
+    app.state.mailer = mailer_for(settings)
+    if not settings.mail.host:
+        log.warning("RALLY_SMTP_HOST is not set: mail goes to %s", settings.data_dir / "outbox")
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
     app.state.static_dir = HERE / "static"
     app.state.head_revision = head_revision()
@@ -193,7 +202,10 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
     app.include_router(ops.router)
     app.include_router(api.health)
     app.include_router(api.router)
+    app.include_router(account_api.router)
     app.include_router(pages.router)
+    app.include_router(account_pages)
+    app.add_middleware(SecurityHeaders)
     _install_error_handlers(app)
     return app
 
@@ -237,8 +249,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def rally_error(request: Request, exc: RallyError) -> Response:
         headers = None
         retry_after = getattr(exc, "retry_after", None)
-        if retry_after is not None:  # 429 sign-in throttling, 503 write queue overloaded
+        if retry_after is not None:  # 429 sign-in throttling, 503 busy or write queue overloaded
             headers = {"Retry-After": str(retry_after)}
+        if isinstance(exc, TooManySignInAttempts | SignInBusy):
+            # Holding the answer slows a flood's clients down at no cost to the server.
+            await asyncio.sleep(request.app.state.settings.security.throttle_hold)
         if isinstance(exc, NotSignedIn) and _is_api(request):
             headers = {"WWW-Authenticate": "Bearer"}
         return _error(request, exc.http_status, str(exc), headers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -10,7 +11,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request, Response
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from rally.models import User
-from rally.services import accounts
+from rally.services import accounts, sessions
 from rally.services.errors import CsrfRejected, NotSignedIn
 from rally.web.replica import use_replica
 
@@ -132,14 +133,36 @@ def session_token(request: Request) -> str | None:
 
 
 async def optional_user(request: Request, db: Db) -> User | None:
-    """Return the signed-in user, or None (one indexed lookup, run inline)."""
+    """Return the signed-in user, or None (one indexed lookup, run inline).
+
+    Each use extends the session (sliding lifetime, see services.sessions).
+    """
     token = session_token(request)
     if token is None:
         return None
-    user = accounts.user_for_token(db, token=token)
+    live = accounts.session_for_token(db, token=token)
+    user = live.user if live else None
+    if live is not None:
+        await renew_session(request, token, live.expires_at, live.created_at)
     request.state.user = user
     request.state.user_id = user.id if user is not None else None  # for the request log
     return user
+
+
+async def renew_session(
+    request: Request, token: str, expires_at: dt.datetime, created_at: dt.datetime | None
+) -> None:
+    """Extend the session when due (at most hourly): its own short write, in the thread pool."""
+    policy = sessions.SessionPolicy.of(request.app.state.settings.security)
+    new = policy.renewed(expires_at=expires_at, created_at=created_at, now=accounts.utcnow())
+    if new is not None:
+        await run_in_threadpool(_extend, request.app.state.sessions, token, new)
+
+
+def _extend(factory: Any, token: str, expires_at: dt.datetime) -> None:
+    with factory() as db:
+        sessions.extend(db, token=token, expires_at=expires_at)
+        db.commit()
 
 
 async def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
@@ -157,11 +180,17 @@ async def current_user_id(request: Request) -> int:
         pool = request.app.state.async_pool
         if pool is not None:
             async with pool.connection() as conn:
-                user_id = await accounts.user_id_for_token(conn, token=token)
+                found = await accounts.user_id_for_token(conn, token=token)
+            if found is not None:
+                user_id = found[0]
+                await renew_session(request, token, found[1], found[2])
         else:
             async with _slots(request):  # a read: on the loop, never waits (rally.db.writer)
                 with request.app.state.engine.connect() as conn:
-                    user_id = accounts.user_id_for_token_in(conn, token=token)
+                    found = accounts.user_id_for_token_in(conn, token=token)
+            if found is not None:
+                user_id = found[0]
+                await renew_session(request, token, found[1], found[2])
     if user_id is None:
         raise NotSignedIn("Sign in first: this needs a signed-in session.")
     request.state.user_id = user_id  # for the request log
@@ -173,16 +202,25 @@ OptionalUser = Annotated[User | None, Depends(optional_user)]
 
 
 def set_session_cookie(request: Request, response: Response, token: str) -> None:
-    """Set the HttpOnly, SameSite=Lax session cookie (Secure over https)."""
+    """Set the HttpOnly, SameSite=Lax session cookie (Secure over https or by setting).
+
+    The cookie lives as long as a session can (the cap); the server ends idle sessions.
+    """
+    security = request.app.state.settings.security
     response.set_cookie(
         SESSION_COOKIE,
         token,
-        max_age=int(accounts.SESSION_LIFETIME.total_seconds()),
+        max_age=int(security.session_max_days * 86400),
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=secure_cookies(request),
         path="/",
     )
+
+
+def secure_cookies(request: Request) -> bool:
+    """Tell whether cookies get the Secure flag: RALLY_SECURE_COOKIES, or an https request."""
+    return bool(request.app.state.settings.security.secure_cookies) or request.url.scheme == "https"
 
 
 def clear_session_cookie(response: Response) -> None:
@@ -229,7 +267,7 @@ def remember_anon(request: Request, response: Response) -> None:
             anon,
             httponly=True,
             samesite="lax",
-            secure=request.url.scheme == "https",
+            secure=secure_cookies(request),
             path="/",
         )
 

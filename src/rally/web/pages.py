@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from rally.errors import RallyError
 from rally.models import User
 from rally.services import accounts, claims, standings, team_page, teams
-from rally.services.errors import LeagueNotFound
+from rally.services.errors import LeagueNotFound, PlayerAlreadyClaimed
 from rally.services.leagues import league_by_key
+from rally.web.account_api import notify_pending
 from rally.web.deps import (
     CurrentUser,
     Db,
@@ -22,7 +23,6 @@ from rally.web.deps import (
     csrf_token,
     remember_anon,
     session_token,
-    set_session_cookie,
 )
 from rally.web.schemas import MAX_ID
 
@@ -80,83 +80,6 @@ def home(request: Request, user: OptionalUser, db: Db) -> Response:
     if user is not None:
         return _redirect("/team" if teams.current_context(db, user_id=user.id) else "/claim")
     return render(request, "home.html")
-
-
-@router.get("/register")
-def register_form(request: Request, user: OptionalUser) -> Response:
-    """The registration form."""
-    return render(request, "register.html", {"form": {}})
-
-
-@router.post("/register", dependencies=[FormCsrf])
-def register(
-    request: Request,
-    db: WriteDb,
-    email: Text,
-    password: Text,
-    first_name: Text,
-    last_name: Text,
-) -> Response:
-    """Create an account, sign in, then go on to claim the player record."""
-    form = {"email": email, "first_name": first_name, "last_name": last_name}
-    try:
-        user = accounts.register_user(
-            db,
-            email=email,
-            password=password,
-            first_name=first_name,
-            last_name=last_name,
-            hasher=request.app.state.hasher,
-        )
-    except RallyError as exc:
-        db.rollback()
-        return render(request, "register.html", {"form": form, "error": str(exc)}, exc.http_status)
-    signed = accounts.start_session(db, user=user)
-    response = _redirect("/claim")
-    set_session_cookie(request, response, signed.token)
-    return response
-
-
-@router.get("/login")
-def login_form(
-    request: Request, user: OptionalUser, next: Annotated[str, Query(max_length=500)] = "/"
-) -> Response:
-    """The sign-in form."""
-    return render(request, "login.html", {"next": next, "form": {}})
-
-
-@router.post("/login", dependencies=[FormCsrf])
-def login(
-    request: Request,
-    db: WriteDb,
-    email: Text,
-    password: Text,
-    next: Annotated[str, Form(max_length=500)] = "/",
-) -> Response:
-    """Sign in with email and password."""
-    context = {"next": next, "form": {"email": email}}
-    try:
-        user = accounts.check_credentials(
-            db,
-            email=email,
-            password=password,
-            client=request.client.host if request.client else None,
-            hasher=request.app.state.hasher,
-        )
-    except RallyError as exc:
-        response = render(request, "login.html", {**context, "error": str(exc)}, exc.http_status)
-        retry = getattr(exc, "retry_after", None)
-        if retry:
-            response.headers["Retry-After"] = str(retry)
-        return response
-    if user is None:
-        db.commit()  # the failed attempt counts
-        error = str(accounts.invalid_credentials())
-        return render(request, "login.html", {**context, "error": error}, 401)
-    signed = accounts.start_session(db, user=user)
-    response = _redirect(_safe_next(next, "/"))
-    set_session_cookie(request, response, signed.token)
-    return response
 
 
 @router.post("/logout", dependencies=[FormCsrf])
@@ -221,6 +144,7 @@ def claim(
     series: Text,
     first_name: Text,
     last_name: Text,
+    background: BackgroundTasks,
 ) -> Response:
     """Search by name; a unique match is linked, otherwise candidates are shown."""
     values = {
@@ -240,20 +164,36 @@ def claim(
             first_name=first_name,
             last_name=last_name,
         )
+    except PlayerAlreadyClaimed as exc:
+        db.rollback()
+        return _redirect(f"/dispute?player_id={exc.player_id}")
     except RallyError as exc:
         db.rollback()
         context = _claim_form(request, db, user, values, error=str(exc))
         return render(request, "claim.html", context, exc.http_status)
     if outcome.status == "linked":
-        return _redirect("/suggestions")
+        notify_pending(
+            request, db, background, outcome.claimed.player_id if outcome.claimed else None
+        )
+        return _redirect("/account" if outcome.claim_status == "pending" else "/suggestions")
     context = _claim_form(request, db, user, values, outcome=outcome)
     return render(request, "claim.html", context)
 
 
 @router.post("/claims", dependencies=[FormCsrf])
-def confirm_claim(request: Request, user: CurrentUser, db: WriteDb, player_id: IdForm) -> Response:
-    """Claim one record the user confirmed ("this is me")."""
-    claims.claim_player(db, user_id=user.id, player_id=player_id)
+def confirm_claim(
+    request: Request,
+    user: CurrentUser,
+    db: WriteDb,
+    player_id: IdForm,
+    background: BackgroundTasks,
+) -> Response:
+    """Claim one record the user confirmed ("this is me"); one claimed by another: dispute."""
+    try:
+        claims.claim_player(db, user_id=user.id, player_id=player_id)
+    except PlayerAlreadyClaimed:
+        return _redirect(f"/dispute?player_id={player_id}")
+    notify_pending(request, db, background, player_id)
     return _redirect("/suggestions")
 
 
