@@ -69,3 +69,15 @@ class TeamNotClaimed(Forbidden):
 
 class CsrfRejected(Forbidden):
     """A form or API request failed the cross-site request forgery check."""
+
+
+class MatchNotFound(NotFound):
+    """No match (schedule row) has this id, or it is not a match of the player's team."""
+
+
+class AvailabilityNotAllowed(Forbidden):
+    """The user may answer only for their own rows, or as captain for their team's players."""
+
+
+class CalendarFeedNotFound(NotFound):
+    """No live calendar feed has this token or id (never made, or revoked)."""

@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from rally.config import Settings
 from rally.db import is_postgres, make_engine, session_factory
 from rally.errors import DatabaseUnavailable, RallyError
+from rally.services.availability import league_today
 from rally.services.errors import NotSignedIn, TooManySignInAttempts
 from rally.web.aiodb import AsyncPool
 
@@ -93,7 +94,7 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
     The engine and session factory are created here, never at import time, and disposed
     when the application shuts down. `password_hasher` lets tests use cheaper argon2 settings.
     """
-    from rally.web import api, pages
+    from rally.web import api, pages, week_api, week_pages
 
     url = settings.database_url
     async_pool: AsyncPool | None = None
@@ -144,11 +145,16 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
     app.state.db_capacity = pool["pool_size"] + pool["max_overflow"]
     app.state.db_slots = weakref.WeakKeyDictionary()
     app.state.secret = secret_key(settings)
+    # Today in the leagues' time zone; tests replace it with a fixed clock.
+    app.state.today = league_today
     app.state.hasher = password_hasher or PasswordHasher()
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(api.health)
     app.include_router(api.router)
+    app.include_router(week_api.router)
+    app.include_router(week_api.feeds)
+    app.include_router(week_pages.router)
     app.include_router(pages.router)
     _install_error_handlers(app)
     return app
