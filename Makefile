@@ -16,7 +16,13 @@ $(STAMP): pyproject.toml requirements.lock
 	@$(BIN)/python -m compileall -q src >/dev/null
 	@touch $(STAMP)
 
-install: $(STAMP)  ## Create .venv and install Rally with its pinned dependencies.
+# axe-core (accessibility checks of the browser tests), pinned by package-lock.json.
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --silent
+	@touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP)  ## Create .venv and node_modules with the pinned dependencies.
 
 demo: $(STAMP)  ## Run Rally on a local SQLite database with demo leagues and account.
 	$(BIN)/rally demo $(DEMO_ARGS)
@@ -26,7 +32,7 @@ lint: $(STAMP)  ## ruff check, ruff format --check, mypy.
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-test-only: $(STAMP)  ## The test suite alone (SQLite and PostgreSQL, browser tests included).
+test-only: $(STAMP) $(NODE_STAMP)  ## The test suite alone (SQLite and PostgreSQL, browser tests included).
 	scripts/ensure-chromium
 	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
@@ -53,4 +59,4 @@ lock: $(STAMP)  ## Re-resolve requirements.lock from pyproject.toml.
 	$(UV) pip compile --quiet pyproject.toml --extra dev -o requirements.lock
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-output
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache test-output
