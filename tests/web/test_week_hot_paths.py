@@ -58,6 +58,7 @@ def _edges(engine: sa.Engine, ids: dict[str, int], week: dict[str, int]) -> None
             sa.text(
                 "INSERT INTO schedule (league_id, match_date, match_time, home_team, away_team, "
                 "home_team_id, away_team_id) VALUES (:l, NULL, NULL, 'Tennaqua 12', 'TBD', :t, NULL),"
+                " (:l, '2025-01-22', NULL, 'Guests', 'Tennaqua 12', NULL, :t),"
                 " (:l, '2025-01-21', NULL, 'Tennaqua 12', 'Wilmette 12', :t, :r)"
             ),
             {"l": apta, "t": team, "r": rival},
@@ -72,7 +73,9 @@ def _edges(engine: sa.Engine, ids: dict[str, int], week: dict[str, int]) -> None
                 "(:l, '2025-01-03', 'Wilmette 12', 'Tennaqua 12', :r, :t, '', NULL, "
                 "'apta-jim', NULL, NULL, NULL, NULL),"
                 "(:l, NULL, 'Tennaqua 12', 'Guests', :t, NULL, 'apta-jw', 'apta-aw', "
-                "NULL, NULL, '6-0, 6-0', 'home', 'Line 1')"
+                "NULL, NULL, '6-0, 6-0', 'home', 'Line 1'),"
+                "(:l, '2025-01-02', 'Unknown Club', 'Tennaqua 12', NULL, :t, 'x1', NULL, "
+                "'apta-aw', NULL, '6-1, 6-1', 'away', 'Line 2')"
             ),
             {"l": apta, "t": team, "r": rival},
         )

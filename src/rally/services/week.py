@@ -194,18 +194,19 @@ WITH t AS (
       JOIN series se ON se.id = tm.series_id
      WHERE tm.id = %(team_id)s
 ), ms AS (
-    SELECT m.id, m.match_date, m.line, m.scores, (m.home_team_id = t.id) AS home,
-           CASE WHEN m.home_team_id = t.id THEN m.away_team ELSE m.home_team END AS opponent,
-           CASE WHEN m.home_team_id = t.id THEN ARRAY[m.home_player_1_id, m.home_player_2_id]
+    SELECT m.id, m.match_date, m.line, m.scores, h.home,
+           CASE WHEN h.home THEN m.away_team ELSE m.home_team END AS opponent,
+           CASE WHEN h.home THEN ARRAY[m.home_player_1_id, m.home_player_2_id]
                 ELSE ARRAY[m.away_player_1_id, m.away_player_2_id] END AS ours,
-           CASE WHEN m.home_team_id = t.id THEN ARRAY[m.away_player_1_id, m.away_player_2_id]
+           CASE WHEN h.home THEN ARRAY[m.away_player_1_id, m.away_player_2_id]
                 ELSE ARRAY[m.home_player_1_id, m.home_player_2_id] END AS theirs,
            CASE WHEN m.winner IN ('home', 'away') THEN
-                     CASE WHEN (m.winner = 'home') = (m.home_team_id = t.id)
-                          THEN 'won' ELSE 'lost' END
+                     CASE WHEN (m.winner = 'home') = h.home THEN 'won' ELSE 'lost' END
                 WHEN m.winner = 'tie' THEN 'tied' END AS result,
            row_number() OVER (ORDER BY m.match_date, m.line, m.id) AS rn
       FROM t JOIN match_scores m ON m.home_team_id = t.id OR m.away_team_id = t.id
+     -- A row of this team whose home team is unknown (NULL) is an away row, as in Python.
+     CROSS JOIN LATERAL (SELECT coalesce(m.home_team_id = t.id, false) AS home) h
 ), names AS (
     SELECT DISTINCT ON (p.tenniscores_player_id) p.tenniscores_player_id AS tid,
            p.first_name || ' ' || p.last_name AS name
@@ -244,7 +245,8 @@ WITH t AS (
       LEFT JOIN record r ON r.tid = p.tenniscores_player_id
      WHERE p.is_active IS NOT FALSE
 ), fx AS (
-    SELECT s.id, s.match_date, s.match_time, s.location, (s.home_team_id = t.id) AS home,
+    SELECT s.id, s.match_date, s.match_time, s.location,
+           coalesce(s.home_team_id = t.id, false) AS home,
            CASE WHEN s.home_team_id = t.id THEN s.away_team ELSE s.home_team END AS opponent
       FROM t JOIN schedule s ON s.home_team_id = t.id OR s.away_team_id = t.id
 ), answers AS (
