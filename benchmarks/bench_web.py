@@ -200,6 +200,47 @@ def _users(base: str, url: str, count: int) -> list[tuple[str, list[int]]]:
     return users
 
 
+def start_server(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str, int]:
+    """Start `rally serve --no-access-log` on 127.0.0.1 and a free port; wait for /healthz."""
+    port = _free_port()
+    rally = Path(sys.executable).with_name("rally")
+    env = {
+        **os.environ,
+        "RALLY_SECRET_KEY": "benchmark",
+        "RALLY_DATA_DIR": tempfile.mkdtemp(prefix="rally-bench-"),
+    }
+    server = subprocess.Popen(
+        [
+            str(rally),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--database-url",
+            url,
+            "--no-access-log",
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return server, base, port
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            server.terminate()
+            raise SystemExit("the server did not start")
+        time.sleep(0.2)
+
+
 def main() -> None:
     """Import the corpus, start the server, run the phases and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -233,42 +274,7 @@ def main() -> None:
         finally:
             engine.dispose()
 
-        port = _free_port()
-        rally = Path(sys.executable).with_name("rally")
-        env = {
-            **os.environ,
-            "RALLY_SECRET_KEY": "benchmark",
-            "RALLY_DATA_DIR": tempfile.mkdtemp(prefix="rally-bench-"),
-        }
-        server = subprocess.Popen(
-            [
-                str(rally),
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--database-url",
-                url,
-                "--no-access-log",
-                "--workers",
-                str(args.workers),
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("the server did not start")
-            time.sleep(0.2)
+        server, base, port = start_server(url, args.workers)
         users = _users(base, url, args.clients)
         if len(users) < args.clients:
             raise SystemExit(f"only {len(users)} players with two teams found")

@@ -15,7 +15,9 @@ from web_fixtures import seed
 from week_fixtures import TODAY, add_week
 
 from rally.db import make_engine
-from rally.services.week import TeamWeek, team_week, team_week_json
+from rally.models import User
+from rally.services.week import TeamWeek, team_week
+from rally.services.week_sql import team_week_json
 
 _DOC = TypeAdapter(TeamWeek)
 
@@ -121,3 +123,70 @@ def test_team_week_statement_equals_service_for_every_team(
         engine.dispose()
     for today in (TODAY, dt.date(2024, 12, 1), dt.date(2025, 6, 1)):
         fast_and_general(pg_db_url, list(team_ids), today, limit)
+
+
+def test_grid_statement_equals_service(pg_db_url: str) -> None:
+    from rally.services.accounts import start_session
+    from rally.services.availability import Grid, team_grid
+    from rally.services.week_sql import grid_json
+
+    engine = make_engine(pg_db_url)
+    try:
+        ids = seed(engine)
+        week = add_week(engine, ids)
+        _edges(engine, ids, week)
+        tokens = {}
+        with Session(engine) as session, session.begin():
+            for name, rows in (
+                ("aaron", ["player_aaron_apta", "player_aaron_s1"]),
+                ("james", ["player_james"]),
+            ):
+                user_id = session.execute(
+                    sa.text(
+                        "INSERT INTO users (email, password_hash) VALUES (:e, 'x') RETURNING id"
+                    ),
+                    {"e": f"{name}@example.com"},
+                ).scalar_one()
+                for row in rows:
+                    session.execute(
+                        sa.text(
+                            "INSERT INTO player_claims (user_id, player_id, league_id) "
+                            "SELECT :u, id, league_id FROM players WHERE id = :p"
+                        ),
+                        {"u": user_id, "p": ids[row]},
+                    )
+                user = session.get(User, user_id)
+                tokens[name] = (user_id, start_session(session, user=user).token)
+    finally:
+        engine.dispose()
+    conninfo = sa.make_url(pg_db_url).set(drivername="postgresql").render_as_string(False)
+    cases = [
+        (name, team, today)
+        for name, teams in (
+            ("aaron", ["team_tennaqua_12", "team_midtown_s1"]),
+            ("james", ["team_tennaqua_12"]),
+        )
+        for team in teams
+        for today in (TODAY, dt.date(2024, 12, 1), dt.date(2025, 6, 1))
+    ]
+
+    async def fast() -> list[Any]:
+        async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+            return [
+                _loads(
+                    await grid_json(conn, token=tokens[name][1], team_id=ids[team], today=today)
+                    or "null"
+                )
+                for name, team, today in cases
+            ]
+
+    answers = asyncio.run(fast())
+    engine = make_engine(pg_db_url)
+    try:
+        with Session(engine) as session:
+            for (name, team, today), answer in zip(cases, answers, strict=True):
+                grid = team_grid(session, user_id=tokens[name][0], team_id=ids[team], today=today)
+                expected = TypeAdapter(Grid).dump_python(grid, mode="json")
+                assert answer == expected, (name, team, today)
+    finally:
+        engine.dispose()

@@ -128,6 +128,21 @@ class Rights:
         return player_id in self.own or self.captain
 
 
+def not_claimed(team: str) -> TeamNotClaimed:
+    """The error for a team of no record the user claimed."""
+    return TeamNotClaimed(
+        f"{team} is not a team of a player record you claimed; claim your record on it first."
+    )
+
+
+def no_upcoming(team: str, league_name: str) -> str:
+    """Why a team's availability grid is empty, in a player's words."""
+    return (
+        f"{league_name} has published no upcoming matches for {team}, "
+        "so there is nothing to answer yet."
+    )
+
+
 def answer_rights(session: Session, *, user_id: int, team_id: int) -> Rights:
     """Return the user's rights on a team (TeamNotFound; TeamNotClaimed without a claim).
 
@@ -144,10 +159,7 @@ def answer_rights(session: Session, *, user_id: int, team_id: int) -> Rights:
         .where(PlayerClaim.user_id == user_id, Player.team_id == team_id)
     ).all()
     if not rows:
-        raise TeamNotClaimed(
-            f"{team.team_name} is not a team of a player record you claimed; "
-            "claim your record on it first."
-        )
+        raise not_claimed(team.team_name)
     return Rights(
         team_id=team_id,
         team=team.team_name,
@@ -264,10 +276,7 @@ def team_grid(session: Session, *, user_id: int, team_id: int, today: dt.date) -
     ]
     empty = None
     if not matches:
-        empty = (
-            f"{header.league_name} has published no upcoming matches for {header.team}, "
-            "so there is nothing to answer yet."
-        )
+        empty = no_upcoming(header.team, header.league_name)
     return Grid(
         team_id=team_id,
         team=header.team,

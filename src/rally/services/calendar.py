@@ -14,8 +14,10 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, Timezone
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -26,6 +28,8 @@ from rally.services.teams import team_select
 
 #: A match without an end time in the data is shown this long.
 MATCH_LENGTH = dt.timedelta(hours=2)
+#: A schedule row: id, date, time, home, away, home id, away id, location.
+Fixture = tuple[Any, ...]
 #: How often subscribed calendars should fetch the feed again.
 REFRESH = dt.timedelta(hours=6)
 
@@ -115,69 +119,89 @@ def _feed_for(session: Session, token: str, key: bytes) -> CalendarFeed:
     return feed
 
 
-def feed_ics(session: Session, *, token: str, key: bytes, now: dt.datetime | None = None) -> bytes:
-    """Return the iCalendar document of a live feed token (CalendarFeedNotFound)."""
+def feed_ics(session: Session, *, token: str, key: bytes) -> bytes:
+    """Return the iCalendar document of a live feed token (CalendarFeedNotFound).
+
+    The rows are read on every request; only turning them into iCalendar text is memoized,
+    keyed by the rows themselves, so a changed match changes the document at once.
+    """
     feed = _feed_for(session, token, key)
     if feed.team_id is not None:
-        team_ids = [feed.team_id]
+        team_filter = Team.id == feed.team_id
     else:
-        team_ids = list(
-            session.scalars(
-                select(Player.team_id)
-                .join(PlayerClaim, PlayerClaim.player_id == Player.id)
-                .where(PlayerClaim.user_id == feed.user_id, Player.team_id.is_not(None))
-                .distinct()
-            )
+        claimed = (
+            select(Player.team_id)
+            .join(PlayerClaim, PlayerClaim.player_id == Player.id)
+            .where(PlayerClaim.user_id == feed.user_id)
         )
-    teams = {r[0]: r for r in session.execute(team_select().where(Team.id.in_(team_ids)))}
+        team_filter = Team.id.in_(claimed)
+    teams = {r[0]: tuple(r) for r in session.execute(team_select().where(team_filter))}
     fixtures = session.execute(
-        select(Schedule)
+        select(
+            Schedule.id,
+            Schedule.match_date,
+            Schedule.match_time,
+            Schedule.home_team,
+            Schedule.away_team,
+            Schedule.home_team_id,
+            Schedule.away_team_id,
+            Schedule.location,
+        )
         .where(
-            or_(Schedule.home_team_id.in_(team_ids), Schedule.away_team_id.in_(team_ids)),
+            or_(Schedule.home_team_id.in_(teams), Schedule.away_team_id.in_(teams)),
             Schedule.match_date.is_not(None),
         )
         .order_by(Schedule.match_date, Schedule.match_time, Schedule.id)
-    ).scalars()
+    ).all()
+    only = teams.get(feed.team_id) if feed.team_id else None
+    name = f"Rally: {only[1]}" if only else "Rally: my matches"
+    return _render(name, tuple(sorted(teams.values())), tuple(tuple(f) for f in fixtures))
+
+
+@lru_cache(maxsize=1)
+def _timezone() -> Timezone:
+    # The VTIMEZONE of the leagues' zone; computing it costs more than the rest of a feed.
+    return Timezone.from_tzid(str(LEAGUE_TZ))
+
+
+@lru_cache(maxsize=512)
+def _render(name: str, teams: tuple[tuple[Any, ...], ...], fixtures: tuple[Fixture, ...]) -> bytes:
     cal = Calendar()
     cal.add("prodid", "-//Rally//League calendar//EN")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    only = teams.get(feed.team_id) if feed.team_id else None
-    cal.add("x-wr-calname", f"Rally: {only[1]}" if only else "Rally: my matches")
+    cal.add("x-wr-calname", name)
     cal.add("x-wr-timezone", str(LEAGUE_TZ))
     cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", REFRESH)
-    stamp = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    cal.add_component(_timezone())
+    stamp = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    by_id = {t[0]: t for t in teams}
     for f in fixtures:
-        for team_id in (f.home_team_id, f.away_team_id):
-            if team_id in teams:
-                cal.add_component(_event(f, teams[team_id], stamp))
-    cal.add_missing_timezones()
-    return cal.to_ical()
+        for team_id in (f[5], f[6]):
+            if team_id in by_id:
+                cal.add_component(_event(f, by_id[team_id], stamp))
+    return bytes(cal.to_ical())
 
 
-def _event(f: Schedule, team: tuple[object, ...], stamp: dt.datetime) -> Event:
+def _event(f: Fixture, team: tuple[Any, ...], stamp: dt.datetime) -> Event:
+    schedule_id, date, time, home_team, away_team, home_id, _away_id, location = f
     team_id, name, league, league_name, _club, series = team[:6]
-    home = f.home_team_id == team_id
-    opponent = f.away_team if home else f.home_team
+    home = home_id == team_id
     event = Event()
     # Stable: the schedule row keeps its id when a re-import moves the match.
-    event.add("uid", f"match-{f.id}-team-{team_id}@rally")
+    event.add("uid", f"match-{schedule_id}-team-{team_id}@rally")
     event.add("dtstamp", stamp)
-    event.add("summary", f"{name} {'vs' if home else 'at'} {opponent}")
-    assert f.match_date is not None
-    if f.match_time is None:
-        event.add("dtstart", f.match_date)
-        event.add("dtend", f.match_date + dt.timedelta(days=1))
+    event.add("summary", f"{name} {'vs' if home else 'at'} {away_team if home else home_team}")
+    if time is None:
+        event.add("dtstart", date)
+        event.add("dtend", date + dt.timedelta(days=1))
     else:
-        start = dt.datetime.combine(f.match_date, f.match_time, tzinfo=LEAGUE_TZ)
+        start = dt.datetime.combine(date, time, tzinfo=LEAGUE_TZ)
         event.add("dtstart", start)
         event.add("dtend", start + MATCH_LENGTH)
-    if f.location:
-        event.add("location", f.location)
-    event.add(
-        "description",
-        f"{league_name} {series}: {f.home_team} (home) vs {f.away_team} (away).",
-    )
+    if location:
+        event.add("location", location)
+    event.add("description", f"{league_name} {series}: {home_team} (home) vs {away_team} (away).")
     event.add("categories", [str(league)])
     return event

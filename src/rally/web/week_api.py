@@ -10,12 +10,13 @@ from pydantic import BaseModel, StringConstraints, TypeAdapter
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from rally.services import availability, calendar, week
+from rally.services import accounts, availability, calendar, week, week_sql
 from rally.services.availability import AnswerOut, Grid
 from rally.services.calendar import FeedInfo
+from rally.services.errors import NotSignedIn
 from rally.services.week import TeamWeek
 from rally.web.api import _ERRORS as API_ERRORS
-from rally.web.deps import CurrentUser, Db, WriteDb, api_csrf, request_session
+from rally.web.deps import CurrentUser, Db, WriteDb, api_csrf, request_session, session_token
 from rally.web.schemas import MAX_ID, DbId, _Body
 
 router = APIRouter(prefix="/api", dependencies=[Depends(api_csrf)], responses=API_ERRORS)
@@ -24,6 +25,8 @@ feeds = APIRouter()
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 _TEAM_WEEK = TypeAdapter(TeamWeek)
+_GRID = TypeAdapter(Grid)
+SIGN_IN = "Sign in first: this needs a signed-in session."
 T = TypeVar("T")
 
 
@@ -68,18 +71,36 @@ async def team(team_id: IdPath, request: Request) -> Response:
     pool = request.app.state.async_pool
     if pool is not None:
         async with pool.connection() as conn:
-            return _json(await week.team_week_json(conn, team_id=team_id, today=today))
+            return _json(await week_sql.team_week_json(conn, team_id=team_id, today=today))
     doc = await in_session(request, lambda db: week.team_week(db, team_id=team_id, today=today))
     return _json(_TEAM_WEEK.dump_json(doc))
 
 
 @router.get("/teams/{team_id}/availability", response_model=Grid)
-def team_availability(team_id: IdPath, request: Request, user: CurrentUser, db: Db) -> Grid:
+async def team_availability(team_id: IdPath, request: Request) -> Response:
     """The team's availability grid: roster x upcoming matches, with counts per match.
     Only for a team of a record you claimed (403 otherwise)."""
-    return availability.team_grid(
-        db, user_id=user.id, team_id=team_id, today=request.app.state.today()
-    )
+    today = request.app.state.today()
+    token = session_token(request)
+    pool = request.app.state.async_pool
+    if pool is not None:
+        doc = None
+        if token:
+            async with pool.connection() as conn:
+                doc = await week_sql.grid_json(conn, token=token, team_id=team_id, today=today)
+        if doc is None:
+            raise NotSignedIn(SIGN_IN)
+        return _json(doc)
+
+    def grid(db: Session) -> bytes:
+        user = accounts.user_for_token(db, token=token) if token else None
+        if user is None:
+            raise NotSignedIn(SIGN_IN)
+        return _GRID.dump_json(
+            availability.team_grid(db, user_id=user.id, team_id=team_id, today=today)
+        )
+
+    return _json(await in_session(request, grid))
 
 
 @router.put("/players/{player_id}/availability/{schedule_id}", response_model=AnswerOut)

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
-from rally.services import accounts, availability, calendar, teams, week
+from rally.services import accounts, availability, calendar, teams, week, week_sql
 from rally.services.errors import NotSignedIn
 from rally.services.week import TeamWeek, Viewer
 from rally.web.deps import CurrentUser, Db, WriteDb, session_token
@@ -65,10 +65,10 @@ async def _team_page(request: Request, team_id: int | None, results: str) -> Res
     doc: dict[str, Any] | None = None
     if pool is not None:
         async with pool.connection() as conn:
-            viewer = await week.viewer_for_token(conn, token=token, team_id=team_id)
+            viewer = await week_sql.viewer_for_token(conn, token=token, team_id=team_id)
             target = team_id if team_id is not None else (viewer.team_id if viewer else None)
             if target is not None:
-                text = await week.team_week_json(
+                text = await week_sql.team_week_json(
                     conn, team_id=target, today=today, results_limit=limit
                 )
                 doc = json.loads(text)
