@@ -5,14 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from rally.cli._common import console, handle_errors
-from rally.services.availability import league_today
-from rally.synth import FILES, GenerateResult, InvalidGenerateArgument, generate
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from rally.synth import GenerateResult
 
 _COLUMNS = {
     "players.json": "players",
@@ -23,6 +25,10 @@ _COLUMNS = {
 
 
 def _summary(result: GenerateResult, seconds: float) -> Table:
+    from rich.table import Table
+
+    from rally.synth import FILES
+
     table = Table(title=f"Generated {len(result.leagues)} leagues in {seconds:.1f} s")
     table.add_column("league", no_wrap=True)
     table.add_column("style")
@@ -38,6 +44,9 @@ def _summary(result: GenerateResult, seconds: float) -> Table:
 
 
 def _today(value: str | None) -> dt.date | None:
+    from rally.services.availability import league_today
+    from rally.synth import InvalidGenerateArgument
+
     if value == "historical":
         return None
     if value is None:
@@ -73,6 +82,8 @@ def generate_command(
 ) -> None:
     """Write synthetic leagues (players, standings, schedules, matches) in the scraped formats."""
     started = time.perf_counter()
+    from rally.synth import generate
+
     result = generate(out_dir, leagues=leagues, scale=scale, seed=seed, today=_today(today))
     console.print(_summary(result, time.perf_counter() - started))
     console.print(f"Written to {result.out_dir}", highlight=False, soft_wrap=True)
