@@ -179,25 +179,29 @@ def _users(base: str, url: str, count: int) -> list[tuple[str, list[int]]]:
     users = []
     with httpx.Client(base_url=base, timeout=30) as http:
         for first, last, player_ids, team_ids in people:
-            reg = http.post(
-                "/api/register",
-                json={
-                    "email": f"bench-{uuid.uuid4().hex[:8]}@example.com",
-                    "password": "benchmark password",
-                    "first_name": first,
-                    "last_name": last,
-                },
-            )
-            reg.raise_for_status()
-            token = reg.json()["token"]
-            for pid in player_ids:
-                http.post(
-                    "/api/me/claims",
-                    json={"player_id": pid},
-                    headers={"Authorization": f"Bearer {token}"},
-                ).raise_for_status()
+            token = register_claiming(http, first, last, player_ids)
             users.append((token, list(team_ids)))
     return users
+
+
+def register_claiming(http: httpx.Client, first: str, last: str, player_ids: list[int]) -> str:
+    """Register a user with this name, claim these player rows; return the bearer token."""
+    reg = http.post(
+        "/api/register",
+        json={
+            "email": f"bench-{uuid.uuid4().hex[:8]}@example.com",
+            "password": "benchmark password",
+            "first_name": first,
+            "last_name": last,
+        },
+    )
+    reg.raise_for_status()
+    token = str(reg.json()["token"])
+    for pid in player_ids:
+        http.post(
+            "/api/me/claims", json={"player_id": pid}, headers={"Authorization": f"Bearer {token}"}
+        ).raise_for_status()
+    return token
 
 
 def start_server(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str, int]:
@@ -241,16 +245,21 @@ def start_server(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str, 
         time.sleep(0.2)
 
 
-def main() -> None:
-    """Import the corpus, start the server, run the phases and print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def load_arguments(doc: str | None) -> argparse.Namespace:
+    """Parse the options every web benchmark takes (see the module docstrings)."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
     parser.add_argument("--postgres-url", default=DEFAULT_ADMIN_URL)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--max-requests", type=int, default=20000)
     parser.add_argument("--workers", type=int, default=1, help="rally serve --workers")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    """Import the corpus, start the server, run the phases and print the figures."""
+    args = load_arguments(__doc__)
 
     scratch = ScratchDatabases(args.postgres_url, prefix="rally_bench_web")
     url = scratch.create()

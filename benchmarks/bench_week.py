@@ -24,19 +24,25 @@ p99 < 30 ms and at least half of /healthz throughput for every phase from 2 on.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import os
 import subprocess
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
-from bench_web import DEFAULT_DATA, Phase, _cycle, _get, run_phase, start_server
-from scratch import DEFAULT_ADMIN_URL, ScratchDatabases
+from bench_web import (
+    Phase,
+    _cycle,
+    _get,
+    load_arguments,
+    register_claiming,
+    run_phase,
+    start_server,
+)
+from scratch import ScratchDatabases
 
 from rally.db import make_engine
 from rally.db.migrate import upgrade
@@ -117,24 +123,13 @@ def players(base: str, url: str, count: int) -> list[tuple[str, int, str]]:
     out = []
     with httpx.Client(base_url=base, timeout=30) as http:
         for first, last, player_ids, team_ids in people:
-            reg = http.post(
-                "/api/register",
-                json={
-                    "email": f"bench-{uuid.uuid4().hex[:8]}@example.com",
-                    "password": "benchmark password",
-                    "first_name": first,
-                    "last_name": last,
-                },
-            )
-            reg.raise_for_status()
-            auth = {"Authorization": f"Bearer {reg.json()['token']}"}
-            for pid in player_ids:
-                http.post("/api/me/claims", json={"player_id": pid}, headers=auth)
+            token = register_claiming(http, first, last, player_ids)
+            auth = {"Authorization": f"Bearer {token}"}
             http.put("/api/me/context", json={"team_id": team_ids[0]}, headers=auth)
             feed = http.post("/api/me/calendars", json={}, headers=auth)
             feed.raise_for_status()
             path = feed.json()["url"].removeprefix(base)
-            out.append((reg.json()["token"], int(team_ids[0]), path))
+            out.append((token, int(team_ids[0]), path))
     if len(out) < count:
         raise SystemExit(f"only {len(out)} players with two scheduled teams found")
     return out
@@ -147,14 +142,7 @@ def _get_as(path: str, token: str, *, cookie: bool) -> bytes:
 
 def main() -> None:
     """Prepare the corpus, start the server, run the phases and print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--postgres-url", default=DEFAULT_ADMIN_URL)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--max-requests", type=int, default=20000)
-    parser.add_argument("--workers", type=int, default=1, help="rally serve --workers")
-    args = parser.parse_args()
+    args = load_arguments(__doc__)
 
     scratch = ScratchDatabases(args.postgres_url, prefix="rally_bench_week")
     url = scratch.create()

@@ -16,20 +16,7 @@ from rally.models import Player, Schedule, Team
 from rally.services.availability import Counts, answers_for, count
 from rally.services.errors import TeamNotFound
 from rally.services.team_page import MatchResult, RosterEntry, team_detail
-from rally.services.teams import team_select
-
-
-@dataclass(frozen=True)
-class Header:
-    """A team's names."""
-
-    team_id: int
-    team: str
-    league: str
-    league_name: str
-    club: str
-    series: str
-    series_id: int
+from rally.services.teams import Context, team_select
 
 
 @dataclass(frozen=True)
@@ -68,12 +55,21 @@ class TeamWeek:
     empty: dict[str, str]
 
 
-def team_header(session: Session, *, team_id: int) -> Header:
-    """Return a team's names (TeamNotFound)."""
+def team_header(session: Session, *, team_id: int) -> Context:
+    """Return a team with its series and league names (TeamNotFound)."""
     row = session.execute(team_select().where(Team.id == team_id)).first()
     if row is None:
         raise TeamNotFound(f"There is no team {team_id}.")
-    return Header(*row)
+    tid, team, league, league_name, club, series, series_id = row
+    return Context(
+        team_id=tid,
+        team=team,
+        series_id=series_id,
+        series=series,
+        league=league,
+        league_name=league_name,
+        club=club,
+    )
 
 
 def opponent_of(fixture: Schedule, team_id: int) -> str | None:

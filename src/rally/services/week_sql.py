@@ -22,6 +22,25 @@ if TYPE_CHECKING:
 
 #: `team_week` as one statement: PostgreSQL builds the document (keys in the dataclass's
 #: order) and returns the section sizes that `empty_reasons` needs.
+#: The answers of the roster (CTE `roster`) for the matches (CTE `fx`), as `answers_for`
+#: picks them (a linked answer wins over a legacy one of that day; the newest legacy one wins
+#: among those), and their counts per match.
+_ANSWERS_CTES = """), answers AS (
+    SELECT DISTINCT ON (f.id, a.player_id) f.id AS sid, a.player_id,
+           a.availability_status AS code, a.notes
+      FROM roster r
+      JOIN player_availability a ON a.player_id = r.id
+      JOIN fx f ON a.schedule_id = f.id
+                OR (a.schedule_id IS NULL
+                    AND (a.match_date AT TIME ZONE 'America/Chicago')::date = f.match_date)
+     ORDER BY f.id, a.player_id, a.schedule_id IS NULL, a.updated_at DESC NULLS LAST, a.id DESC
+), counts AS (
+    SELECT sid, count(*) FILTER (WHERE code = 1) AS available,
+           count(*) FILTER (WHERE code = 2) AS unavailable,
+           count(*) FILTER (WHERE code = 3) AS unsure, count(*) AS answered
+      FROM answers GROUP BY sid
+)"""
+
 _TEAM_WEEK_SQL = """
 WITH t AS (
     SELECT tm.id, tm.team_name, tm.league_id AS lid, l.league_id AS league_key, l.league_name,
@@ -87,20 +106,7 @@ WITH t AS (
            coalesce(s.home_team_id = t.id, false) AS home,
            CASE WHEN s.home_team_id = t.id THEN s.away_team ELSE s.home_team END AS opponent
       FROM t JOIN schedule s ON s.home_team_id = t.id OR s.away_team_id = t.id
-), answers AS (
-    SELECT DISTINCT ON (f.id, a.player_id) f.id AS sid, a.availability_status AS code
-      FROM roster r
-      JOIN player_availability a ON a.player_id = r.id
-      JOIN fx f ON a.schedule_id = f.id
-                OR (a.schedule_id IS NULL
-                    AND (a.match_date AT TIME ZONE 'America/Chicago')::date = f.match_date)
-     ORDER BY f.id, a.player_id, a.schedule_id IS NULL, a.updated_at DESC NULLS LAST, a.id DESC
-), counts AS (
-    SELECT sid, count(*) FILTER (WHERE code = 1) AS available,
-           count(*) FILTER (WHERE code = 2) AS unavailable,
-           count(*) FILTER (WHERE code = 3) AS unsure, count(*) AS answered
-      FROM answers GROUP BY sid
-), matches AS (
+{answers}, matches AS (
     SELECT f.*, json_build_object(
                'schedule_id', f.id, 'date', f.match_date,
                'weekday', to_char(f.match_date, 'FMDay'), 'time', f.match_time,
@@ -143,7 +149,7 @@ SELECT json_build_object(
     (SELECT count(*) FROM roster),
     t.team_name, t.league_name
 FROM t
-"""
+""".replace("{answers}", _ANSWERS_CTES)
 
 
 async def team_week_json(
@@ -247,21 +253,7 @@ WITH me AS (
       FROM schedule s
      WHERE (s.home_team_id = %(team_id)s OR s.away_team_id = %(team_id)s)
        AND s.match_date >= %(today)s
-), answers AS (
-    SELECT DISTINCT ON (f.id, a.player_id) f.id AS sid, a.player_id,
-           a.availability_status AS code, a.notes
-      FROM roster r
-      JOIN player_availability a ON a.player_id = r.id
-      JOIN fx f ON a.schedule_id = f.id
-                OR (a.schedule_id IS NULL
-                    AND (a.match_date AT TIME ZONE 'America/Chicago')::date = f.match_date)
-     ORDER BY f.id, a.player_id, a.schedule_id IS NULL, a.updated_at DESC NULLS LAST, a.id DESC
-), counts AS (
-    SELECT sid, count(*) FILTER (WHERE code = 1) AS available,
-           count(*) FILTER (WHERE code = 2) AS unavailable,
-           count(*) FILTER (WHERE code = 3) AS unsure, count(*) AS answered
-      FROM answers GROUP BY sid
-)
+{answers}
 SELECT (SELECT user_id FROM me), t.team_name, t.league_name,
        (SELECT n FROM rights) > 0 AND (SELECT user_id FROM me) IS NOT NULL,
        (SELECT count(*) FROM fx),
@@ -294,7 +286,7 @@ SELECT (SELECT user_id FROM me), t.team_name, t.league_name,
     'mine', (SELECT own FROM rights)
 )::text
   FROM t
-"""
+""".replace("{answers}", _ANSWERS_CTES)
 
 
 async def grid_json(
