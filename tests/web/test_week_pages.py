@@ -99,7 +99,7 @@ def test_one_tap_availability_updates_the_grid(
             "next": f"/team/availability?player={world['player_james']}",
         },
     )
-    grid = client.get("/team/availability").text.split("Team grid")[1]
+    grid = client.get("/team/availability").text.split('class="grid-table"')[1]
     james_row = grid.split("James Walsh")[1].split("</tr>")[0]
     assert "Not available" in james_row and "(away)" in james_row
     # Forged posts and foreign teams are refused with a sentence.
