@@ -64,19 +64,29 @@ WITH t AS (
       FROM t JOIN match_scores m ON m.home_team_id = t.id OR m.away_team_id = t.id
      -- A row of this team whose home team is unknown (NULL) is an away row, as in Python.
      CROSS JOIN LATERAL (SELECT coalesce(m.home_team_id = t.id, false) AS home) h
+), groups AS (
+    SELECT match_date, opponent, home, min(rn) AS first
+      FROM ms GROUP BY match_date, opponent, home
+), kept AS (
+    -- Only the newest `limit` matches get their lines' names and JSON.
+    SELECT * FROM groups ORDER BY first DESC LIMIT %(limit)s
+), shown AS (
+    SELECT ms.* FROM ms JOIN kept k
+      ON k.match_date IS NOT DISTINCT FROM ms.match_date
+     AND k.opponent IS NOT DISTINCT FROM ms.opponent AND k.home = ms.home
 ), names AS (
     SELECT DISTINCT ON (p.tenniscores_player_id) p.tenniscores_player_id AS tid,
            p.first_name || ' ' || p.last_name AS name
       FROM t JOIN players p ON p.league_id = t.lid
-     WHERE p.tenniscores_player_id IN (SELECT unnest(ours || theirs) FROM ms)
+     WHERE p.tenniscores_player_id IN (SELECT unnest(ours || theirs) FROM shown)
      ORDER BY p.tenniscores_player_id, p.id DESC
 ), lines AS (
-    SELECT ms.*,
-           ARRAY(SELECT coalesce(n.name, u.x) FROM unnest(ms.ours) WITH ORDINALITY u(x, i)
+    SELECT shown.*,
+           ARRAY(SELECT coalesce(n.name, u.x) FROM unnest(shown.ours) WITH ORDINALITY u(x, i)
                    LEFT JOIN names n ON n.tid = u.x WHERE u.x <> '' ORDER BY u.i) AS our_names,
-           ARRAY(SELECT coalesce(n.name, u.x) FROM unnest(ms.theirs) WITH ORDINALITY u(x, i)
+           ARRAY(SELECT coalesce(n.name, u.x) FROM unnest(shown.theirs) WITH ORDINALITY u(x, i)
                    LEFT JOIN names n ON n.tid = u.x WHERE u.x <> '' ORDER BY u.i) AS their_names
-      FROM ms
+      FROM shown
 ), results AS (
     SELECT min(rn) AS first,
            json_build_object(
@@ -132,10 +142,8 @@ SELECT json_build_object(
     'past', coalesce((SELECT json_agg(doc ORDER BY match_date DESC,
                                       match_time IS NOT NULL DESC, match_time DESC, id DESC)
                         FROM matches WHERE NOT upcoming), '[]'::json),
-    'results', coalesce((SELECT json_agg(doc ORDER BY first DESC)
-                           FROM (SELECT doc, first FROM results ORDER BY first DESC
-                                 LIMIT %(limit)s) newest), '[]'::json),
-    'results_total', (SELECT count(*) FROM results),
+    'results', coalesce((SELECT json_agg(doc ORDER BY first DESC) FROM results), '[]'::json),
+    'results_total', (SELECT count(*) FROM groups),
     'roster', coalesce((SELECT json_agg(json_build_object(
                     'player_id', id, 'first_name', first_name, 'last_name', last_name,
                     'pti', pti::float8, 'wins', wins, 'losses', losses,
@@ -145,7 +153,7 @@ SELECT json_build_object(
 )::text,
     (SELECT count(*) FROM matches WHERE upcoming),
     (SELECT count(*) FROM matches WHERE NOT upcoming),
-    (SELECT count(*) FROM results),
+    (SELECT count(*) FROM groups),
     (SELECT count(*) FROM roster),
     t.team_name, t.league_name
 FROM t

@@ -22,7 +22,7 @@ from rally.web.week_api import in_session
 router = APIRouter(include_in_schema=False)
 
 #: Results shown with their lines on the team page; `?results=all` shows every one.
-HTML_RESULTS = 8
+HTML_RESULTS = 6
 _TEAM_WEEK = TypeAdapter(TeamWeek)
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 STATUS_LABELS = {"available": "Available", "unavailable": "Not available", "unsure": "Not sure"}
