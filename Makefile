@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # The suite's line coverage of src/rally (revisions included) may not fall below this.
 COVERAGE_FLOOR ?= 93
 
-.PHONY: install demo test lint test-only bench bench-import bench-migrate bench-damaged bench-earlier bench-web bench-demo bench-scale bench-cli bench-scaleout lock clean bench-online bench-sqlite bench-login-flood
+.PHONY: install demo test lint test-only bench bench-import bench-migrate bench-damaged bench-earlier bench-web bench-demo bench-scale bench-cli bench-scaleout lock clean bench-online bench-sqlite bench-login-flood bench-week
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,13 @@ $(STAMP): pyproject.toml requirements.lock
 	@$(BIN)/python -m compileall -q src >/dev/null
 	@touch $(STAMP)
 
-install: $(STAMP)  ## Create .venv and install Rally with its pinned dependencies.
+# axe-core (accessibility checks of the browser tests), pinned by package-lock.json.
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --silent
+	@touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP)  ## Create .venv and node_modules with the pinned dependencies.
 
 demo: $(STAMP)  ## Run Rally on a local SQLite database with demo leagues and account.
 	$(BIN)/rally demo $(DEMO_ARGS)
@@ -28,14 +34,14 @@ lint: $(STAMP)  ## ruff check, ruff format --check, mypy.
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 
-test-only: $(STAMP)  ## The test suite alone (SQLite and PostgreSQL, browser tests included).
+test-only: $(STAMP) $(NODE_STAMP)  ## The test suite alone (SQLite and PostgreSQL, browser tests included).
 	scripts/ensure-chromium
 	$(BIN)/pytest -n 2 --dist loadfile --cov --cov-report= $(PYTEST_ARGS)
 	$(BIN)/python scripts/coverage_report.py --fail-under $(COVERAGE_FLOOR)
 
 test: lint test-only  ## Lint, type-check and run the whole suite.
 
-bench: bench-import bench-migrate bench-damaged bench-earlier bench-web bench-demo bench-scale bench-online bench-sqlite bench-login-flood  ## All benchmarks (print figures; slow).
+bench: bench-import bench-migrate bench-damaged bench-earlier bench-web bench-demo bench-scale bench-online bench-sqlite bench-login-flood bench-week  ## All benchmarks (print figures; slow).
 
 bench-import: $(STAMP)
 	$(BIN)/python benchmarks/bench_import.py
@@ -54,6 +60,9 @@ bench-web: $(STAMP)
 
 bench-login-flood: $(STAMP)
 	$(BIN)/python benchmarks/bench_login_flood.py
+
+bench-week: $(STAMP)
+	$(BIN)/python benchmarks/bench_week.py
 
 bench-demo: $(STAMP)
 	$(BIN)/python benchmarks/bench_demo.py
@@ -77,4 +86,4 @@ lock: $(STAMP)  ## Re-resolve requirements.lock from pyproject.toml.
 	$(UV) pip compile --quiet pyproject.toml --extra dev -o requirements.lock
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache test-output
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache test-output

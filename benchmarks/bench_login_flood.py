@@ -121,7 +121,7 @@ def main() -> None:
     server: subprocess.Popen[bytes] | None = None
     try:
         series_ids = import_corpus(url, args.data)
-        server, port = start_server(url, 1)
+        server, _base, port = start_server(url, 1)
         requests = [_get(f"/api/series/{sid}/standings") for sid in series_ids]
         standings = [_cycle(requests[i:] + requests[:i]) for i in range(args.clients)]
         load_before = os.getloadavg()

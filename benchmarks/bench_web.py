@@ -33,7 +33,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,51 +80,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-@contextmanager
-def serving(url: str, data_dir: Path, workers: int = 1) -> Iterator[str]:
-    """Run `rally serve --no-access-log` on `url` in a subprocess; yield its base URL.
-
-    On the way out, reports how often the server logged "database is locked".
-    """
-    port = _free_port()
-    env = {**os.environ, "RALLY_SECRET_KEY": "benchmark", "RALLY_DATA_DIR": str(data_dir)}
-    command = [str(Path(sys.executable).with_name("rally")), "serve", "--host", "127.0.0.1"]
-    server = subprocess.Popen(
-        [
-            *command,
-            "--port",
-            str(port),
-            "--database-url",
-            url,
-            "--no-access-log",
-            "--workers",
-            str(workers),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("the server did not start")
-            time.sleep(0.2)
-        yield base
-    finally:
-        server.terminate()
-        _out, err = server.communicate(timeout=20)
-        locked = err.decode(errors="replace").count("database is locked")
-        if locked:
-            print(f"  server log: 'database is locked' {locked} times")
 
 
 async def _client(
@@ -225,26 +180,130 @@ def _users(base: str, url: str, count: int) -> list[tuple[str, list[int]]]:
     users = []
     with httpx.Client(base_url=base, timeout=30) as http:
         for first, last, player_ids, team_ids in people:
-            body = {
-                "email": f"bench-{uuid.uuid4().hex[:8]}@example.com",
-                "password": "benchmark password",
-                "first_name": first,
-                "last_name": last,
-            }
-            reg = http.post("/api/register", json=body)
-            while reg.status_code == 429:  # the site-wide budget of password hashing
-                time.sleep(float(reg.headers.get("Retry-After", "1")))
-                reg = http.post("/api/register", json=body)
-            reg.raise_for_status()
-            token = reg.json()["token"]
-            for pid in player_ids:
-                http.post(
-                    "/api/me/claims",
-                    json={"player_id": pid},
-                    headers={"Authorization": f"Bearer {token}"},
-                ).raise_for_status()
+            token = register_claiming(http, first, last, player_ids)
             users.append((token, list(team_ids)))
     return users
+
+
+def register_claiming(http: httpx.Client, first: str, last: str, player_ids: list[int]) -> str:
+    """Register a user with this name, claim these player rows; return the bearer token."""
+    reg = http.post(
+        "/api/register",
+        json={
+            "email": f"bench-{uuid.uuid4().hex[:8]}@example.com",
+            "password": "benchmark password",
+            "first_name": first,
+            "last_name": last,
+        },
+    )
+    while reg.status_code == 429:  # the site-wide budget of password checks
+        time.sleep(float(reg.headers.get("Retry-After", "1")))
+        reg = http.post("/api/register", json=json.loads(reg.request.content))
+    reg.raise_for_status()
+    token = str(reg.json()["token"])
+    for pid in player_ids:
+        http.post(
+            "/api/me/claims", json={"player_id": pid}, headers={"Authorization": f"Bearer {token}"}
+        ).raise_for_status()
+    return token
+
+
+def start_server(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str, int]:
+    """Start `rally serve --no-access-log` on 127.0.0.1 and a free port; wait for /healthz."""
+    port = _free_port()
+    rally = Path(sys.executable).with_name("rally")
+    env = {
+        **os.environ,
+        "RALLY_SECRET_KEY": "benchmark",
+        "RALLY_DATA_DIR": tempfile.mkdtemp(prefix="rally-bench-"),
+    }
+    server = subprocess.Popen(
+        [
+            str(rally),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--database-url",
+            url,
+            "--no-access-log",
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return server, base, port
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            server.terminate()
+            raise SystemExit("the server did not start")
+        time.sleep(0.2)
+
+
+def load_arguments(doc: str | None) -> argparse.Namespace:
+    """Parse the options every web benchmark takes (see the module docstrings)."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--postgres-url", default=DEFAULT_ADMIN_URL)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--max-requests", type=int, default=20000)
+    parser.add_argument("--workers", type=int, default=1, help="rally serve --workers")
+    return parser.parse_args()
+
+
+@contextmanager
+def serving(url: str, data_dir: Path, workers: int = 1) -> Iterator[str]:
+    """Run `rally serve --no-access-log` on `url` in a subprocess; yield its base URL.
+
+    On the way out, reports how often the server logged "database is locked".
+    """
+    port = _free_port()
+    env = {**os.environ, "RALLY_SECRET_KEY": "benchmark", "RALLY_DATA_DIR": str(data_dir)}
+    command = [str(Path(sys.executable).with_name("rally")), "serve", "--host", "127.0.0.1"]
+    server = subprocess.Popen(
+        [
+            *command,
+            "--port",
+            str(port),
+            "--database-url",
+            url,
+            "--no-access-log",
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("the server did not start")
+            time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        _out, err = server.communicate(timeout=20)
+        locked = err.decode(errors="replace").count("database is locked")
+        if locked:
+            print(f"  server log: 'database is locked' {locked} times")
 
 
 def import_corpus(url: str, data: Path) -> list[int]:
@@ -268,68 +327,33 @@ def import_corpus(url: str, data: Path) -> list[int]:
         engine.dispose()
 
 
-def start_server(
-    url: str, workers: int, env: dict[str, str] | None = None
-) -> tuple[subprocess.Popen[bytes], int]:
-    """Start `rally serve` on 127.0.0.1 and a free port; return it once /healthz answers."""
-    port = _free_port()
-    rally = Path(sys.executable).with_name("rally")
-    environment = {
-        **os.environ,
-        "RALLY_SECRET_KEY": "benchmark",
-        "RALLY_DATA_DIR": tempfile.mkdtemp(prefix="rally-bench-"),
-        **(env or {}),
-    }
-    server = subprocess.Popen(
-        [
-            str(rally),
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--database-url",
-            url,
-            "--no-access-log",
-            "--workers",
-            str(workers),
-        ],
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return server, port
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or server.poll() is not None:
-            server.terminate()
-            raise SystemExit("the server did not start")
-        time.sleep(0.2)
-
-
 def main() -> None:
     """Import the corpus, start the server, run the phases and print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--postgres-url", default=DEFAULT_ADMIN_URL)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--max-requests", type=int, default=20000)
-    parser.add_argument("--workers", type=int, default=1, help="rally serve --workers")
-    args = parser.parse_args()
+    args = load_arguments(__doc__)
 
     scratch = ScratchDatabases(args.postgres_url, prefix="rally_bench_web")
     url = scratch.create()
-    server = ExitStack()  # the server, stopped before its database is dropped
+    server: subprocess.Popen[bytes] | None = None
     try:
-        series_ids = import_corpus(url, args.data)
-        data_dir = Path(tempfile.mkdtemp(prefix="rally-bench-"))
-        base = server.enter_context(serving(url, data_dir, workers=args.workers))
-        port = int(base.rsplit(":", 1)[1])
+        engine = make_engine(url)
+        try:
+            upgrade(engine)
+            started = time.perf_counter()
+            report = import_paths(engine, [args.data])
+            failed = [k for k, v in report.leagues.items() if v.error]
+            if failed:
+                raise SystemExit(f"import failed for {failed}")
+            print(f"corpus imported in {time.perf_counter() - started:.1f} s")
+            with engine.connect() as conn:
+                series_ids = (
+                    conn.execute(sa.text("SELECT DISTINCT series_id FROM series_stats ORDER BY 1"))
+                    .scalars()
+                    .all()
+                )
+        finally:
+            engine.dispose()
+
+        server, base, port = start_server(url, args.workers)
         users = _users(base, url, args.clients)
         if len(users) < args.clients:
             raise SystemExit(f"only {len(users)} players with two teams found")
@@ -352,7 +376,9 @@ def main() -> None:
             run_phase("PUT /api/me/context", port, switches, args.seconds, args.max_requests),
         ]
     finally:
-        server.close()
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=10)
         scratch.drop_all()
 
     print(

@@ -20,6 +20,7 @@ from rally.errors import RallyError
 from rally.etl.importer import import_paths
 from rally.models import League, Player, User
 from rally.services.accounts import register_user
+from rally.services.availability import league_today
 from rally.services.claims import claim_player
 from rally.services.teams import my_teams, switch_team
 from rally.synth import generate
@@ -115,7 +116,7 @@ def prepare_demo(data_dir: Path, *, log: Log = lambda _: None) -> DemoSetup:
         if created:
             leagues_dir = data_dir / DEMO_LEAGUES_DIR
             log(f"generating demo leagues in {leagues_dir}")
-            generate(leagues_dir, scale=DEMO_SCALE, seed=DEMO_SEED)
+            generate(leagues_dir, scale=DEMO_SCALE, seed=DEMO_SEED, today=league_today())
             log("importing them")
             report = import_paths(engine, [leagues_dir])
             failed = [r.league for r in report.leagues.values() if r.error]

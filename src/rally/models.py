@@ -380,6 +380,9 @@ class PlayerAvailability(Base):
         CheckConstraint("availability_status IN (1, 2, 3)", name="valid_availability_status"),
         ForeignKeyConstraint(["series_id", "league_id"], ["series.id", "series.league_id"]),
         ForeignKeyConstraint(["player_id", "league_id"], ["players.id", "players.league_id"]),
+        # One answer per player row (so per team) and match.
+        UniqueConstraint("player_id", "schedule_id"),
+        Index(None, "schedule_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -393,6 +396,9 @@ class PlayerAvailability(Base):
     league_id: Mapped[int] = mapped_column(ForeignKey("leagues.id"))
     notes: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[dt.datetime | None] = _now()
+    # The match (schedule row) this answer is for; it follows a match a re-import moves.
+    # NULL for legacy rows whose match is not in the schedule: those match by date.
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedule.id", ondelete="SET NULL"))
 
 
 class UserInstruction(Base):
@@ -487,3 +493,22 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(255))
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class CalendarFeed(Base):
+    """A secret, revocable iCalendar feed URL of a user: one team, or all their teams.
+
+    Only a random salt is stored; the URL's token is an HMAC of it under the server's secret
+    key, so a copy of the database does not reveal anyone's feed.
+    """
+
+    __tablename__ = "calendar_feeds"
+    __table_args__ = (Index(None, "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # NULL: every team of the user's claimed records.
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    salt: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime | None] = _now()
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -271,3 +271,31 @@ def test_refuses_a_directory_with_other_files_but_rewrites_its_own_output(tmp_pa
     with pytest.raises(OutputDirNotUsable, match="not empty"):
         generate(out, scale=0.03, seed=2)
     assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_today_places_every_season_around_it(tmp_path: Path) -> None:
+    import datetime as dt
+    import json
+
+    today = dt.date(2026, 3, 4)
+    result = generate(tmp_path / "now", scale=0.03, seed=5, today=today)
+    again = generate(tmp_path / "again", scale=0.03, seed=5, today=today)
+    for league in result.leagues:
+        folder = tmp_path / "now" / league.key
+        assert (folder / "schedules.json").read_bytes() == (
+            tmp_path / "again" / league.key / "schedules.json"
+        ).read_bytes()
+        dates = [
+            dt.datetime.strptime(r["date"], "%m/%d/%Y").date()
+            for r in json.loads((folder / "schedules.json").read_text())
+            if r.get("date") != "02/30/2025"
+        ]
+        assert min(dates) < today < max(dates), league.key
+        assert any(today < d <= today + dt.timedelta(days=7) for d in dates), league.key
+        played = [
+            dt.datetime.strptime(r["Date"], "%d-%b-%y").date()
+            for r in json.loads((folder / "match_history.json").read_text())
+            if r.get("Date") and r["Date"] != "31-Foo-24" and "-" in r["Date"]
+        ]
+        assert played and max(played) <= today, league.key
+    assert again.leagues == result.leagues

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,10 +11,13 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import TypeAdapter
+from sqlalchemy.orm import Session
 from web_helpers import make_app, register
 
 from rally.db import make_engine
 from rally.etl.importer import import_paths
+from rally.services.week import TeamWeek, team_week
 
 
 @pytest.fixture(scope="module", params=("postgresql", "sqlite"))
@@ -119,3 +123,65 @@ def test_aaron_walsh_claims_confirms_and_switches(corpus_app: FastAPI) -> None:
             {"p": apta["player_id"]},
         ).scalar()
     assert owner == reg["user"]["id"]
+
+    # Issue 13: Aaron marks availability on his NSTF team; his other teams never show it.
+    corpus_app.state.today = lambda: dt.date(2025, 5, 1)  # before the NSTF season
+    pages = {t["team_id"]: aaron.get(f"/api/teams/{t['team_id']}").json() for t in teams}
+    nstf_team = next(
+        t for t in teams if t["league"] == "NSTF" and pages[t["team_id"]]["next_match"]
+    )
+    record = next(r for r in nstf if r["series"] == nstf_team["series"])["player_id"]
+    match = pages[nstf_team["team_id"]]["next_match"]["schedule_id"]
+    marked = aaron.put(
+        f"/api/players/{record}/availability/{match}", json={"status": "available", "note": "yes"}
+    )
+    assert marked.status_code == 200, marked.text
+    grid = aaron.get(f"/api/teams/{nstf_team['team_id']}/availability").json()
+    mine = next(r for r in grid["players"] if r["player_id"] == record)
+    assert mine["answers"][0] == {"status": "available", "note": "yes"}
+    assert grid["matches"][0]["counts"]["available"] == 1
+    for other in (t for t in teams if t["team_id"] != nstf_team["team_id"]):
+        page = aaron.get(f"/api/teams/{other['team_id']}").json()
+        assert all(m["counts"]["available"] == 0 for m in page["upcoming"] + page["past"])
+        other_grid = aaron.get(f"/api/teams/{other['team_id']}/availability").json()
+        assert all(a is None for r in other_grid["players"] for a in r["answers"])
+        if not page["upcoming"] and not page["past"]:
+            league = "APTA Chicago" if other["league"] == "APTA_CHICAGO" else None
+            if league:  # the real APTA files publish no schedule for Tennaqua 12
+                assert page["empty"]["upcoming"] == (
+                    f"{league} has published no schedule for {other['team']}."
+                )
+            assert other_grid["empty"]
+    refused = aaron.put(
+        f"/api/players/{apta['player_id']}/availability/{match}", json={"status": "available"}
+    )
+    assert refused.status_code == 404  # an NSTF match is no match of the APTA team
+    with corpus_app.state.engine.connect() as conn:
+        answers = conn.execute(sa.text("SELECT player_id FROM player_availability")).scalars()
+        assert list(answers) == [record]
+
+
+def test_team_api_equals_the_service_on_the_corpus(corpus_app: FastAPI) -> None:
+    # On PostgreSQL the API answers from one statement: it must agree with the service,
+    # for the team with the most results and a sample of the others.
+    today = dt.date(2025, 3, 1)
+    corpus_app.state.today = lambda: today
+    with corpus_app.state.engine.connect() as conn:
+        ids = (
+            conn.execute(
+                sa.text(
+                    "SELECT t.id FROM teams t LEFT JOIN match_scores m "
+                    "ON m.home_team_id = t.id OR m.away_team_id = t.id "
+                    "GROUP BY t.id ORDER BY count(m.id) DESC, t.id"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    client = TestClient(corpus_app)
+    with Session(corpus_app.state.engine) as session:
+        for team_id in [ids[0], *ids[1::25]]:
+            answer = client.get(f"/api/teams/{team_id}")
+            assert answer.status_code == 200, answer.text
+            doc = team_week(session, team_id=team_id, today=today)
+            assert answer.json() == TypeAdapter(TeamWeek).dump_python(doc, mode="json"), team_id

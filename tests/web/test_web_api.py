@@ -353,7 +353,8 @@ def test_browse_leagues_series_standings_and_teams(
     assert set(roster) == {"Aaron Walsh", "James Walsh", "Jim Walsh", "Ann Walsh"}
     aaron = roster["Aaron Walsh"]
     assert (aaron["pti"], aaron["wins"], aaron["losses"], aaron["captain"]) == (37.6, 1, 1, True)
-    assert [(f["away_team"], f["home"]) for f in team["schedule"]] == [("Wilmette 12", True)]
+    fixtures = team["upcoming"] + team["past"]
+    assert [(f["opponent"], f["home"]) for f in fixtures] == [("Wilmette 12", True)]
     (match,) = team["results"]
     assert (match["opponent"], match["lines_won"], match["lines_lost"]) == ("Wilmette 12", 1, 1)
     assert [(ln["line"], ln["result"]) for ln in match["lines"]] == [

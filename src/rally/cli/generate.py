@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -42,6 +43,22 @@ def _summary(result: GenerateResult, seconds: float) -> Table:
     return table
 
 
+def _today(value: str | None) -> dt.date | None:
+    from rally.services.availability import league_today
+    from rally.synth import InvalidGenerateArgument
+
+    if value == "historical":
+        return None
+    if value is None:
+        return league_today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidGenerateArgument(
+            f"--today must be a date like 2026-01-15 or 'historical', not {value!r}."
+        ) from None
+
+
 @handle_errors
 def generate_command(
     out_dir: Annotated[Path, typer.Argument(help="Directory to write one folder per league into.")],
@@ -51,13 +68,23 @@ def generate_command(
     scale: Annotated[
         float, typer.Option("--scale", help="Size relative to the real corpus (0.05, 1, 10...).")
     ] = 1.0,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same files.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Random seed: same seed and --today, same files.")
+    ] = 0,
+    today: Annotated[
+        str | None,
+        typer.Option(
+            "--today",
+            help="Place each season around this date (YYYY-MM-DD; default: today in "
+            "America/Chicago); 'historical' keeps the real leagues' dates.",
+        ),
+    ] = None,
 ) -> None:
     """Write synthetic leagues (players, standings, schedules, matches) in the scraped formats."""
     started = time.perf_counter()
     from rally.synth import generate
 
-    result = generate(out_dir, leagues=leagues, scale=scale, seed=seed)
+    result = generate(out_dir, leagues=leagues, scale=scale, seed=seed, today=_today(today))
     console.print(_summary(result, time.perf_counter() - started))
     console.print(f"Written to {result.out_dir}", highlight=False, soft_wrap=True)
     console.print(

@@ -14,6 +14,7 @@ source has none, by (date, home team, away team, line).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -82,7 +83,7 @@ _STANDING_COLS = (
     "games_won",
     "games_lost",
 )
-_SCHEDULE_COLS = ("match_time", "home_team_id", "away_team_id", "location")
+_SCHEDULE_COLS = ("match_date", "match_time", "home_team_id", "away_team_id", "location")
 _MATCH_COLS = (
     "match_date",
     "home_team",
@@ -341,7 +342,29 @@ def _sync_schedule(
             "away_team_id": teams[away][0],
             "location": rec.location,
         }
+    _follow_moves(existing, wanted)
     Sync(session, Schedule, _SCHEDULE_COLS).apply(report.entity("schedule"), wanted, existing)
+
+
+def _follow_moves(existing: dict[Any, Any], wanted: Mapping[Any, dict[str, Any]]) -> None:
+    """Re-key a match the new snapshot moved to another date, so its row is updated.
+
+    A fixture is keyed by (date, home, away); when the snapshot drops exactly one fixture of
+    a pairing and adds exactly one, that is the same match on a new date: updating its row
+    (instead of adding one) keeps its id, so calendar events and availability answers follow.
+    """
+    gone: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    new: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for key in existing:
+        if key not in wanted:
+            gone[key[1:]].append(key)
+    for key in wanted:
+        if key not in existing:
+            new[key[1:]].append(key)
+    for pair, old_keys in gone.items():
+        added = new.get(pair, [])
+        if len(old_keys) == 1 and len(added) == 1:
+            existing[added[0]] = existing.pop(old_keys[0])
 
 
 def _resolve(

@@ -109,3 +109,15 @@ class EmailNotVerified(Forbidden):
 
 class UserNotFound(NotFound):
     """No account has this address."""
+
+
+class MatchNotFound(NotFound):
+    """No match (schedule row) has this id, or it is not a match of the player's team."""
+
+
+class AvailabilityNotAllowed(Forbidden):
+    """The user may answer only for their own rows, or as captain for their team's players."""
+
+
+class CalendarFeedNotFound(NotFound):
+    """No live calendar feed has this token or id (never made, or revoked)."""

@@ -78,13 +78,23 @@ class TeamDetail:
     results: list[MatchResult]
 
 
+#: Values of players.captain_status that mark a captain (the sources write it several ways).
+CAPTAIN_FLAGS = ("yes", "c", "captain", "true")
+
+
+def is_captain(flag: str | None) -> bool:
+    """Tell whether a roster's captain_status marks the player as captain."""
+    return (flag or "").strip().lower() in CAPTAIN_FLAGS
+
+
 def _names(session: Session, league_id: int, ids: set[str]) -> dict[str, str]:
     if not ids:
         return {}
     rows = session.execute(
-        select(Player.tenniscores_player_id, Player.first_name, Player.last_name).where(
-            Player.league_id == league_id, Player.tenniscores_player_id.in_(ids)
-        )
+        select(Player.tenniscores_player_id, Player.first_name, Player.last_name)
+        .where(Player.league_id == league_id, Player.tenniscores_player_id.in_(ids))
+        # One name per source id: the newest row's (the team page's fast path agrees).
+        .order_by(Player.id)
     )
     return {tid: f"{first} {last}" for tid, first, last in rows}
 
@@ -109,7 +119,7 @@ def team_detail(session: Session, *, team_id: int) -> TeamDetail:
             Player.captain_status,
         )
         .where(Player.team_id == team_id, Player.is_active.is_not(False))
-        .order_by(Player.last_name, Player.first_name)
+        .order_by(Player.last_name, Player.first_name, Player.id)
     ).all()
     fixtures = session.execute(
         select(Schedule)
@@ -184,7 +194,7 @@ def team_detail(session: Session, *, team_id: int) -> TeamDetail:
             # Rosters often carry 0-0; the lines played for this team say more.
             wins=record[tid][0] if tid in record else (wins or 0),
             losses=record[tid][1] if tid in record else (losses or 0),
-            captain=(captain or "").strip().lower() in {"yes", "c", "captain", "true"},
+            captain=is_captain(captain),
         )
         for pid, tid, first, last, pti, wins, losses, captain in players
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import random
 from collections.abc import Iterable, Iterator
@@ -228,9 +229,18 @@ def _match_rows(league: League, rng: random.Random) -> Iterator[Row]:
 
 
 def generate(
-    out_dir: str | Path, *, leagues: int = 4, scale: float = 1.0, seed: int = 0
+    out_dir: str | Path,
+    *,
+    leagues: int = 4,
+    scale: float = 1.0,
+    seed: int = 0,
+    today: dt.date | None = None,
 ) -> GenerateResult:
-    """Write `leagues` league folders into `out_dir`, about `scale` times the real corpus."""
+    """Write `leagues` league folders into `out_dir`, about `scale` times the real corpus.
+
+    With `today` each season is placed around that date (results before it, the rest of the
+    schedule after); without, on the real leagues' historical dates.
+    """
     _check_args(leagues, scale)
     out = Path(out_dir)
     keys = league_keys(leagues)
@@ -244,7 +254,13 @@ def generate(
     ):
         rng = random.Random(f"rally-synth/{seed}/{index}")
         league = build_league(
-            key=key, index=index + 1, style=style, n_teams=n_teams, rng=rng, earlier=earlier
+            key=key,
+            index=index + 1,
+            style=style,
+            n_teams=n_teams,
+            rng=rng,
+            earlier=earlier,
+            today=today,
         )
         for player in league.players:
             earlier.setdefault(player.club.name, []).append(player)

@@ -140,8 +140,14 @@ def build_league(
     n_teams: int,
     rng: random.Random,
     earlier: dict[str, list[Player]],
+    today: dt.date | None = None,
 ) -> League:
-    """Build clubs, series, teams and rosters for one league, then its fixtures and results."""
+    """Build clubs, series, teams and rosters for one league, then its fixtures and results.
+
+    With `today`, every series' season is placed around it: its played rounds fall before
+    `today`, the others on the following weeks (the style's weekday). Without, the season
+    starts on the style's historical date.
+    """
     clubs = rng.sample(CLUBS, min(style.clubs, len(CLUBS)))
     sizes: list[int] = []
     while sum(sizes) < n_teams:
@@ -162,7 +168,7 @@ def build_league(
             teams.append(Team(club, name, tag, strength, captains=rng.choice((1, 1, 2))))
     league = League(key, index, style, series, teams, [], [])
     _fill_rosters(league, rng, earlier)
-    _schedule(league, rng)
+    _schedule(league, rng, today)
     return league
 
 
@@ -220,7 +226,15 @@ def _round_robin(teams: list[Team]) -> list[list[tuple[Team, Team]]]:
     return rounds
 
 
-def _schedule(league: League, rng: random.Random) -> None:
+def _season_start(style_start: dt.date, played: int, today: dt.date | None) -> dt.date:
+    """Return the date of round 0 so that round `played` is the first after `today`."""
+    if today is None:
+        return style_start
+    ahead = (style_start.weekday() - today.weekday()) % 7 or 7
+    return today + dt.timedelta(days=ahead - 7 * played)
+
+
+def _schedule(league: League, rng: random.Random, today: dt.date | None = None) -> None:
     style = league.style
     by_series: dict[str, list[Team]] = {}
     for team in league.teams:
@@ -231,11 +245,16 @@ def _schedule(league: League, rng: random.Random) -> None:
         rounds = _round_robin(teams)
         if style.legs == 2:
             rounds += [[(b, a) for a, b in pairs] for pairs in rounds]
-        played = round(len(rounds) * style.played_share)
+        share = style.played_share
+        if today is not None and share >= 1:
+            share = 0.5  # a season around today is under way, even where the real one ended
+        played = round(len(rounds) * share)
         time = rng.choice(style.times)
         offset = s_index % 7 if style.name == "cita" else 0
+        first = style.season_start + dt.timedelta(days=offset)
+        start = _season_start(first, played, today)
         for r, pairs in enumerate(rounds):
-            date = style.season_start + dt.timedelta(days=7 * r + offset)
+            date = start + dt.timedelta(days=7 * r)
             for home, away in pairs:
                 day = date
                 # CITA-style match rows carry no series: keep (date, home club, away club) unique.

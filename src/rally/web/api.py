@@ -9,12 +9,11 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Path, Request, Response
 from pydantic import TypeAdapter
 from sqlalchemy import text
 
-from rally.services import accounts, claims, standings, team_page, teams
+from rally.services import accounts, claims, standings, teams
 from rally.services.claims import ClaimSearch
 from rally.services.errors import NotSignedIn
 from rally.services.records import PlayerRecord
 from rally.services.standings import LeagueInfo, SeriesInfo, Standings, TeamSummary
-from rally.services.team_page import TeamDetail
 from rally.services.teams import TeamRef
 from rally.web.account_api import notify_pending, user_out
 from rally.web.deps import (
@@ -57,7 +56,6 @@ health = APIRouter()
 
 LeaguePath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_]{1,64}$", max_length=64)]
 SeriesPath = Annotated[int, Path(ge=1, le=MAX_ID)]
-TeamPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 #: Serializer of the hottest answer (skips re-validating what the service just built).
@@ -214,7 +212,4 @@ async def series_teams(series_id: SeriesPath, db: Db) -> list[TeamSummary]:
     return standings.series_teams(db, series_id=series_id)
 
 
-@router.get("/teams/{team_id}", response_model=TeamDetail)
-def team(team_id: TeamPath, db: Db) -> TeamDetail:
-    """A team: roster with PTI and record, schedule, results by line."""
-    return team_page.team_detail(db, team_id=team_id)
+# GET /api/teams/{team_id} (the weekly team page) is in week_api.

@@ -30,6 +30,7 @@ from rally.db import is_postgres, make_engine, session_factory, writer
 from rally.db.state import head_revision
 from rally.errors import DatabaseUnavailable, RallyError
 from rally.observability import Metrics, RequestLog
+from rally.services.availability import league_today
 from rally.services.errors import NotSignedIn, SignInBusy, TooManySignInAttempts
 from rally.web.aiodb import AsyncPool
 from rally.web.hashing import LimitedHasher
@@ -103,7 +104,7 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
     """
     from rally.services.mail import mailer_for
     from rally.services.throttle import Throttle
-    from rally.web import account_api, api, ops, pages
+    from rally.web import account_api, api, ops, pages, week_api, week_pages
     from rally.web.account_pages import router as account_pages
     from rally.web.security import SecurityHeaders
 
@@ -179,6 +180,8 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
     app.state.db_capacity = pool["pool_size"] + pool["max_overflow"]
     app.state.db_slots = weakref.WeakKeyDictionary()
     app.state.secret = secret_key(settings)
+    # Today in the leagues' time zone; tests replace it with a fixed clock.
+    app.state.today = league_today
     # Sign-up hashing queued per CPU: concurrent sign-ups must not starve every other request.
     app.state.hasher = LimitedHasher(password_hasher or PasswordHasher())
     app.state.throttle = Throttle(settings.security, app.state.secret)
@@ -203,6 +206,9 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
     app.include_router(api.health)
     app.include_router(api.router)
     app.include_router(account_api.router)
+    app.include_router(week_api.router)
+    app.include_router(week_api.feeds)
+    app.include_router(week_pages.router)
     app.include_router(pages.router)
     app.include_router(account_pages)
     app.add_middleware(SecurityHeaders)

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from rally.errors import RallyError
 from rally.models import User
-from rally.services import accounts, claims, standings, team_page, teams
+from rally.services import accounts, claims, standings, teams
 from rally.services.errors import LeagueNotFound, PlayerAlreadyClaimed
 from rally.services.leagues import league_by_key
 from rally.web.account_api import notify_pending
@@ -223,16 +223,6 @@ def switch(request: Request, user: CurrentUser, db: WriteDb, team_id: IdForm) ->
     return _redirect("/team")
 
 
-@router.get("/team")
-def my_team(request: Request, user: CurrentUser, db: Db) -> Response:
-    """Your current team: roster, schedule and results."""
-    context = teams.current_context(db, user_id=user.id)
-    if context is None:
-        return _redirect("/claim")
-    detail = team_page.team_detail(db, team_id=context.team_id)
-    return render(request, "team.html", {"team": detail, "mine": True})
-
-
 @router.get("/standings")
 def my_standings(request: Request, user: CurrentUser, db: Db) -> Response:
     """Your current series' standings."""
@@ -284,12 +274,4 @@ def series(
     return _series_page(request, db, series_id)
 
 
-@router.get("/teams/{team_id}")
-def team(
-    request: Request,
-    user: OptionalUser,
-    db: Db,
-    team_id: Annotated[int, Path(ge=1, le=MAX_ID)],
-) -> Response:
-    """Browse: a team's roster, schedule and results."""
-    return render(request, "team.html", {"team": team_page.team_detail(db, team_id=team_id)})
+# /team and /teams/{team_id} (the weekly team page) are in week_pages.
