@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from rally.models import Club, ClubLeague, League, Series, SeriesStats, Team
 from rally.services.claims import league_by_key
 from rally.services.errors import SeriesNotFound
+from rally.services.plan import Plan, run
 
 if TYPE_CHECKING:
     import psycopg
@@ -162,9 +163,9 @@ def _standings_statement() -> Any:
     )
 
 
-def series_standings(session: Session, *, series_id: int) -> Standings:
-    """Return a series' standings ordered by points (SeriesNotFound for an unknown id)."""
-    rows = session.connection().execute(_standings_statement(), {"series_id": series_id}).all()
+def standings_plan(*, series_id: int) -> Plan[Standings]:
+    """Plan of `series_standings` (see rally.services.plan)."""
+    rows = yield _standings_statement(), {"series_id": series_id}
     if not rows:
         raise SeriesNotFound(f"There is no series {series_id}.")
     head = rows[0]
@@ -183,6 +184,11 @@ def series_standings(session: Session, *, series_id: int) -> Standings:
             for i, r in enumerate((r for r in rows if r[3] is not None), start=1)
         ],
     )
+
+
+def series_standings(session: Session, *, series_id: int) -> Standings:
+    """Return a series' standings ordered by points (SeriesNotFound for an unknown id)."""
+    return run(session, standings_plan(series_id=series_id))
 
 
 #: The API's standings document built by PostgreSQL in one round trip: the same shape, order

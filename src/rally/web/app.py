@@ -28,6 +28,7 @@ from rally.db import is_postgres, make_engine, session_factory
 from rally.errors import DatabaseUnavailable, RallyError
 from rally.services.errors import NotSignedIn, TooManySignInAttempts
 from rally.web.aiodb import AsyncPool
+from rally.web.friendly import page_sentence
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("rally.web")
@@ -93,7 +94,7 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
     The engine and session factory are created here, never at import time, and disposed
     when the application shuts down. `password_hasher` lets tests use cheaper argon2 settings.
     """
-    from rally.web import api, pages
+    from rally.web import api, pages, player_api, player_pages
 
     url = settings.database_url
     async_pool: AsyncPool | None = None
@@ -150,6 +151,8 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
     app.include_router(api.health)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(player_api.router)
+    app.include_router(player_pages.router)
     _install_error_handlers(app)
     return app
 
@@ -200,7 +203,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        return _error(request, 422, validation_sentence(exc))
+        sentence = validation_sentence(exc) if _is_api(request) else page_sentence(exc)
+        return _error(request, 422, sentence)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -1,0 +1,104 @@
+"""Player pages and search: indexes for a player's matches and history, name search on PostgreSQL.
+
+Both backends: indexes on the four player columns of ``match_scores`` (a player page finds
+every line a player played) and on ``player_history.player_id`` (the PTI chart).
+
+PostgreSQL only: the ``pg_trgm`` extension (and ``unaccent`` where the server has it), an
+IMMUTABLE function ``rally_fold(text)`` that folds case and accents the way
+`rally.services.names.normalize` does, and a GIN trigram index on
+``rally_fold(first_name || ' ' || last_name)``, so a typo-tolerant, accent-blind name search
+is an index scan. Without ``unaccent`` the function folds the common Latin accents itself.
+SQLite has no trigram index; search there scores the league's names in Python (rapidfuzz).
+
+The downgrade drops the index and the function but leaves the extensions installed: other
+objects of the database may use them.
+
+Revision ID: 0003_player_pages
+Revises: 0002_league_isolation
+Create Date: 2026-12-01
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003_player_pages"
+down_revision = "0002_league_isolation"
+branch_labels = None
+depends_on = None
+
+MATCH_PLAYER_COLUMNS = (
+    "home_player_1_id",
+    "home_player_2_id",
+    "away_player_1_id",
+    "away_player_2_id",
+)
+
+# What rally.services.names.normalize removes and collapses, in PostgreSQL regular expressions.
+_FOLD_TAIL = r"""btrim(regexp_replace(regexp_replace(lower({inner}), '[.''’`]', '', 'g'), '[\s,_-]+', ' ', 'g'))"""
+_ACCENTS = (
+    "áàâäãåāăąçćčďéèêëēėęěğíìîïīįıłñńňóòôöõøōőŕřśšşťúùûüūůűųýÿźżž",
+    "aaaaaaaaacccdeeeeeeeegiiiiiiilnnnoooooooorrsssstuuuuuuuuyyzzz",
+)
+
+
+def _fold_body(bind: sa.Connection) -> str:
+    schema = bind.execute(
+        sa.text(
+            "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'unaccent'"
+        )
+    ).scalar()
+    if schema:
+        # The two-argument form with a schema-qualified dictionary is safe to call IMMUTABLE.
+        inner = f"{schema}.unaccent('{schema}.unaccent'::regdictionary, $1)"
+    else:
+        inner = f"translate($1, '{_ACCENTS[0]}{_ACCENTS[0].upper()}', '{_ACCENTS[1]}{_ACCENTS[1].upper()}')"
+    return _FOLD_TAIL.format(inner=inner)
+
+
+def upgrade() -> None:
+    for column in MATCH_PLAYER_COLUMNS:
+        op.create_index(f"ix_match_scores_{column}", "match_scores", [column])
+    op.create_index("ix_player_history_player_id", "player_history", ["player_id"])
+    bind = op.get_bind()
+    if bind.dialect.name != "postgresql":
+        return
+    available = set(
+        bind.execute(
+            sa.text(
+                "SELECT name FROM pg_available_extensions WHERE name IN ('pg_trgm', 'unaccent')"
+            )
+        ).scalars()
+    )
+    if "pg_trgm" not in available:
+        raise RuntimeError(
+            "PostgreSQL lacks the pg_trgm extension (package postgresql-contrib); "
+            "install it and run `rally db upgrade` again."
+        )
+    op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    if "unaccent" in available:
+        op.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
+    op.execute(
+        "CREATE FUNCTION rally_fold(text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE "
+        f"STRICT RETURN {_fold_body(bind)}"
+    )
+    trgm = bind.execute(
+        sa.text(
+            "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pg_trgm'"
+        )
+    ).scalar()
+    op.execute(
+        "CREATE INDEX ix_players_name_trgm ON players "
+        f"USING gin (rally_fold(first_name || ' ' || last_name) {trgm}.gin_trgm_ops)"
+    )
+
+
+def downgrade() -> None:
+    bind = op.get_bind()
+    if bind.dialect.name == "postgresql":
+        op.execute("DROP INDEX IF EXISTS ix_players_name_trgm")
+        op.execute("DROP FUNCTION IF EXISTS rally_fold(text)")
+    op.drop_index("ix_player_history_player_id", table_name="player_history")
+    for column in MATCH_PLAYER_COLUMNS:
+        op.drop_index(f"ix_match_scores_{column}", table_name="match_scores")

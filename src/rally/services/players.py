@@ -1,0 +1,301 @@
+"""A player's page: teams in every league, record per team, PTI and its history, matches.
+
+A *player* here is a person: every row of the same source player id in one league (one row
+per team), plus the rows in other leagues that the same account has claimed (the person said
+so). Namesakes in other leagues are never merged by name alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, bindparam, case, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from rally.models import Club, League, MatchScore, Player, PlayerClaim, PlayerHistory, Series, Team
+from rally.services.errors import PlayerNotFound
+from rally.services.plan import Plan, run
+
+#: Matches listed on a page (the record counts them all).
+RECENT_MATCHES = 20
+
+
+@dataclass(frozen=True)
+class PlayerTeam:
+    """One team of the player: the player's row on it and the record of the lines played."""
+
+    player_id: int
+    league: str
+    league_name: str
+    club: str
+    club_id: int
+    series: str
+    series_id: int
+    team: str | None
+    team_id: int | None
+    pti: float | None
+    wins: int
+    losses: int
+    active: bool
+
+
+@dataclass(frozen=True)
+class PtiPoint:
+    """A PTI value on a date (from player_history: legacy rows and imported snapshots)."""
+
+    date: dt.date
+    pti: float
+    series: str | None
+
+
+@dataclass(frozen=True)
+class PlayerLink:
+    """A player named on a match line; `player_id` is None when no roster lists them."""
+
+    player_id: int | None
+    name: str
+
+
+@dataclass(frozen=True)
+class PlayedLine:
+    """One line the player played: partner, opponents, score and result."""
+
+    date: dt.date | None
+    league: str
+    team: str | None
+    team_id: int | None
+    opponent: str | None
+    opponent_id: int | None
+    line: str | None
+    partner: PlayerLink | None
+    opponents: list[PlayerLink]
+    scores: str | None
+    result: str | None
+
+
+@dataclass(frozen=True)
+class PlayerPage:
+    """Everything the player page shows."""
+
+    player_id: int
+    first_name: str
+    last_name: str
+    league: str
+    league_name: str
+    pti: float | None
+    wins: int
+    losses: int
+    teams: list[PlayerTeam]
+    history: list[PtiPoint]
+    matches: list[PlayedLine]
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if value is not None else None
+
+
+def _person() -> ColumnElement[bool]:
+    """Rows of the person of row :player_id (same source id and league, or claimed together)."""
+    me = aliased(Player)
+    mine = aliased(PlayerClaim)
+    claimed = aliased(PlayerClaim)
+    pid: Any = bindparam("player_id")
+    same_source = and_(
+        Player.league_id == select(me.league_id).where(me.id == pid).scalar_subquery(),
+        Player.tenniscores_player_id
+        == select(me.tenniscores_player_id).where(me.id == pid).scalar_subquery(),
+    )
+    owner = select(mine.user_id).where(mine.player_id == pid).scalar_subquery()
+    return or_(
+        same_source, Player.id.in_(select(claimed.player_id).where(claimed.user_id == owner))
+    )
+
+
+@lru_cache(maxsize=1)
+def _statements() -> tuple[Any, Any, Any]:
+    # Built once: compiling a statement costs more than running it (see plan.run_async).
+    person = _person()
+    rows = (
+        select(
+            Player.id,
+            Player.first_name,
+            Player.last_name,
+            League.league_id,
+            League.league_name,
+            Club.name,
+            Club.id,
+            Series.name,
+            Series.id,
+            Team.team_name,
+            Team.id,
+            Player.pti,
+            Player.wins,
+            Player.losses,
+            Player.is_active,
+        )
+        .join(League, League.id == Player.league_id)
+        .join(Club, Club.id == Player.club_id)
+        .join(Series, Series.id == Player.series_id)
+        .outerjoin(Team, Team.id == Player.team_id)
+        .where(person)
+        .order_by(
+            case((Player.id == bindparam("player_id"), 0), else_=1),
+            League.league_id,
+            Series.name,
+            Player.id,
+        )
+    )
+    ids = select(Player.id).where(person)
+    history = (
+        select(PlayerHistory.date, PlayerHistory.end_pti, PlayerHistory.series)
+        .where(
+            PlayerHistory.player_id.in_(ids),
+            PlayerHistory.date.is_not(None),
+            PlayerHistory.end_pti.is_not(None),
+        )
+        .distinct()
+        .order_by(PlayerHistory.date)
+    )
+    sources = (
+        select(Player.league_id, Player.tenniscores_player_id.label("source"))
+        .where(person)
+        .distinct()
+        .subquery()
+    )
+    m = MatchScore
+    slots = (m.home_player_1_id, m.home_player_2_id, m.away_player_1_id, m.away_player_2_id)
+
+    def named(slot: Any, column: Any) -> Any:
+        return (
+            select(column)
+            .where(Player.league_id == m.league_id, Player.tenniscores_player_id == slot)
+            .order_by(Player.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    matches = (
+        select(
+            m.match_date,
+            League.league_id,
+            m.home_team,
+            m.away_team,
+            m.home_team_id,
+            m.away_team_id,
+            m.line,
+            m.scores,
+            m.winner,
+            sources.c.source,
+            *slots,
+            *(named(slot, Player.id) for slot in slots),
+            *(named(slot, Player.first_name + " " + Player.last_name) for slot in slots),
+        )
+        .join(
+            sources,
+            and_(
+                m.league_id == sources.c.league_id,
+                or_(*(slot == sources.c.source for slot in slots)),
+            ),
+        )
+        .join(League, League.id == m.league_id)
+        .order_by(m.match_date.desc().nulls_last(), m.line, m.id)
+    )
+    return rows, history, matches
+
+
+def _line(row: Any) -> tuple[PlayedLine, int | None]:
+    date, league, home_team, away_team, home_id, away_id, line, scores, winner, me = row[:10]
+    slots, ids, names = row[10:14], row[14:18], row[18:22]
+    home = me in slots[:2]
+    ours, theirs = (range(0, 2), range(2, 4)) if home else (range(2, 4), range(0, 2))
+    links = [
+        PlayerLink(player_id=ids[i], name=names[i] or "Unlisted player") if slots[i] else None
+        for i in range(4)
+    ]
+    partner = next((links[i] for i in ours if slots[i] and slots[i] != me), None)
+    result = None
+    if winner in ("home", "away"):
+        result = "won" if (winner == "home") == home else "lost"
+    elif winner == "tie":
+        result = "tied"
+    team_id = home_id if home else away_id
+    played = PlayedLine(
+        date=date,
+        league=league,
+        team=home_team if home else away_team,
+        team_id=team_id,
+        opponent=away_team if home else home_team,
+        opponent_id=away_id if home else home_id,
+        line=line,
+        partner=partner,
+        opponents=[link for i in theirs if (link := links[i]) is not None],
+        scores=scores,
+        result=result,
+    )
+    return played, team_id
+
+
+def player_page_plan(*, player_id: int) -> Plan[PlayerPage]:
+    """Plan of `player_page` (see rally.services.plan)."""
+    rows_q, history_q, matches_q = _statements()
+    params = {"player_id": player_id}
+    rows = yield rows_q, params
+    if not rows:
+        raise PlayerNotFound(f"There is no player {player_id}.")
+    history = yield history_q, params
+    matches = yield matches_q, params
+    record: dict[int | None, list[int]] = defaultdict(lambda: [0, 0])
+    lines = []
+    for row in matches:
+        played, team_id = _line(row)
+        lines.append(played)
+        if played.result in ("won", "lost"):
+            record[team_id][0 if played.result == "won" else 1] += 1
+    teams = [
+        PlayerTeam(
+            player_id=r[0],
+            league=r[3],
+            league_name=r[4],
+            club=r[5],
+            club_id=r[6],
+            series=r[7],
+            series_id=r[8],
+            team=r[9],
+            team_id=r[10],
+            pti=_number(r[11]),
+            # Rosters often carry 0-0; the lines played for the team say more.
+            wins=record[r[10]][0] if r[10] in record else (r[12] or 0),
+            losses=record[r[10]][1] if r[10] in record else (r[13] or 0),
+            active=r[14] is not False,
+        )
+        for r in rows
+    ]
+    first = rows[0]
+    pti = next((t.pti for t in teams if t.player_id == player_id and t.pti is not None), None)
+    points: dict[tuple[dt.date, float], PtiPoint] = {}
+    for date, value, series in history:
+        point = PtiPoint(date=date, pti=float(Decimal(value)), series=series)
+        points.setdefault((point.date, point.pti), point)
+    return PlayerPage(
+        player_id=player_id,
+        first_name=first[1],
+        last_name=first[2],
+        league=first[3],
+        league_name=first[4],
+        pti=pti,
+        wins=sum(t.wins for t in teams),
+        losses=sum(t.losses for t in teams),
+        teams=teams,
+        history=list(points.values()),
+        matches=lines[:RECENT_MATCHES],
+    )
+
+
+def player_page(session: Session, *, player_id: int) -> PlayerPage:
+    """Return a player's page (PlayerNotFound for an unknown id)."""
+    return run(session, player_page_plan(player_id=player_id))

@@ -1,0 +1,193 @@
+"""Player search by name within a league (or all): accent- and case-blind, typo-tolerant.
+
+PostgreSQL: the trigram index of revision 0003 on ``rally_fold(first_name || ' ' ||
+last_name)``; a row is found when its whole name is similar to the query (``%``) or the query
+is similar to a part of it (``<%``: "walsh", "aron"). SQLite has no trigram index: the
+league's names are scored in Python with rapidfuzz (a few milliseconds for the real corpus).
+Both fold the query with `names.normalize`, as ``rally_fold`` folds the names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from rapidfuzz import fuzz, process
+from sqlalchemy import bindparam, func, select, text
+from sqlalchemy.orm import Session
+
+from rally.models import Club, League, Player, Series, Team
+from rally.services.errors import LeagueNotFound
+from rally.services.names import normalize
+from rally.services.plan import Plan, dialect_of, run
+
+#: Trigram thresholds (pg_trgm's defaults are 0.3 and 0.6; 0.6 misses "walsch" for "Walsh").
+SIMILARITY = 0.3
+WORD_SIMILARITY = 0.5
+#: rapidfuzz WRatio score (0-100) below which a SQLite candidate is dropped.
+FUZZ_CUTOFF = 72
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A player row found by name, with what tells namesakes apart: league, club, series, team."""
+
+    player_id: int
+    first_name: str
+    last_name: str
+    league: str
+    league_name: str
+    club: str
+    club_id: int
+    series: str
+    series_id: int
+    team: str | None
+    team_id: int | None
+    pti: float | None
+    score: float
+
+
+_COLUMNS = (
+    Player.id,
+    Player.first_name,
+    Player.last_name,
+    League.league_id,
+    League.league_name,
+    Club.name,
+    Club.id,
+    Series.name,
+    Series.id,
+    Team.team_name,
+    Team.id,
+    Player.pti,
+)
+
+_PG_SEARCH = text(
+    """
+SELECT p.id, p.first_name, p.last_name, l.league_id, l.league_name, c.name, c.id,
+       s.name, s.id, t.team_name, t.id, p.pti,
+       greatest(similarity(rally_fold(p.first_name || ' ' || p.last_name), :q),
+                word_similarity(:q, rally_fold(p.first_name || ' ' || p.last_name)))
+       + CASE WHEN rally_fold(p.first_name || ' ' || p.last_name) = :q THEN 1.0
+              WHEN rally_fold(p.first_name || ' ' || p.last_name) LIKE :prefix THEN 0.5
+              ELSE 0.0 END AS score
+FROM players p
+JOIN leagues l ON l.id = p.league_id
+JOIN clubs c ON c.id = p.club_id
+JOIN series s ON s.id = p.series_id
+LEFT JOIN teams t ON t.id = p.team_id
+WHERE (rally_fold(p.first_name || ' ' || p.last_name) % :q
+       OR :q <% rally_fold(p.first_name || ' ' || p.last_name)
+       OR rally_fold(p.first_name || ' ' || p.last_name) LIKE :prefix)
+  AND (CAST(:league AS text) IS NULL OR l.league_id = :league)
+  AND p.is_active IS NOT false
+ORDER BY score DESC, p.last_name, p.first_name, l.league_id, s.name, p.id
+LIMIT :limit
+"""
+)
+
+# Session settings of the trigram operators; the connection keeps them (our pools only).
+_PG_THRESHOLDS = select(
+    func.set_config("pg_trgm.similarity_threshold", str(SIMILARITY), False),
+    func.set_config("pg_trgm.word_similarity_threshold", str(WORD_SIMILARITY), False),
+)
+
+
+@lru_cache(maxsize=1)
+def _statements() -> tuple[Any, Any, Any]:
+    names = select(Player.id, Player.first_name, Player.last_name).where(
+        Player.is_active.is_not(False)
+    )
+    joined = (
+        select(*_COLUMNS)
+        .join(League, League.id == Player.league_id)
+        .join(Club, Club.id == Player.club_id)
+        .join(Series, Series.id == Player.series_id)
+        .outerjoin(Team, Team.id == Player.team_id)
+    )
+    league = select(League.id).where(League.league_id == bindparam("league"))
+    return names, joined, league
+
+
+def _hit(row: Any, score: float) -> SearchHit:
+    return SearchHit(
+        player_id=row[0],
+        first_name=row[1],
+        last_name=row[2],
+        league=row[3],
+        league_name=row[4],
+        club=row[5],
+        club_id=row[6],
+        series=row[7],
+        series_id=row[8],
+        team=row[9],
+        team_id=row[10],
+        pti=float(row[11]) if row[11] is not None else None,
+        score=round(float(score), 3),
+    )
+
+
+def search_plan(
+    *, query: str, league: str | None, limit: int, dialect: str
+) -> Plan[list[SearchHit]]:
+    """Plan of `search_players` (see rally.services.plan)."""
+    folded = normalize(query)
+    key = league.strip().upper() if league else None
+    names_q, joined_q, league_q = _statements()
+    league_id = None
+    if key:
+        found = yield league_q, {"league": key}
+        if not found:
+            raise LeagueNotFound(f"There is no league {league!r}.")
+        league_id = found[0][0]
+    if not folded:
+        return []
+    if dialect == "postgresql":
+        yield _PG_THRESHOLDS, {}
+        escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = yield (
+            _PG_SEARCH,
+            {
+                "q": folded,
+                "prefix": escaped + "%",
+                "league": key,
+                "limit": limit,
+            },
+        )
+        return [_hit(row, row[12]) for row in rows]
+    where = [] if league_id is None else [Player.league_id == league_id]
+    candidates = yield names_q.where(*where), {}
+    choices = {pid: normalize(f"{first} {last}") for pid, first, last in candidates}
+    scored = process.extract(
+        folded, choices, scorer=fuzz.WRatio, limit=limit * 3, score_cutoff=FUZZ_CUTOFF
+    )
+    if not scored:
+        return []
+    score = {
+        pid: value / 100 + (1.0 if choices[pid] == folded else 0.0) for _, value, pid in scored
+    }
+    rows = yield joined_q.where(Player.id.in_(score)), {}
+    rows.sort(key=lambda r: (-score[r[0]], r[2], r[1], r[3], r[7], r[0]))
+    return [_hit(row, score[row[0]]) for row in rows[:limit]]
+
+
+_LEAGUES = select(League.league_id, League.league_name).order_by(League.league_name)
+
+
+def search_page_plan(
+    *, query: str, league: str | None, limit: int, dialect: str
+) -> Plan[tuple[list[tuple[str, str]], list[SearchHit]]]:
+    """Plan of the search page: the leagues to choose from (key, name), then the hits."""
+    leagues = yield _LEAGUES, {}
+    hits = yield from search_plan(query=query, league=league, limit=limit, dialect=dialect)
+    return [(key, name) for key, name in leagues], hits
+
+
+def search_players(
+    session: Session, *, query: str, league: str | None = None, limit: int = 20
+) -> list[SearchHit]:
+    """Find active player rows by name, best first (LeagueNotFound for an unknown league)."""
+    return run(
+        session, search_plan(query=query, league=league, limit=limit, dialect=dialect_of(session))
+    )
