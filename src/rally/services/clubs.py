@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -53,34 +54,8 @@ class ClubInfo:
 
 
 @lru_cache(maxsize=1)
-def _club_statement() -> Any:
-    s = SeriesStats
-    club_series = select(Team.series_id).where(Team.club_id == bindparam("club_id"))
-    ranked = (
-        select(
-            s.team_id,
-            s.points,
-            s.matches_won,
-            s.matches_lost,
-            s.matches_tied,
-            # The standings' own order (standings.series_standings), so positions agree.
-            func.row_number()
-            .over(
-                partition_by=s.series_id,
-                order_by=(
-                    s.points.desc().nulls_last(),
-                    s.matches_won.desc().nulls_last(),
-                    s.team,
-                    s.id,
-                ),
-            )
-            .label("position"),
-            func.count().over(partition_by=s.series_id).label("team_count"),
-        )
-        .where(s.series_id.in_(club_series))
-        .subquery()
-    )
-    return (
+def _statements() -> tuple[Any, Any]:
+    teams = (
         select(
             Club.id,
             Club.name,
@@ -90,45 +65,64 @@ def _club_statement() -> Any:
             League.league_name,
             Series.name,
             Series.id,
-            ranked.c.position,
-            ranked.c.team_count,
-            ranked.c.points,
-            ranked.c.matches_won,
-            ranked.c.matches_lost,
-            ranked.c.matches_tied,
         )
         .select_from(Club)
         .outerjoin(Team, Team.club_id == Club.id)
         .outerjoin(Series, Series.id == Team.series_id)
         .outerjoin(League, League.id == Team.league_id)
-        .outerjoin(ranked, ranked.c.team_id == Team.id)
         .where(Club.id == bindparam("club_id"))
     )
+    s = SeriesStats
+    # Every standings row of the club's series, in the standings' own order
+    # (standings.series_standings), so positions agree; ranked here rather than by a window
+    # function, which PostgreSQL re-ran for each team when it misjudged the row counts.
+    standings = (
+        select(s.series_id, s.team_id, s.points, s.matches_won, s.matches_lost, s.matches_tied)
+        .where(s.series_id.in_(select(Team.series_id).where(Team.club_id == bindparam("club_id"))))
+        .order_by(
+            s.series_id,
+            s.points.desc().nulls_last(),
+            s.matches_won.desc().nulls_last(),
+            s.team,
+            s.id,
+        )
+    )
+    return teams, standings
 
 
 def club_page_plan(*, club_id: int) -> Plan[ClubPage]:
     """Plan of `club_page` (see rally.services.plan)."""
-    rows = yield _club_statement(), {"club_id": club_id}
+    teams_q, standings_q = _statements()
+    rows = yield teams_q, {"club_id": club_id}
     if not rows:
         raise ClubNotFound(f"There is no club {club_id}.")
-    teams = [
-        ClubTeam(
-            team_id=r[2],
-            team=r[3],
-            league=r[4],
-            league_name=r[5],
-            series=r[6],
-            series_id=r[7],
-            position=r[8],
-            team_count=r[9],
-            points=r[10],
-            matches_won=r[11],
-            matches_lost=r[12],
-            matches_tied=r[13],
+    place: dict[int, tuple[int, Any]] = {}
+    count: dict[int, int] = defaultdict(int)
+    for row in (yield standings_q, {"club_id": club_id}):
+        count[row[0]] += 1
+        if row[1] is not None:
+            place[row[1]] = (count[row[0]], row)
+    teams = []
+    for r in rows:
+        if r[2] is None:
+            continue
+        position, stats = place.get(r[2], (None, (None,) * 6))
+        teams.append(
+            ClubTeam(
+                team_id=r[2],
+                team=r[3],
+                league=r[4],
+                league_name=r[5],
+                series=r[6],
+                series_id=r[7],
+                position=position,
+                team_count=count[r[7]] if position else None,
+                points=stats[2],
+                matches_won=stats[3],
+                matches_lost=stats[4],
+                matches_tied=stats[5],
+            )
         )
-        for r in rows
-        if r[2] is not None
-    ]
     teams.sort(key=lambda t: (t.league_name, series_sort_key(t.series), t.team))
     return ClubPage(club_id=rows[0][0], name=rows[0][1], teams=teams)
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from rally.models import Club, League, MatchScore, Player, PlayerClaim, PlayerHistory, Series, Team
@@ -99,8 +99,11 @@ def _number(value: Any) -> float | None:
     return float(value) if value is not None else None
 
 
-def _person() -> ColumnElement[bool]:
-    """Rows of the person of row :player_id (same source id and league, or claimed together)."""
+def _person_conditions() -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """Rows of the person of row :player_id: same source id and league; claimed together.
+
+    Two conditions run as two queries: OR-ed, they made PostgreSQL scan every player.
+    """
     me = aliased(Player)
     mine = aliased(PlayerClaim)
     claimed = aliased(PlayerClaim)
@@ -111,15 +114,13 @@ def _person() -> ColumnElement[bool]:
         == select(me.tenniscores_player_id).where(me.id == pid).scalar_subquery(),
     )
     owner = select(mine.user_id).where(mine.player_id == pid).scalar_subquery()
-    return or_(
-        same_source, Player.id.in_(select(claimed.player_id).where(claimed.user_id == owner))
-    )
+    return same_source, Player.id.in_(select(claimed.player_id).where(claimed.user_id == owner))
 
 
 @lru_cache(maxsize=1)
-def _statements() -> tuple[Any, Any, Any]:
+def _statements() -> tuple[Any, Any, Any, Any]:
     # Built once: compiling a statement costs more than running it (see plan.run_async).
-    person = _person()
+    same_source, claimed_together = _person_conditions()
     rows = (
         select(
             Player.id,
@@ -137,35 +138,24 @@ def _statements() -> tuple[Any, Any, Any]:
             Player.wins,
             Player.losses,
             Player.is_active,
+            Player.league_id,
+            Player.tenniscores_player_id,
         )
         .join(League, League.id == Player.league_id)
         .join(Club, Club.id == Player.club_id)
         .join(Series, Series.id == Player.series_id)
         .outerjoin(Team, Team.id == Player.team_id)
-        .where(person)
-        .order_by(
-            case((Player.id == bindparam("player_id"), 0), else_=1),
-            League.league_id,
-            Series.name,
-            Player.id,
-        )
+        .order_by(League.league_id, Series.name, Player.id)
     )
-    ids = select(Player.id).where(person)
+    # One person's source id in one league: the history of its rows and the lines it played.
+    source = and_(
+        Player.league_id == bindparam("league_id"),
+        Player.tenniscores_player_id == bindparam("source"),
+    )
     history = (
         select(PlayerHistory.date, PlayerHistory.end_pti, PlayerHistory.series)
-        .where(
-            PlayerHistory.player_id.in_(ids),
-            PlayerHistory.date.is_not(None),
-            PlayerHistory.end_pti.is_not(None),
-        )
-        .distinct()
-        .order_by(PlayerHistory.date)
-    )
-    sources = (
-        select(Player.league_id, Player.tenniscores_player_id.label("source"))
-        .where(person)
-        .distinct()
-        .subquery()
+        .join(Player, Player.id == PlayerHistory.player_id)
+        .where(source, PlayerHistory.date.is_not(None), PlayerHistory.end_pti.is_not(None))
     )
     m = MatchScore
     slots = (m.home_player_1_id, m.home_player_2_id, m.away_player_1_id, m.away_player_2_id)
@@ -190,22 +180,18 @@ def _statements() -> tuple[Any, Any, Any]:
             m.line,
             m.scores,
             m.winner,
-            sources.c.source,
             *slots,
             *(named(slot, Player.id) for slot in slots),
             *(named(slot, Player.first_name + " " + Player.last_name) for slot in slots),
-        )
-        .join(
-            sources,
-            and_(
-                m.league_id == sources.c.league_id,
-                or_(*(slot == sources.c.source for slot in slots)),
-            ),
+            m.id,
         )
         .join(League, League.id == m.league_id)
-        .order_by(m.match_date.desc().nulls_last(), m.line, m.id)
+        .where(
+            m.league_id == bindparam("league_id"),
+            or_(*(slot == bindparam("source") for slot in slots)),
+        )
     )
-    return rows, history, matches
+    return rows.where(same_source), rows.where(claimed_together), history, matches
 
 
 def _line(row: Any) -> tuple[PlayedLine, int | None]:
@@ -242,13 +228,23 @@ def _line(row: Any) -> tuple[PlayedLine, int | None]:
 
 def player_page_plan(*, player_id: int) -> Plan[PlayerPage]:
     """Plan of `player_page` (see rally.services.plan)."""
-    rows_q, history_q, matches_q = _statements()
+    same_q, claimed_q, history_q, matches_q = _statements()
     params = {"player_id": player_id}
-    rows = yield rows_q, params
+    rows = yield same_q, params
     if not rows:
         raise PlayerNotFound(f"There is no player {player_id}.")
-    history = yield history_q, params
-    matches = yield matches_q, params
+    known = {r[0] for r in rows}
+    rows += [r for r in (yield claimed_q, params) if r[0] not in known]
+    history: list[Any] = []
+    matches: list[Any] = []
+    for league_id, source in dict.fromkeys((r[15], r[16]) for r in rows):
+        step = {"league_id": league_id, "source": source}
+        history += yield history_q, step
+        # The source id goes in after the winner: it tells which side was the player's.
+        matches += [(*r[:9], source, *r[9:]) for r in (yield matches_q, step)]
+    history.sort(key=lambda h: h[0])
+    matches.sort(key=lambda m: (m[6] or "", m[-1]))
+    matches.sort(key=lambda m: m[0] or dt.date.min, reverse=True)
     record: dict[int | None, list[int]] = defaultdict(lambda: [0, 0])
     lines = []
     for row in matches:
@@ -275,7 +271,7 @@ def player_page_plan(*, player_id: int) -> Plan[PlayerPage]:
         )
         for r in rows
     ]
-    first = rows[0]
+    first = next(r for r in rows if r[0] == player_id)
     pti = next((t.pti for t in teams if t.player_id == player_id and t.pti is not None), None)
     points: dict[tuple[dt.date, float], PtiPoint] = {}
     for date, value, series in history:

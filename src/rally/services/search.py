@@ -1,8 +1,9 @@
 """Player search by name within a league (or all): accent- and case-blind, typo-tolerant.
 
-PostgreSQL: the trigram index of revision 0003 on ``rally_fold(first_name || ' ' ||
-last_name)``; a row is found when its whole name is similar to the query (``%``) or the query
-is similar to a part of it (``<%``: "walsh", "aron"). SQLite has no trigram index: the
+PostgreSQL: the trigram index of revision 0003 on ``players.search_name`` (generated:
+``rally_fold(first_name || ' ' || last_name)``); a row is found when its whole name is
+similar to the query (``%``) or the query is similar to a part of it (``<%``: "walsh",
+"aron"). SQLite has no trigram index: the
 league's names are scored in Python with rapidfuzz (a few milliseconds for the real corpus).
 Both fold the query with `names.normalize`, as ``rally_fold`` folds the names.
 """
@@ -65,23 +66,25 @@ _COLUMNS = (
 
 _PG_SEARCH = text(
     """
+WITH found AS MATERIALIZED (
+    SELECT p.id, p.search_name AS folded
+    FROM players p
+    WHERE (p.search_name % :q OR :q <% p.search_name)
+      AND p.is_active IS NOT false
+      AND (CAST(:league AS text) IS NULL
+           OR p.league_id = (SELECT id FROM leagues WHERE league_id = :league))
+)
 SELECT p.id, p.first_name, p.last_name, l.league_id, l.league_name, c.name, c.id,
        s.name, s.id, t.team_name, t.id, p.pti,
-       greatest(similarity(rally_fold(p.first_name || ' ' || p.last_name), :q),
-                word_similarity(:q, rally_fold(p.first_name || ' ' || p.last_name)))
-       + CASE WHEN rally_fold(p.first_name || ' ' || p.last_name) = :q THEN 1.0
-              WHEN rally_fold(p.first_name || ' ' || p.last_name) LIKE :prefix THEN 0.5
-              ELSE 0.0 END AS score
-FROM players p
+       greatest(similarity(f.folded, :q), word_similarity(:q, f.folded))
+       + CASE WHEN f.folded = :q THEN 1.0 WHEN f.folded LIKE :prefix THEN 0.5 ELSE 0.0 END
+       AS score
+FROM found f
+JOIN players p ON p.id = f.id
 JOIN leagues l ON l.id = p.league_id
 JOIN clubs c ON c.id = p.club_id
 JOIN series s ON s.id = p.series_id
 LEFT JOIN teams t ON t.id = p.team_id
-WHERE (rally_fold(p.first_name || ' ' || p.last_name) % :q
-       OR :q <% rally_fold(p.first_name || ' ' || p.last_name)
-       OR rally_fold(p.first_name || ' ' || p.last_name) LIKE :prefix)
-  AND (CAST(:league AS text) IS NULL OR l.league_id = :league)
-  AND p.is_active IS NOT false
 ORDER BY score DESC, p.last_name, p.first_name, l.league_id, s.name, p.id
 LIMIT :limit
 """
