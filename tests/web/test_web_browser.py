@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from web_fixtures import seed
 from web_helpers import PASSWORD, make_app, new_email
+from web_helpers import live_server as serve
 
 from rally.db import make_engine
 
@@ -35,12 +32,6 @@ PHONE = {"width": 390, "height": 844}
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live_server(
     db_factory: Any, tmp_path_factory: pytest.TempPathFactory
@@ -52,24 +43,8 @@ def live_server(
         ids = seed(engine)
     finally:
         engine.dispose()
-    port = _free_port()
-    config = uvicorn.Config(
-        make_app(url, tmp_path_factory.mktemp("browser")),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", ids
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(make_app(url, tmp_path_factory.mktemp("browser"))) as base:
+        yield base, ids
     db_factory.drop(url)
 
 
