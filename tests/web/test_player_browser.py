@@ -25,14 +25,21 @@ VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP}
 
 
 @pytest.fixture(scope="module")
-def server(db_factory: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, int]]]:
+def server(
+    db_factory: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, dict[str, int]]]:
     """The seeded app on PostgreSQL with a PTI history for Aaron Walsh."""
     url = db_factory.create("postgresql")
     engine = make_engine(url)
     try:
         ids = seed(engine)
         with engine.begin() as conn:
-            for day, pti in (("2024-09-03", 41.2), ("2024-10-08", 39.9), ("2024-11-19", 38.4), ("2025-01-10", 37.6)):
+            for day, pti in (
+                ("2024-09-03", 41.2),
+                ("2024-10-08", 39.9),
+                ("2024-11-19", 38.4),
+                ("2025-01-10", 37.6),
+            ):
                 conn.execute(
                     sa.text(
                         "INSERT INTO player_history (player_id, league_id, series, date, end_pti) "
@@ -52,7 +59,9 @@ def page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:  # noqa
     """A fresh page at the phone's or the desktop's size."""
     size = VIEWPORTS[request.param]
     phone = size == PHONE
-    context = browser.new_context(viewport=size, device_scale_factor=2 if phone else 1, is_mobile=phone)
+    context = browser.new_context(
+        viewport=size, device_scale_factor=2 if phone else 1, is_mobile=phone
+    )
     tab = context.new_page()
     tab.set_default_timeout(15_000)
     tab.viewport_name = request.param
