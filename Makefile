@@ -6,7 +6,7 @@ UV     := $(BIN)/uv
 UV_VERSION := 0.13.9
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint test-only bench bench-import bench-migrate bench-web bench-demo bench-scale lock clean
+.PHONY: install demo test lint test-only bench bench-import bench-migrate bench-web bench-pages bench-demo bench-scale lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,7 +32,7 @@ test-only: $(STAMP)  ## The test suite alone (SQLite and PostgreSQL, browser tes
 
 test: lint test-only  ## Lint, type-check and run the whole suite.
 
-bench: bench-import bench-migrate bench-web bench-demo bench-scale  ## All benchmarks (print figures; slow).
+bench: bench-import bench-migrate bench-web bench-pages bench-demo bench-scale  ## All benchmarks (print figures; slow).
 
 bench-import: $(STAMP)
 	$(BIN)/python benchmarks/bench_import.py
@@ -42,6 +42,9 @@ bench-migrate: $(STAMP)
 
 bench-web: $(STAMP)
 	$(BIN)/python benchmarks/bench_web.py
+
+bench-pages: $(STAMP)
+	$(BIN)/python benchmarks/bench_pages.py
 
 bench-demo: $(STAMP)
 	$(BIN)/python benchmarks/bench_demo.py

@@ -200,6 +200,62 @@ def _users(base: str, url: str, count: int) -> list[tuple[str, list[int]]]:
     return users
 
 
+def import_corpus(url: str, data: Path) -> None:
+    """Bring the database at `url` to head and import the corpus at `data` into it."""
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        started = time.perf_counter()
+        report = import_paths(engine, [data])
+        failed = [k for k, v in report.leagues.items() if v.error]
+        if failed:
+            raise SystemExit(f"import failed for {failed}")
+        print(f"corpus imported in {time.perf_counter() - started:.1f} s")
+    finally:
+        engine.dispose()
+
+
+def start_server(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str, int]:
+    """Start `rally serve` on 127.0.0.1 and a free port; return it, its base URL and port."""
+    port = _free_port()
+    rally = Path(sys.executable).with_name("rally")
+    env = {
+        **os.environ,
+        "RALLY_SECRET_KEY": "benchmark",
+        "RALLY_DATA_DIR": tempfile.mkdtemp(prefix="rally-bench-"),
+    }
+    server = subprocess.Popen(
+        [
+            str(rally),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--database-url",
+            url,
+            "--no-access-log",
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return server, base, port
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            server.terminate()
+            raise SystemExit("the server did not start")
+        time.sleep(0.2)
+
+
 def main() -> None:
     """Import the corpus, start the server, run the phases and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -215,15 +271,9 @@ def main() -> None:
     url = scratch.create()
     server: subprocess.Popen[bytes] | None = None
     try:
+        import_corpus(url, args.data)
         engine = make_engine(url)
         try:
-            upgrade(engine)
-            started = time.perf_counter()
-            report = import_paths(engine, [args.data])
-            failed = [k for k, v in report.leagues.items() if v.error]
-            if failed:
-                raise SystemExit(f"import failed for {failed}")
-            print(f"corpus imported in {time.perf_counter() - started:.1f} s")
             with engine.connect() as conn:
                 series_ids = (
                     conn.execute(sa.text("SELECT DISTINCT series_id FROM series_stats ORDER BY 1"))
@@ -233,42 +283,7 @@ def main() -> None:
         finally:
             engine.dispose()
 
-        port = _free_port()
-        rally = Path(sys.executable).with_name("rally")
-        env = {
-            **os.environ,
-            "RALLY_SECRET_KEY": "benchmark",
-            "RALLY_DATA_DIR": tempfile.mkdtemp(prefix="rally-bench-"),
-        }
-        server = subprocess.Popen(
-            [
-                str(rally),
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--database-url",
-                url,
-                "--no-access-log",
-                "--workers",
-                str(args.workers),
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("the server did not start")
-            time.sleep(0.2)
+        server, base, port = start_server(url, args.workers)
         users = _users(base, url, args.clients)
         if len(users) < args.clients:
             raise SystemExit(f"only {len(users)} players with two teams found")

@@ -18,6 +18,7 @@ from rally.services.plan import Plan
 from rally.services.standings import Standings, standings_plan
 from rally.web.charts import bar_chart, line_chart
 from rally.web.deps import Db, OptionalUser
+from rally.web.fragments import date_label, fixture_list
 from rally.web.loader import load
 from rally.web.pages import render
 from rally.web.schemas import MAX_ID
@@ -43,7 +44,8 @@ async def player(request: Request, user: OptionalUser, db: Db, player_id: Id) ->
             else ""
         ),
     )
-    return render(request, "player.html", {"player": page, "name": name, "chart": chart})
+    context = {"player": page, "name": name, "chart": chart, "date_label": date_label}
+    return render(request, "player.html", context)
 
 
 @router.get("/search")
@@ -102,7 +104,7 @@ async def series_page(
         "standings": table,
         "highlight": highlight,
         "chart": chart,
-        "matches": matches,
+        "fixtures": fixture_list(matches),
     }
     if not table.rows:
         # No standings yet: the teams are still worth listing.
