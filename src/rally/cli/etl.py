@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
 
 from rally.cli._common import (
     DatabaseUrlOption,
@@ -25,10 +16,15 @@ from rally.cli._common import (
     is_terminal,
     open_engine,
 )
-from rally.etl.importer import import_corpus
-from rally.etl.reader import parse_paths
-from rally.etl.records import LEAGUES, league_name
-from rally.etl.report import ENTITIES, ImportReport
+from rally.leagues import LEAGUES, league_name
+
+# The importer (pydantic, SQLAlchemy) and rich load when the command runs, so that
+# `rally --help` starts fast (tests/test_cli_startup.py).
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+    from rich.table import Table
+
+    from rally.etl.report import ImportReport
 
 app = typer.Typer(help="Import the leagues' scraped data.", no_args_is_help=True)
 
@@ -60,6 +56,10 @@ def _check_usage(paths: list[Path], leagues: list[str] | None) -> set[str] | Non
 
 
 def _summary(report: ImportReport) -> Table:
+    from rich.table import Table
+
+    from rally.etl.report import ENTITIES
+
     title = "Import summary" + (" (dry run: nothing written)" if report.dry_run else "")
     table = Table(title=title)
     for column in ("league", "entity", "inserted", "updated", "unchanged", "rejected"):
@@ -111,6 +111,17 @@ def import_(
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """Import players, standings, schedules and match results, each league in one transaction."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from rally.etl.importer import import_corpus
+    from rally.etl.reader import parse_paths
+
     leagues = _check_usage(paths, league)
     _settings, engine = open_engine(database_url)
     try:

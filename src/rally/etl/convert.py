@@ -9,7 +9,6 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
-from rally.etl.names import BadName, TeamName, clean, normalize_series, team_of
 from rally.etl.records import (
     Kind,
     MatchRecord,
@@ -19,6 +18,7 @@ from rally.etl.records import (
     StandingRecord,
     Winner,
 )
+from rally.etl.team_names import BadName, TeamName, clean, normalize_series, team_of
 
 
 class RowError(ValueError):

@@ -7,7 +7,7 @@ files rewrites nothing.
 
 Natural keys (all within one league): clubs by case-folded name (clubs are shared by
 leagues, linked through club_leagues), series by name, teams by name (rule 8 of
-:mod:`rally.etl.names`), players by (tenniscores_player_id, team), standings by team,
+:mod:`rally.etl.team_names`), players by (tenniscores_player_id, team), standings by team,
 schedule by (date, home team, away team), match lines by tenniscores_match_id or, when the
 source has none, by (date, home team, away team, line).
 """
@@ -22,7 +22,6 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from rally.etl.bulk import Sync, bulk_insert, existing_rows, select_rows
-from rally.etl.names import CLUB_SERIES_LEAGUES, series_suffix, team_key
 from rally.etl.plan import LeaguePlan, plan_league
 from rally.etl.records import (
     Kind,
@@ -34,6 +33,7 @@ from rally.etl.records import (
     league_name,
 )
 from rally.etl.report import LeagueReport
+from rally.etl.team_names import CLUB_SERIES_LEAGUES, series_suffix, team_key
 from rally.models import (
     Club,
     ClubLeague,

@@ -15,7 +15,6 @@ from pydantic import TypeAdapter, ValidationError
 
 from rally.errors import RallyError
 from rally.etl.convert import CONVERTERS, MODELS, RowError
-from rally.etl.names import BadName, team_key
 from rally.etl.records import (
     Kind,
     PlayerRecord,
@@ -26,6 +25,7 @@ from rally.etl.records import (
     league_name,
     league_order,
 )
+from rally.etl.team_names import BadName, team_key
 
 #: Keys present in every row of a kind; the kind with most rows carrying all of them wins.
 _MARKERS: dict[Kind, frozenset[str]] = {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable
 from decimal import Decimal
 from enum import StrEnum
@@ -11,25 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-#: The leagues Rally knows, by stable key, with their display names.
-LEAGUES: dict[str, str] = {
-    "APTA_CHICAGO": "APTA Chicago",
-    "CNSWPL": "Chicago North Shore Women's Platform Tennis League",
-    "NSTF": "North Shore Tennis Foundation",
-    "CITA": "Chicagoland Indoor Tennis Association",
-}
+from rally.leagues import LEAGUES, SYNTHETIC_LEAGUE, league_name
 
-#: Keys reserved for generated leagues (`rally generate --leagues N` past the fourth).
-SYNTHETIC_LEAGUE = re.compile(r"^SYN_\d{2,}$")
-
-
-def league_name(key: str) -> str | None:
-    """Return the display name of a league key Rally imports, None for an unknown key."""
-    if key in LEAGUES:
-        return LEAGUES[key]
-    if SYNTHETIC_LEAGUE.match(key):
-        return f"Synthetic league {key[4:]}"
-    return None
+__all__ = ["LEAGUES", "SYNTHETIC_LEAGUE", "league_name"]
 
 
 def league_order(keys: Iterable[str]) -> list[str]:

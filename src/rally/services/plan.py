@@ -26,7 +26,7 @@ T = TypeVar("T")
 Query = tuple[Any, Mapping[str, Any]]
 Plan = Generator[Query, list[Any], T]
 
-_DIALECT = postgresql.psycopg.dialect()
+_DIALECT = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]
 _COMPILED: dict[int, tuple[Any, str, dict[str, Any]]] = {}
 
 
@@ -44,7 +44,7 @@ def run(session: Session, plan: Plan[T]) -> T:
             rows = list(session.connection().execute(statement, dict(params)).all())
             statement, params = plan.send(rows)
     except StopIteration as stop:
-        return stop.value
+        return stop.value  # type: ignore[no-any-return]
 
 
 def _compiled(statement: Any) -> tuple[str, dict[str, Any]]:
@@ -67,4 +67,4 @@ async def run_async(connection: psycopg.AsyncConnection[Any], plan: Plan[T]) -> 
             rows = await cursor.fetchall() if cursor.description else []
             statement, params = plan.send(rows)
     except StopIteration as stop:
-        return stop.value
+        return stop.value  # type: ignore[no-any-return]
