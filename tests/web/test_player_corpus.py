@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from test_web_acceptance import corpus_app  # noqa: F401  (the fixture: corpus per backend)
 
-from rally.services.names import normalize
+from rally.services.person_names import normalize
 
 ACCENTED = str.maketrans({"a": "á", "e": "é", "i": "í", "o": "ö", "u": "ü", "n": "ñ"})
 

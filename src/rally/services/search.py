@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from rally.models import Club, League, Player, Series, Team
 from rally.services.errors import LeagueNotFound
-from rally.services.names import normalize
+from rally.services.person_names import normalize
 from rally.services.plan import Plan, dialect_of, run
 
 #: Trigram thresholds (pg_trgm's defaults are 0.3 and 0.6; 0.6 misses "walsch" for "Walsh").

@@ -5,7 +5,7 @@ every line a player played) and on ``player_history.player_id`` (the PTI chart).
 
 PostgreSQL only: the ``pg_trgm`` extension (and ``unaccent`` where the server has it), an
 IMMUTABLE function ``rally_fold(text)`` that folds case and accents the way
-`rally.services.names.normalize` does, a generated column ``players.search_name`` holding
+`rally.services.person_names.normalize` does, a generated column ``players.search_name`` holding
 ``rally_fold(first_name || ' ' || last_name)`` and a GIN trigram index on it, so a
 typo-tolerant, accent-blind name search is an index scan. The column and index are not in
 the models (SQLite has neither); `rally.db.migrations.UNMODELLED` keeps them out of
@@ -37,7 +37,7 @@ MATCH_PLAYER_COLUMNS = (
     "away_player_2_id",
 )
 
-# What rally.services.names.normalize removes and collapses, in PostgreSQL regular expressions.
+# What rally.services.person_names.normalize removes and collapses, in PostgreSQL regular expressions.
 _FOLD_TAIL = r"""btrim(regexp_replace(regexp_replace(lower({inner}), '[.''’`]', '', 'g'), '[\s,_-]+', ' ', 'g'))"""
 _ACCENTS = (
     "áàâäãåāăąçćčďéèêëēėęěğíìîïīįıłñńňóòôöõøōőŕřśšşťúùûüūůűųýÿźżž",
