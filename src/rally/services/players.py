@@ -17,9 +17,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, bindparam, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from rally.models import Club, League, MatchScore, Player, PlayerClaim, PlayerHistory, Series, Team
+from rally.models import Club, League, MatchScore, Player, PlayerClaim, PlayerHistory, Series
 from rally.services.errors import PlayerNotFound
 from rally.services.plan import Plan, run
+from rally.services.records import record_select
 
 #: Matches listed on a page (the record counts them all).
 RECENT_MATCHES = 20
@@ -122,29 +123,8 @@ def _statements() -> tuple[Any, Any, Any, Any]:
     # Built once: compiling a statement costs more than running it (see plan.run_async).
     same_source, claimed_together = _person_conditions()
     rows = (
-        select(
-            Player.id,
-            Player.first_name,
-            Player.last_name,
-            League.league_id,
-            League.league_name,
-            Club.name,
-            Club.id,
-            Series.name,
-            Series.id,
-            Team.team_name,
-            Team.id,
-            Player.pti,
-            Player.wins,
-            Player.losses,
-            Player.is_active,
-            Player.league_id,
-            Player.tenniscores_player_id,
-        )
-        .join(League, League.id == Player.league_id)
-        .join(Club, Club.id == Player.club_id)
-        .join(Series, Series.id == Player.series_id)
-        .outerjoin(Team, Team.id == Player.team_id)
+        record_select()
+        .add_columns(Club.id, Player.wins, Player.losses, Player.is_active)
         .order_by(League.league_id, Series.name, Player.id)
     )
     # One person's source id in one league: the history of its rows and the lines it played.
@@ -237,7 +217,7 @@ def player_page_plan(*, player_id: int) -> Plan[PlayerPage]:
     rows += [r for r in (yield claimed_q, params) if r[0] not in known]
     history: list[Any] = []
     matches: list[Any] = []
-    for league_id, source in dict.fromkeys((r[15], r[16]) for r in rows):
+    for league_id, source in dict.fromkeys((r[12], r[11]) for r in rows):
         step = {"league_id": league_id, "source": source}
         history += yield history_q, step
         # The source id goes in after the winner: it tells which side was the player's.
@@ -252,22 +232,23 @@ def player_page_plan(*, player_id: int) -> Plan[PlayerPage]:
         lines.append(played)
         if played.result in ("won", "lost"):
             record[team_id][0 if played.result == "won" else 1] += 1
+    # Rows of records.record_select() and then club id, wins, losses, is_active.
     teams = [
         PlayerTeam(
             player_id=r[0],
             league=r[3],
             league_name=r[4],
             club=r[5],
-            club_id=r[6],
-            series=r[7],
-            series_id=r[8],
-            team=r[9],
-            team_id=r[10],
-            pti=_number(r[11]),
+            club_id=r[13],
+            series=r[6],
+            series_id=r[7],
+            team=r[8],
+            team_id=r[9],
+            pti=_number(r[10]),
             # Rosters often carry 0-0; the lines played for the team say more.
-            wins=record[r[10]][0] if r[10] in record else (r[12] or 0),
-            losses=record[r[10]][1] if r[10] in record else (r[13] or 0),
-            active=r[14] is not False,
+            wins=record[r[9]][0] if r[9] in record else (r[14] or 0),
+            losses=record[r[9]][1] if r[9] in record else (r[15] or 0),
+            active=r[16] is not False,
         )
         for r in rows
     ]

@@ -10,7 +10,7 @@ Both fold the query with `names.normalize`, as ``rally_fold`` folds the names.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -18,10 +18,11 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
-from rally.models import Club, League, Player, Series, Team
+from rally.models import Club, League, Player
 from rally.services.errors import LeagueNotFound
 from rally.services.person_names import normalize
 from rally.services.plan import Plan, dialect_of, run
+from rally.services.records import PlayerRecord, record_select, to_record
 
 #: Trigram thresholds (pg_trgm's defaults are 0.3 and 0.6; 0.6 misses "walsch" for "Walsh").
 SIMILARITY = 0.3
@@ -31,38 +32,12 @@ FUZZ_CUTOFF = 72
 
 
 @dataclass(frozen=True)
-class SearchHit:
+class SearchHit(PlayerRecord):
     """A player row found by name, with what tells namesakes apart: league, club, series, team."""
 
-    player_id: int
-    first_name: str
-    last_name: str
-    league: str
-    league_name: str
-    club: str
     club_id: int
-    series: str
-    series_id: int
-    team: str | None
-    team_id: int | None
-    pti: float | None
     score: float
 
-
-_COLUMNS = (
-    Player.id,
-    Player.first_name,
-    Player.last_name,
-    League.league_id,
-    League.league_name,
-    Club.name,
-    Club.id,
-    Series.name,
-    Series.id,
-    Team.team_name,
-    Team.id,
-    Player.pti,
-)
 
 _PG_SEARCH = text(
     """
@@ -74,8 +49,8 @@ WITH found AS MATERIALIZED (
       AND (CAST(:league AS text) IS NULL
            OR p.league_id = (SELECT id FROM leagues WHERE league_id = :league))
 )
-SELECT p.id, p.first_name, p.last_name, l.league_id, l.league_name, c.name, c.id,
-       s.name, s.id, t.team_name, t.id, p.pti,
+SELECT p.id, p.first_name, p.last_name, l.league_id, l.league_name, c.name, s.name, s.id,
+       t.team_name, t.id, p.pti, p.tenniscores_player_id, p.league_id, c.id,
        greatest(similarity(f.folded, :q), word_similarity(:q, f.folded))
        + CASE WHEN f.folded = :q THEN 1.0 WHEN f.folded LIKE :prefix THEN 0.5 ELSE 0.0 END
        AS score
@@ -102,33 +77,15 @@ def _statements() -> tuple[Any, Any, Any]:
     names = select(Player.id, Player.first_name, Player.last_name).where(
         Player.is_active.is_not(False)
     )
-    joined = (
-        select(*_COLUMNS)
-        .join(League, League.id == Player.league_id)
-        .join(Club, Club.id == Player.club_id)
-        .join(Series, Series.id == Player.series_id)
-        .outerjoin(Team, Team.id == Player.team_id)
-    )
+    # The columns of records.record_select(), then the club's id (as _PG_SEARCH).
+    joined = record_select().add_columns(Club.id)
     league = select(League.id).where(League.league_id == bindparam("league"))
     return names, joined, league
 
 
 def _hit(row: Any, score: float) -> SearchHit:
-    return SearchHit(
-        player_id=row[0],
-        first_name=row[1],
-        last_name=row[2],
-        league=row[3],
-        league_name=row[4],
-        club=row[5],
-        club_id=row[6],
-        series=row[7],
-        series_id=row[8],
-        team=row[9],
-        team_id=row[10],
-        pti=float(row[11]) if row[11] is not None else None,
-        score=round(float(score), 3),
-    )
+    record = to_record(row)
+    return SearchHit(**asdict(record), club_id=row[13], score=round(float(score), 3))
 
 
 def search_plan(
@@ -158,7 +115,7 @@ def search_plan(
                 "limit": limit,
             },
         )
-        return [_hit(row, row[12]) for row in rows]
+        return [_hit(row, row[14]) for row in rows]
     where = [] if league_id is None else [Player.league_id == league_id]
     candidates = yield names_q.where(*where), {}
     choices = {pid: normalize(f"{first} {last}") for pid, first, last in candidates}
@@ -171,7 +128,7 @@ def search_plan(
         pid: value / 100 + (1.0 if choices[pid] == folded else 0.0) for _, value, pid in scored
     }
     rows = yield joined_q.where(Player.id.in_(score)), {}
-    rows.sort(key=lambda r: (-score[r[0]], r[2], r[1], r[3], r[7], r[0]))
+    rows.sort(key=lambda r: (-score[r[0]], r[2], r[1], r[3], r[6], r[0]))
     return [_hit(row, score[row[0]]) for row in rows[:limit]]
 
 
