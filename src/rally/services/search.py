@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from rally.models import Club, League, Player
@@ -65,22 +65,28 @@ LIMIT :limit
 """
 )
 
+
 # Session settings of the trigram operators; the connection keeps them (our pools only).
-_PG_THRESHOLDS = select(
-    func.set_config("pg_trgm.similarity_threshold", str(SIMILARITY), False),
-    func.set_config("pg_trgm.word_similarity_threshold", str(WORD_SIMILARITY), False),
-)
+def _thresholds() -> tuple[Any, ...]:
+    return (
+        func.set_config("pg_trgm.similarity_threshold", str(SIMILARITY), False),
+        func.set_config("pg_trgm.word_similarity_threshold", str(WORD_SIMILARITY), False),
+    )
 
 
 @lru_cache(maxsize=1)
-def _statements() -> tuple[Any, Any, Any]:
-    names = select(Player.id, Player.first_name, Player.last_name).where(
-        Player.is_active.is_not(False)
-    )
+def _statements() -> dict[str, Any]:
     # The columns of records.record_select(), then the club's id (as _PG_SEARCH).
-    joined = record_select().add_columns(Club.id)
-    league = select(League.id).where(League.league_id == bindparam("league"))
-    return names, joined, league
+    leagues = select(League.id, League.league_id, League.league_name).order_by(League.league_name)
+    return {
+        "names": select(Player.id, Player.first_name, Player.last_name).where(
+            Player.is_active.is_not(False)
+        ),
+        "joined": record_select().add_columns(Club.id),
+        "leagues": leagues,
+        # Every league, setting the trigram thresholds on the way: one round trip for both.
+        "leagues_pg": leagues.add_columns(*_thresholds()),
+    }
 
 
 def _hit(row: Any, score: float) -> SearchHit:
@@ -92,32 +98,29 @@ def search_plan(
     *, query: str, league: str | None, limit: int, dialect: str
 ) -> Plan[list[SearchHit]]:
     """Plan of `search_players` (see rally.services.plan)."""
+    statements = _statements()
+    leagues = yield statements["leagues_pg" if dialect == "postgresql" else "leagues"], {}
+    return (yield from _search(query, league, limit, dialect, leagues))
+
+
+def _search(
+    query: str, league: str | None, limit: int, dialect: str, leagues: list[Any]
+) -> Plan[list[SearchHit]]:
     folded = normalize(query)
     key = league.strip().upper() if league else None
-    names_q, joined_q, league_q = _statements()
-    league_id = None
-    if key:
-        found = yield league_q, {"league": key}
-        if not found:
-            raise LeagueNotFound(f"There is no league {league!r}.")
-        league_id = found[0][0]
+    league_id = next((row[0] for row in leagues if row[1] == key), None)
+    if key and league_id is None:
+        raise LeagueNotFound(f"There is no league {league!r}.")
     if not folded:
         return []
     if dialect == "postgresql":
-        yield _PG_THRESHOLDS, {}
         escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        rows = yield (
-            _PG_SEARCH,
-            {
-                "q": folded,
-                "prefix": escaped + "%",
-                "league": key,
-                "limit": limit,
-            },
-        )
+        params = {"q": folded, "prefix": escaped + "%", "league": key, "limit": limit}
+        rows = yield _PG_SEARCH, params
         return [_hit(row, row[14]) for row in rows]
+    statements = _statements()
     where = [] if league_id is None else [Player.league_id == league_id]
-    candidates = yield names_q.where(*where), {}
+    candidates = yield statements["names"].where(*where), {}
     choices = {pid: normalize(f"{first} {last}") for pid, first, last in candidates}
     scored = process.extract(
         folded, choices, scorer=fuzz.WRatio, limit=limit * 3, score_cutoff=FUZZ_CUTOFF
@@ -127,21 +130,19 @@ def search_plan(
     score = {
         pid: value / 100 + (1.0 if choices[pid] == folded else 0.0) for _, value, pid in scored
     }
-    rows = yield joined_q.where(Player.id.in_(score)), {}
+    rows = yield statements["joined"].where(Player.id.in_(score)), {}
     rows.sort(key=lambda r: (-score[r[0]], r[2], r[1], r[3], r[6], r[0]))
     return [_hit(row, score[row[0]]) for row in rows[:limit]]
-
-
-_LEAGUES = select(League.league_id, League.league_name).order_by(League.league_name)
 
 
 def search_page_plan(
     *, query: str, league: str | None, limit: int, dialect: str
 ) -> Plan[tuple[list[tuple[str, str]], list[SearchHit]]]:
     """Plan of the search page: the leagues to choose from (key, name), then the hits."""
-    leagues = yield _LEAGUES, {}
-    hits = yield from search_plan(query=query, league=league, limit=limit, dialect=dialect)
-    return [(key, name) for key, name in leagues], hits
+    statements = _statements()
+    leagues = yield statements["leagues_pg" if dialect == "postgresql" else "leagues"], {}
+    hits = yield from _search(query, league, limit, dialect, leagues)
+    return [(row[1], row[2]) for row in leagues], hits
 
 
 def search_players(
