@@ -1,9 +1,10 @@
 """Player search by name within a league (or all): accent- and case-blind, typo-tolerant.
 
 PostgreSQL: the trigram index of revision 0003 on ``players.search_name`` (generated:
-``rally_fold(first_name || ' ' || last_name)``); a row is found when its whole name is
-similar to the query (``%``) or the query is similar to a part of it (``<%``: "walsh",
-"aron"). SQLite has no trigram index: the
+``rally_fold(first_name || ' ' || last_name)``), searched by that revision's function
+``rally_name_matches``: a row is found when its whole name is similar to the query (``%``,
+similarity >= 0.3) or the query is similar to a part of it (``<%``, word similarity >= 0.5:
+"walsh", "aron"). SQLite has no trigram index: the
 league's names are scored in Python with rapidfuzz (a few milliseconds for the real corpus).
 Both fold the query with `names.normalize`, as ``rally_fold`` folds the names.
 """
@@ -15,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from rally.models import Club, League, Player
@@ -24,9 +25,6 @@ from rally.services.person_names import normalize
 from rally.services.plan import Plan, dialect_of, run
 from rally.services.records import PlayerRecord, record_select, to_record
 
-#: Trigram thresholds (pg_trgm's defaults are 0.3 and 0.6; 0.6 misses "walsch" for "Walsh").
-SIMILARITY = 0.3
-WORD_SIMILARITY = 0.5
 #: rapidfuzz WRatio score (0-100) below which a SQLite candidate is dropped.
 FUZZ_CUTOFF = 72
 
@@ -41,21 +39,13 @@ class SearchHit(PlayerRecord):
 
 _PG_SEARCH = text(
     """
-WITH found AS MATERIALIZED (
-    SELECT p.id, p.search_name AS folded
-    FROM players p
-    WHERE (p.search_name % :q OR :q <% p.search_name)
-      AND p.is_active IS NOT false
-      AND (CAST(:league AS text) IS NULL
-           OR p.league_id = (SELECT id FROM leagues WHERE league_id = :league))
-)
 SELECT p.id, p.first_name, p.last_name, l.league_id, l.league_name, c.name, s.name, s.id,
        t.team_name, t.id, p.pti, p.tenniscores_player_id, p.league_id, c.id,
        greatest(similarity(f.folded, :q), word_similarity(:q, f.folded))
        + CASE WHEN f.folded = :q THEN 1.0 WHEN f.folded LIKE :prefix THEN 0.5 ELSE 0.0 END
        AS score
-FROM found f
-JOIN players p ON p.id = f.id
+FROM rally_name_matches(:q, CAST(:league AS text)) f
+JOIN players p ON p.id = f.player_id
 JOIN leagues l ON l.id = p.league_id
 JOIN clubs c ON c.id = p.club_id
 JOIN series s ON s.id = p.series_id
@@ -66,26 +56,17 @@ LIMIT :limit
 )
 
 
-# Session settings of the trigram operators; the connection keeps them (our pools only).
-def _thresholds() -> tuple[Any, ...]:
-    return (
-        func.set_config("pg_trgm.similarity_threshold", str(SIMILARITY), False),
-        func.set_config("pg_trgm.word_similarity_threshold", str(WORD_SIMILARITY), False),
-    )
-
-
 @lru_cache(maxsize=1)
 def _statements() -> dict[str, Any]:
     # The columns of records.record_select(), then the club's id (as _PG_SEARCH).
-    leagues = select(League.id, League.league_id, League.league_name).order_by(League.league_name)
     return {
         "names": select(Player.id, Player.first_name, Player.last_name).where(
             Player.is_active.is_not(False)
         ),
         "joined": record_select().add_columns(Club.id),
-        "leagues": leagues,
-        # Every league, setting the trigram thresholds on the way: one round trip for both.
-        "leagues_pg": leagues.add_columns(*_thresholds()),
+        "leagues": select(League.id, League.league_id, League.league_name).order_by(
+            League.league_name
+        ),
     }
 
 
@@ -99,7 +80,7 @@ def search_plan(
 ) -> Plan[list[SearchHit]]:
     """Plan of `search_players` (see rally.services.plan)."""
     statements = _statements()
-    leagues = yield statements["leagues_pg" if dialect == "postgresql" else "leagues"], {}
+    leagues = yield statements["leagues"], {}
     return (yield from _search(query, league, limit, dialect, leagues))
 
 
@@ -140,7 +121,7 @@ def search_page_plan(
 ) -> Plan[tuple[list[tuple[str, str]], list[SearchHit]]]:
     """Plan of the search page: the leagues to choose from (key, name), then the hits."""
     statements = _statements()
-    leagues = yield statements["leagues_pg" if dialect == "postgresql" else "leagues"], {}
+    leagues = yield statements["leagues"], {}
     hits = yield from _search(query, league, limit, dialect, leagues)
     return [(row[1], row[2]) for row in leagues], hits
 
