@@ -13,7 +13,9 @@ parameters.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Generator, Mapping
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.dialects import postgresql
@@ -47,6 +49,12 @@ def run(session: Session, plan: Plan[T]) -> T:
         return stop.value  # type: ignore[no-any-return]
 
 
+@lru_cache(maxsize=256)
+def _row_type(names: tuple[str, ...]) -> Any:
+    # rename: unlabelled duplicates ("id", "name") become _3, _7...; labels keep their names.
+    return namedtuple("Row", names, rename=True)
+
+
 def _compiled(statement: Any) -> tuple[str, dict[str, Any]]:
     entry = _COMPILED.get(id(statement))
     if entry is None or entry[0] is not statement:
@@ -64,7 +72,11 @@ async def run_async(connection: psycopg.AsyncConnection[Any], plan: Plan[T]) -> 
         while True:
             sql, defaults = _compiled(statement)
             cursor = await connection.execute(sql, {**defaults, **params}, prepare=True)
-            rows = await cursor.fetchall() if cursor.description else []
+            rows = []
+            if cursor.description:
+                # Rows read by column name too, as SQLAlchemy's (records.to_record does).
+                make = _row_type(tuple(column.name for column in cursor.description))
+                rows = [make._make(row) for row in await cursor.fetchall()]
             statement, params = plan.send(rows)
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]

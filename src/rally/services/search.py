@@ -39,8 +39,10 @@ class SearchHit(PlayerRecord):
 
 _PG_SEARCH = text(
     """
-SELECT p.id, p.first_name, p.last_name, l.league_id, l.league_name, c.name, s.name, s.id,
-       t.team_name, t.id, p.pti, p.tenniscores_player_id, p.league_id, c.id,
+SELECT p.id AS player_id, p.first_name AS first_name, p.last_name AS last_name,
+       l.league_id AS league, l.league_name AS league_name, c.name AS club, s.name AS series,
+       s.id AS series_id, t.team_name AS team, t.id AS team_id, p.pti AS pti,
+       p.tenniscores_player_id AS source_id, p.league_id AS league_pk, c.id AS club_id,
        greatest(similarity(f.folded, :q), word_similarity(:q, f.folded))
        + CASE WHEN f.folded = :q THEN 1.0 WHEN f.folded LIKE :prefix THEN 0.5 ELSE 0.0 END
        AS score
@@ -58,7 +60,7 @@ LIMIT :limit
 
 @lru_cache(maxsize=1)
 def _statements() -> dict[str, Any]:
-    # The columns of records.record_select(), then the club's id (as _PG_SEARCH).
+    # The columns of records.record_select(), then the club's id (as _PG_SEARCH, by name).
     return {
         "names": select(Player.id, Player.first_name, Player.last_name).where(
             Player.is_active.is_not(False)
