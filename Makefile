@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # The suite's line coverage of src/rally (revisions included) may not fall below this.
 COVERAGE_FLOOR ?= 93
 
-.PHONY: install demo test lint test-only bench bench-import bench-migrate bench-damaged bench-earlier bench-web bench-demo bench-scale bench-cli bench-scaleout lock clean bench-online bench-sqlite bench-login-flood bench-week
+.PHONY: install demo test lint test-only bench bench-import bench-migrate bench-damaged bench-earlier bench-web bench-demo bench-scale bench-cli bench-scaleout lock clean bench-online bench-sqlite bench-login-flood bench-week bench-pages
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,7 +41,7 @@ test-only: $(STAMP) $(NODE_STAMP)  ## The test suite alone (SQLite and PostgreSQ
 
 test: lint test-only  ## Lint, type-check and run the whole suite.
 
-bench: bench-import bench-migrate bench-damaged bench-earlier bench-web bench-demo bench-scale bench-online bench-sqlite bench-login-flood bench-week  ## All benchmarks (print figures; slow).
+bench: bench-import bench-migrate bench-damaged bench-earlier bench-web bench-demo bench-scale bench-online bench-sqlite bench-login-flood bench-week bench-pages  ## All benchmarks (print figures; slow).
 
 bench-import: $(STAMP)
 	$(BIN)/python benchmarks/bench_import.py
@@ -63,6 +63,9 @@ bench-login-flood: $(STAMP)
 
 bench-week: $(STAMP)
 	$(BIN)/python benchmarks/bench_week.py
+
+bench-pages: $(STAMP)
+	$(BIN)/python benchmarks/bench_pages.py
 
 bench-demo: $(STAMP)
 	$(BIN)/python benchmarks/bench_demo.py

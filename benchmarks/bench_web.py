@@ -335,15 +335,9 @@ def main() -> None:
     url = scratch.create()
     server: subprocess.Popen[bytes] | None = None
     try:
+        import_corpus(url, args.data)
         engine = make_engine(url)
         try:
-            upgrade(engine)
-            started = time.perf_counter()
-            report = import_paths(engine, [args.data])
-            failed = [k for k, v in report.leagues.items() if v.error]
-            if failed:
-                raise SystemExit(f"import failed for {failed}")
-            print(f"corpus imported in {time.perf_counter() - started:.1f} s")
             with engine.connect() as conn:
                 series_ids = (
                     conn.execute(sa.text("SELECT DISTINCT series_id FROM series_stats ORDER BY 1"))

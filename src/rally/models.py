@@ -512,3 +512,10 @@ class CalendarFeed(Base):
     salt: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime | None] = _now()
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# Revision 0003 (player pages): a player's lines and PTI history are found by index. The
+# PostgreSQL-only trigram index of player names is an expression index of that revision.
+for _column in ("home_player_1_id", "home_player_2_id", "away_player_1_id", "away_player_2_id"):
+    Index(f"ix_match_scores_{_column}", getattr(MatchScore, _column))
+Index("ix_player_history_player_id", PlayerHistory.player_id)

@@ -90,6 +90,7 @@ def test_a_model_change_without_a_revision_is_caught(engine: sa.Engine) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
+    from rally.db.migrations import include_object
     from rally.models import Base
 
     changed = sa.MetaData(naming_convention=Base.metadata.naming_convention)
@@ -97,7 +98,7 @@ def test_a_model_change_without_a_revision_is_caught(engine: sa.Engine) -> None:
         table.to_metadata(changed)
     changed.tables["teams"].append_column(sa.Column("nickname", sa.String(40)))
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn)
+        context = MigrationContext.configure(conn, opts={"include_object": include_object})
         assert compare_metadata(context, Base.metadata) == []
         diff = compare_metadata(context, changed)
     assert [(op[0], op[2], op[3].name) for op in diff] == [("add_column", "teams", "nickname")]

@@ -119,7 +119,7 @@ def test_register_claim_switch_and_read_standings(
         page.wait_for_url(f"{base}/standings")
         assert page.locator("h1").inner_text() == "Series 1"
         rows = page.locator("table.standings tbody tr")
-        assert [rows.nth(i).locator("td").nth(1).inner_text() for i in range(rows.count())] == [
+        assert [rows.nth(i).locator("th.team").inner_text() for i in range(rows.count())] == [
             "Wilmette S1 T1",
             "Midtown S1",
         ]

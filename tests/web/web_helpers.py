@@ -102,3 +102,7 @@ def serving(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+#: The name the player-pages tests use.
+live_server = serving

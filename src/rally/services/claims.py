@@ -55,7 +55,7 @@ def _club(session: Session, *, league: League, club: str) -> Club:
         .where(ClubLeague.league_id == league.id, func.lower(Club.name) == club.strip().lower())
     )
     if found is None:
-        raise ClubNotFound(f"{league.league_id} has no club {club!r}.")
+        raise ClubNotFound(f"{league.league_name} has no club {club!r}.")
     return found
 
 
@@ -66,13 +66,13 @@ def _series(session: Session, *, league: League, series: str) -> Series:
         )
     )
     if found is None:
-        raise SeriesNotFound(f"{league.league_id} has no series {series!r}.")
+        raise SeriesNotFound(f"{league.league_name} has no series {series!r}.")
     return found
 
 
 def _describe(record: PlayerRecord) -> str:
     team = record.team or record.club
-    return f"{record.first_name} {record.last_name} ({team}, {record.series}, {record.league})"
+    return f"{record.first_name} {record.last_name} ({team}, {record.series}, {record.league_name})"
 
 
 def _claim_owner(session: Session, player_id: int) -> int | None:
@@ -116,7 +116,7 @@ def claim_by_name(
         Player.series_id == series_row.id,
     )
     found = _matches(first_name, last_name, pool)
-    where = f"{club_row.name}, {series_row.name} ({league_row.league_id})"
+    where = f"{club_row.name}, {series_row.name} ({league_row.league_name})"
     if len(found) == 1:
         record = claim_player(session, user_id=user_id, player_id=found[0][0], check_name=False)
         state = session.scalar(

@@ -14,6 +14,7 @@ from rally.db import PostgresSql, postgres_sql
 from rally.models import Club, ClubLeague, League, Series, SeriesStats, Team
 from rally.services.errors import SeriesNotFound
 from rally.services.leagues import league_by_key
+from rally.services.plan import Plan, run
 
 if TYPE_CHECKING:
     import psycopg
@@ -184,9 +185,9 @@ def _standings_statement() -> Any:
     )
 
 
-def series_standings(session: Session, *, series_id: int) -> Standings:
-    """Return a series' standings ordered by points (SeriesNotFound for an unknown id)."""
-    rows = session.connection().execute(_standings_statement(), {"series_id": series_id}).all()
+def standings_plan(*, series_id: int) -> Plan[Standings]:
+    """Plan of `series_standings` (see rally.services.plan)."""
+    rows = yield _standings_statement(), {"series_id": series_id}
     if not rows:
         raise SeriesNotFound(f"There is no series {series_id}.")
     head = rows[0]
@@ -198,6 +199,11 @@ def series_standings(session: Session, *, series_id: int) -> Standings:
         league_name=head.league_name,
         rows=[StandingRow(**{f: r._mapping[f] for f in fields}) for r in rows if r.position],
     )
+
+
+def series_standings(session: Session, *, series_id: int) -> Standings:
+    """Return a series' standings ordered by points (SeriesNotFound for an unknown id)."""
+    return run(session, standings_plan(series_id=series_id))
 
 
 def _json_object(columns: Any) -> Any:

@@ -33,6 +33,7 @@ from rally.observability import Metrics, RequestLog
 from rally.services.availability import league_today
 from rally.services.errors import NotSignedIn, SignInBusy, TooManySignInAttempts
 from rally.web.aiodb import AsyncPool
+from rally.web.friendly import page_sentence
 from rally.web.hashing import LimitedHasher
 from rally.web.replica import ReplicaRouter
 
@@ -104,7 +105,16 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
     """
     from rally.services.mail import mailer_for
     from rally.services.throttle import Throttle
-    from rally.web import account_api, api, ops, pages, week_api, week_pages
+    from rally.web import (
+        account_api,
+        api,
+        ops,
+        pages,
+        player_api,
+        player_pages,
+        week_api,
+        week_pages,
+    )
     from rally.web.account_pages import router as account_pages
     from rally.web.security import SecurityHeaders
 
@@ -212,6 +222,8 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
     app.include_router(pages.router)
     app.include_router(account_pages)
     app.add_middleware(SecurityHeaders)
+    app.include_router(player_api.router)
+    app.include_router(player_pages.router)
     _install_error_handlers(app)
     return app
 
@@ -266,7 +278,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        return _error(request, 422, validation_sentence(exc))
+        sentence = validation_sentence(exc) if _is_api(request) else page_sentence(exc)
+        return _error(request, 422, sentence)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -224,24 +224,14 @@ def switch(request: Request, user: CurrentUser, db: WriteDb, team_id: IdForm) ->
 
 
 @router.get("/standings")
-def my_standings(request: Request, user: CurrentUser, db: Db) -> Response:
+async def my_standings(request: Request, user: CurrentUser, db: Db) -> Response:
     """Your current series' standings."""
+    from rally.web.player_pages import series_page  # it renders with this module's render
+
     context = teams.current_context(db, user_id=user.id)
     if context is None:
         return _redirect("/claim")
-    return _series_page(request, db, context.series_id, highlight=context.team_id)
-
-
-def _series_page(
-    request: Request, db: Db, series_id: int, highlight: int | None = None
-) -> Response:
-    table = standings.series_standings(db, series_id=series_id)
-    team_list = standings.series_teams(db, series_id=series_id)
-    return render(
-        request,
-        "standings.html",
-        {"standings": table, "teams": team_list, "highlight": highlight},
-    )
+    return await series_page(request, db, context.series_id, highlight=context.team_id)
 
 
 @router.get("/leagues")
@@ -263,15 +253,5 @@ def league(
     return render(request, "league.html", {"league": found, "series_list": series})
 
 
-@router.get("/series/{series_id}")
-def series(
-    request: Request,
-    user: OptionalUser,
-    db: Db,
-    series_id: Annotated[int, Path(ge=1, le=MAX_ID)],
-) -> Response:
-    """Browse: a series' standings and teams."""
-    return _series_page(request, db, series_id)
-
-
-# /team and /teams/{team_id} (the weekly team page) are in week_pages.
+# /team and /teams/{team_id} (the weekly team page) are in week_pages; /series/{series_id}
+# (standings, chart, fixtures) is in player_pages.

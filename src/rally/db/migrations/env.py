@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from rally.db.migrations import include_object
 from rally.models import Base
 
 config = context.config
@@ -18,6 +19,7 @@ def run_migrations_online() -> None:
         connection=connection,
         target_metadata=Base.metadata,
         compare_type=True,
+        include_object=include_object,
         render_as_batch=connection.dialect.name == "sqlite",
         transaction_per_migration=False,
     )
