@@ -295,6 +295,9 @@ class SeriesStats(Base):
     games_won: Mapped[int | None] = mapped_column(Integer)
     games_lost: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime | None] = _now()
+    # True when Rally computed the row from match results (the scraped standings were
+    # missing or unusable); pages say so.
+    computed: Mapped[bool] = mapped_column(Boolean, server_default="false")
 
 
 class Schedule(Base):
@@ -421,3 +424,25 @@ class LegacyQuarantine(Base):
     resolution: Mapped[str] = mapped_column(Text)
     row: Mapped[dict[str, object]] = mapped_column(JSON)
     quarantined_at: Mapped[dt.datetime | None] = _now()
+
+
+class ImportFile(Base):
+    """A file whose rows of one league the last successful import of that league loaded.
+
+    A re-import whose files for a league all match these fingerprints (same content, same
+    importer version) skips the league: nothing to read, nothing rewritten.
+    """
+
+    __tablename__ = "import_files"
+    __table_args__ = (UniqueConstraint("league_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    league_id: Mapped[int] = mapped_column(ForeignKey("leagues.id", ondelete="CASCADE"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(Text)
+    # Every league the file holds rows of (space-separated keys), and its row counts.
+    file_leagues: Mapped[str] = mapped_column(Text)
+    rows: Mapped[int] = mapped_column(Integer)
+    rejected: Mapped[int] = mapped_column(Integer, server_default="0")
+    importer_version: Mapped[str] = mapped_column(String(50))
+    imported_at: Mapped[dt.datetime | None] = _now()

@@ -297,7 +297,7 @@ def _sync_standings(
         assert isinstance(rec, StandingRecord)
         team_id, _club_id, series_id = teams[team_key(rec.team_name)]
         row = rec.model_dump(
-            exclude={"league", "team_name", "club", "raw_series", "raw_team", "series"}
+            exclude={"league", "team_name", "club", "raw_series", "raw_team", "series", "dropped"}
         )
         row.update(
             league_id=league_id,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-import json
+import itertools
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from rally.errors import RallyError
-from rally.etl.convert import CONVERTERS, MODELS, RowError
+from rally.etl.convert import CONVERTERS, MODELS, RowError, check_lengths, check_text
 from rally.etl.names import BadName, team_key
 from rally.etl.records import (
     Kind,
@@ -68,8 +68,9 @@ class FileResult:
     kind: Kind | None
     rows: int = 0
     skipped: int = 0
-    records: dict[str, list[tuple[int, Record, dict[str, Any]]]] = field(default_factory=dict)
+    records: dict[str, list[tuple[int, Record]]] = field(default_factory=dict)
     rejects: list[Reject] = field(default_factory=list)
+    warnings: list[Reject] = field(default_factory=list)
 
 
 @dataclass
@@ -78,6 +79,7 @@ class ParsedCorpus:
 
     records: dict[str, dict[Kind, list[Record]]] = field(default_factory=dict)
     rejects: list[Reject] = field(default_factory=list)
+    warnings: list[Reject] = field(default_factory=list)
     files: list[FileResult] = field(default_factory=list)
 
     def leagues(self) -> list[str]:
@@ -106,24 +108,78 @@ def json_files(paths: Iterable[Path]) -> list[Path]:
     return out
 
 
-def _load(path: Path) -> list[Any]:
+_SHAPES = {b"{": "dict", b'"': "str", b"t": "bool", b"f": "bool", b"n": "NoneType"}
+
+
+def iter_rows(path: Path) -> Iterator[Any]:
+    """Yield the rows of a JSON list file one by one, holding one row at a time.
+
+    Raises an ImportFileError subclass naming the file when it cannot be read, is not
+    UTF-8, is not JSON or is not a list.
+    """
+    import ijson  # C parser (yajl2_c); imported here to keep `rally` start-up light
+
     try:
-        text = path.read_bytes()
+        handle = path.open("rb")
     except OSError as exc:
         raise UnreadableFile(f"{path}: cannot read file ({exc.strerror or exc})") from None
-    try:
-        data = json.loads(text)
-    except UnicodeDecodeError:
-        raise UnreadableFile(f"{path}: not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise MalformedJSON(
-            f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
-    except RecursionError:
-        raise MalformedJSON(f"{path}: malformed JSON (nested too deeply)") from None
-    if not isinstance(data, list):
-        raise WrongShape(f"{path}: expected a JSON list of rows, found a {type(data).__name__}")
-    return data
+    with handle:
+        head = handle.read(4096).lstrip()
+        if head.startswith(b"\xef\xbb\xbf"):
+            head = head[3:].lstrip()
+        first = head[:1]
+        if first and first != b"[":
+            found = _SHAPES.get(first, "float" if first in b"-0123456789" and first else "")
+            if found:
+                raise WrongShape(f"{path}: expected a JSON list of rows, found a {found}")
+        handle.seek(0)
+        yielded = 0
+        try:
+            for row in ijson.items(handle, "item", use_float=True):
+                yielded += 1
+                yield row
+            return
+        except ijson.JSONError as exc:
+            detail = _detail(exc)
+            if "integer overflow" not in detail:
+                raise _file_error(path, detail, handle.tell()) from None
+        except OSError as exc:
+            raise UnreadableFile(f"{path}: cannot read file ({exc.strerror or exc})") from None
+        # yajl cannot hold integers past 64 bits, Python can: go on with the pure-Python
+        # parser from the next row (rare: only files holding such numbers pay for it).
+        handle.seek(0)
+        python = ijson.get_backend("python")
+        try:
+            for row in itertools.islice(
+                python.items(handle, "item", use_float=True), yielded, None
+            ):
+                yield row
+        except ijson.JSONError as exc:
+            raise _file_error(path, _detail(exc), handle.tell()) from None
+        except RecursionError:
+            raise MalformedJSON(f"{path}: malformed JSON (nested too deeply)") from None
+
+
+def _detail(exc: Exception) -> str:
+    text = exc.args[0] if exc.args else str(exc)
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    lines = str(text).strip().splitlines()
+    return lines[0] if lines else "parse error"
+
+
+def _file_error(path: Path, detail: str, where: int) -> ImportFileError:
+    if "UTF8" in detail or "utf-8" in detail.lower():
+        return UnreadableFile(f"{path}: not UTF-8 text")
+    return MalformedJSON(f"{path}: malformed JSON near byte {where}: {detail}")
+
+
+def kind_and_rows(path: Path) -> tuple[Kind | None, Iterator[Any]]:
+    """Detect a file's kind from its first rows; return it with an iterator over all rows."""
+    rows = iter_rows(path)
+    sample = list(itertools.islice(rows, _SAMPLE))
+    kind = detect_kind(sample, path)
+    return kind, itertools.chain(sample, rows)
 
 
 def detect_kind(rows: list[Any], path: Path) -> Kind | None:
@@ -187,16 +243,46 @@ def read_file(
     path: Path, *, leagues: Collection[str] | None = None, progress: Progress | None = None
 ) -> FileResult:
     """Read and validate one file; rows of leagues outside ``leagues`` are skipped."""
-    rows = _load(path)
-    kind = detect_kind(rows, path)
-    result = FileResult(path=path, kind=kind, rows=len(rows))
+    kind, rows = kind_and_rows(path)
+    result = FileResult(path=path, kind=kind)
     if kind is None:
         return result
+    accept = None if leagues is None else set(leagues)
+    for index, league, record in convert_rows(
+        kind, enumerate(rows), str(path), accept=accept, result=result, progress=progress
+    ):
+        result.records.setdefault(league, []).append((index, record))
+    return result
+
+
+_BATCH = 4000
+
+
+def convert_rows(
+    kind: Kind,
+    rows: Iterable[tuple[int, Any]],
+    name: str,
+    *,
+    accept: Collection[str] | None,
+    result: FileResult,
+    progress: Progress | None = None,
+    total: int = 0,
+    unattributed: bool = True,
+    dedup: Deduplicator | None = None,
+) -> Iterator[tuple[int, str, Record]]:
+    """Convert and validate rows, yielding (index, league, record) of the accepted leagues.
+
+    Rejects go to ``result.rejects`` (keeping the raw row), dropped standings groups to
+    ``result.warnings``; raw rows of accepted records are not kept. Rows of leagues outside
+    ``accept`` are counted as skipped; rows without a usable league are rejected only when
+    ``unattributed`` (a file read once per league reports them once).
+    """
     convert = CONVERTERS[kind]
-    name = str(path)
-    total = len(rows)
-    pending: list[tuple[int, str, dict[str, Any], dict[str, Any]]] = []
-    for index, row in enumerate(rows):
+    path = Path(name)
+    pending: list[tuple[int, str, dict[str, Any], Any]] = []
+    count = 0
+    for index, row in rows:
+        count += 1
         if progress is not None and index % 1000 == 0:
             progress(path, index, total)
         league: str | None = None
@@ -204,35 +290,39 @@ def read_file(
             if not isinstance(row, dict):
                 raise RowError(f"row is not an object but {type(row).__name__}")
             league = row_league(row)
-            if leagues is not None and league not in leagues:
-                result.skipped += 1
-                continue
-            fields = convert(row, league)
-        except (RowError, BadName) as exc:
-            result.rejects.append(
-                Reject(file=name, row=index, league=league, reason=str(exc), data=row, kind=kind)
-            )
-            continue
-        except ValidationError as exc:
-            result.rejects.append(
-                Reject(
-                    file=name, row=index, league=league, reason=_reason(exc), data=row, kind=kind
+        except RowError as exc:
+            if unattributed:
+                result.rejects.append(
+                    Reject(file=name, row=index, league=None, reason=str(exc), data=row, kind=kind)
                 )
-            )
             continue
-        except (TypeError, ValueError, ArithmeticError) as exc:
+        if accept is not None and league not in accept:
+            result.skipped += 1
+            continue
+        try:
+            check_text(row)
+            fields = convert(row, league)
+            check_lengths(kind, fields)
+        except (RowError, BadName) as exc:
+            reason = str(exc)
+        except ValidationError as exc:
+            reason = _reason(exc)
+        except (TypeError, ValueError, ArithmeticError, RecursionError) as exc:
             # A shape no rule foresaw still rejects only its row, never the run.
             reason = f"cannot read row ({type(exc).__name__}: {exc})"
-            result.rejects.append(
-                Reject(file=name, row=index, league=league, reason=reason, data=row, kind=kind)
-            )
+        else:
+            pending.append((index, league, fields, row))
+            if len(pending) >= _BATCH:
+                yield from _validate(kind, pending, result, name, dedup)
+                pending = []
             continue
-        pending.append((index, league, fields, row))
-    for index, league, record, row in _validate(kind, pending, result.rejects, name):
-        result.records.setdefault(league, []).append((index, record, row))
+        result.rejects.append(
+            Reject(file=name, row=index, league=league, reason=reason, data=row, kind=kind)
+        )
+    yield from _validate(kind, pending, result, name, dedup)
+    result.rows = max(result.rows, count)
     if progress is not None:
-        progress(path, total, total)
-    return result
+        progress(path, count, total or count)
 
 
 @cache
@@ -243,28 +333,59 @@ def _adapter(kind: Kind) -> TypeAdapter[list[Any]]:
 
 def _validate(
     kind: Kind,
-    pending: list[tuple[int, str, dict[str, Any], dict[str, Any]]],
-    rejects: list[Reject],
+    pending: list[tuple[int, str, dict[str, Any], Any]],
+    result: FileResult,
     name: str,
-) -> list[tuple[int, str, Record, dict[str, Any]]]:
-    """Validate a file's converted rows into records; reject the rows that fail."""
+    dedup: Deduplicator | None = None,
+) -> list[tuple[int, str, Record]]:
+    """Validate converted rows into records; reject the rows that fail or repeat a key."""
+    if not pending:
+        return []
     try:
-        # One call for the file: pydantic loops in Rust, a third faster than row by row.
+        # One call per batch: pydantic loops in Rust, a third faster than row by row.
         records = _adapter(kind).validate_python([fields for _, _, fields, _ in pending])
     except ValidationError:
         records = None
-    if records is not None:
-        return [(i, lg, rec, row) for (i, lg, _, row), rec in zip(pending, records, strict=True)]
-    out: list[tuple[int, str, Record, dict[str, Any]]] = []
+    out: list[tuple[int, str, Record]] = []
     model = MODELS[kind]
-    for index, league, fields, row in pending:
-        try:
-            out.append((index, league, model(**fields), row))
-        except ValidationError as exc:
-            reason = _reason(exc)
-            rejects.append(
-                Reject(file=name, row=index, league=league, reason=reason, data=row, kind=kind)
+    for position, (index, league, fields, row) in enumerate(pending):
+        if records is not None:
+            record = records[position]
+        else:
+            try:
+                record = model(**fields)
+            except ValidationError as exc:
+                result.rejects.append(
+                    Reject(
+                        file=name,
+                        row=index,
+                        league=league,
+                        reason=_reason(exc),
+                        data=row,
+                        kind=kind,
+                    )
+                )
+                continue
+        if dedup is not None:
+            reason = dedup.first(league, kind, name, index, record)
+            if reason is not None:
+                result.rejects.append(
+                    Reject(file=name, row=index, league=league, reason=reason, data=row, kind=kind)
+                )
+                continue
+        if isinstance(record, StandingRecord) and record.dropped:
+            groups = ", ".join(record.dropped)
+            result.warnings.append(
+                Reject(
+                    file=name,
+                    row=index,
+                    league=league,
+                    reason=f"standings {groups} dropped as missing or implausible",
+                    data=row,
+                    kind=kind,
+                )
             )
+        out.append((index, league, record))
     return out
 
 
@@ -326,41 +447,49 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
+class Deduplicator:
+    """Reject the second and later rows with the same natural key within a league and kind."""
+
+    def __init__(self) -> None:
+        self.firsts: dict[tuple[str, Kind], dict[tuple[Any, ...], tuple[str, int]]] = {}
+
+    def first(self, league: str, kind: Kind, name: str, index: int, record: Record) -> str | None:
+        """Return None for a first occurrence, else the reject reason naming the first one."""
+        firsts = self.firsts.setdefault((league, kind), {})
+        key = natural_key(record)
+        found = firsts.get(key)
+        if found is None:
+            firsts[key] = (name, index)
+            return None
+        where = f"row {found[1]}" + ("" if found[0] == name else f" of {found[0]}")
+        return f"duplicate {_describe(kind)} (same as {where})"
+
+
 def _parse_paths(
     paths: Iterable[Path], *, leagues: Collection[str] | None, progress: Progress | None
 ) -> ParsedCorpus:
     corpus = ParsedCorpus()
-    # First occurrence (file, row) of each natural key, per (league, kind).
-    seen: dict[tuple[str, Kind], dict[tuple[Any, ...], tuple[str, int]]] = {}
+    dedup = Deduplicator()
     for path in json_files(paths):
-        result = read_file(path, leagues=leagues, progress=progress)
+        kind, rows = kind_and_rows(path)
+        result = FileResult(path=path, kind=kind)
         corpus.files.append(result)
-        corpus.rejects.extend(result.rejects)
-        if result.kind is None:
+        if kind is None:
             continue
-        kind = result.kind
         name = str(path)
-        for league, items in result.records.items():
-            bucket = corpus.records.setdefault(league, {}).setdefault(kind, [])
-            firsts = seen.setdefault((league, kind), {})
-            for index, record, row in items:
-                key = natural_key(record)
-                first = firsts.get(key)
-                if first is None:
-                    firsts[key] = (name, index)
-                    bucket.append(record)
-                    continue
-                where = f"row {first[1]}" + ("" if first[0] == name else f" of {first[0]}")
-                corpus.rejects.append(
-                    Reject(
-                        file=name,
-                        row=index,
-                        league=league,
-                        reason=f"duplicate {_describe(kind)} (same as {where})",
-                        data=row,
-                        kind=kind,
-                    )
-                )
+        accept = None if leagues is None else set(leagues)
+        for _index, league, record in convert_rows(
+            kind,
+            enumerate(rows),
+            name,
+            accept=accept,
+            result=result,
+            progress=progress,
+            dedup=dedup,
+        ):
+            corpus.records.setdefault(league, {}).setdefault(kind, []).append(record)
+        corpus.rejects.extend(result.rejects)
+        corpus.warnings.extend(result.warnings)
     return corpus
 
 

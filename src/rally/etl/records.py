@@ -87,14 +87,17 @@ class StandingRecord(_Record):
     matches_won: int = Field(ge=0)
     matches_lost: int = Field(ge=0)
     matches_tied: int = Field(ge=0)
-    lines_won: int = Field(ge=0)
-    lines_lost: int = Field(ge=0)
-    lines_for: int = Field(ge=0)
-    lines_ret: int = Field(ge=0)
-    sets_won: int = Field(ge=0)
-    sets_lost: int = Field(ge=0)
-    games_won: int = Field(ge=0)
-    games_lost: int = Field(ge=0)
+    # None: the scraped group was missing or nonsense and was dropped (see ``dropped``).
+    lines_won: int | None = Field(ge=0)
+    lines_lost: int | None = Field(ge=0)
+    lines_for: int | None = Field(ge=0)
+    lines_ret: int | None = Field(ge=0)
+    sets_won: int | None = Field(ge=0)
+    sets_lost: int | None = Field(ge=0)
+    games_won: int | None = Field(ge=0)
+    games_lost: int | None = Field(ge=0)
+    #: Groups ("lines", "sets", "games") dropped as missing or nonsense.
+    dropped: tuple[str, ...] = ()
 
 
 class ScheduleRecord(_Record):
