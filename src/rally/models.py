@@ -354,6 +354,8 @@ class PlayerHistory(Base):
     __tablename__ = "player_history"
     __table_args__ = (
         ForeignKeyConstraint(["player_id", "league_id"], ["players.id", "players.league_id"]),
+        # The importer reads each player's latest point to tell whether the PTI changed.
+        Index(None, "player_id", "date"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

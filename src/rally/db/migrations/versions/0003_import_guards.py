@@ -2,6 +2,7 @@
 
 - ``series_stats.computed``: the row was computed from match results because the scraped
   standings of its series were missing or unusable.
+- ``ix_player_history_player_id_date``: the importer reads each player's latest PTI point.
 - ``import_files``: per league, the files (by SHA-256) its last successful import loaded, so
   a re-import of unchanged input is recognised and skipped.
 
@@ -55,7 +56,11 @@ def upgrade() -> None:
     )
 
 
+    op.create_index("ix_player_history_player_id_date", "player_history", ["player_id", "date"])
+
+
 def downgrade() -> None:
+    op.drop_index("ix_player_history_player_id_date", table_name="player_history")
     op.drop_table("import_files")
     with op.batch_alter_table("series_stats") as batch:
         batch.drop_column("computed")
