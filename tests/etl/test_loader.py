@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from etl_rows import player, sample_rows
 
-from rally.etl import importer
+from rally.etl import loader
+from rally.etl.guard import ShrinkGuard
 from rally.etl.importer import import_corpus, import_paths
-from rally.etl.loader import ShrinkGuard
 from rally.etl.reader import parse_paths
 
 MakeFiles = Callable[[dict[str, Any]], Path]
@@ -96,7 +96,7 @@ def test_newer_snapshot_updates_adds_and_deactivates(
 def test_a_failing_league_leaves_the_others_imported(
     engine: sa.Engine, sample_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = importer.load_league
+    real = loader.load_league
 
     def load_then_fail(session: Any, league: str, records: Any, **options: Any) -> Any:
         result = real(session, league, records, **options)
@@ -105,7 +105,7 @@ def test_a_failing_league_leaves_the_others_imported(
             raise RuntimeError("disk on fire")
         return result
 
-    monkeypatch.setattr(importer, "load_league", load_then_fail)
+    monkeypatch.setattr(loader, "load_league", load_then_fail)
     report = import_paths(engine, [sample_dir])
     assert report.leagues["NSTF"].error == "RuntimeError: disk on fire"
     assert not report.ok

@@ -156,8 +156,8 @@ def import_(
     """
     leagues = _check_usage(paths, league)
     _settings, engine = open_engine(database_url)
+    from rally.etl.guard import ShrinkGuard
     from rally.etl.importer import import_paths
-    from rally.etl.loader import ShrinkGuard
 
     guard = ShrinkGuard(max_share=max_shrink / 100, allow=allow_shrink)
     options: dict[str, Any] = {

@@ -13,40 +13,36 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from rally.errors import RallyError
-from rally.etl.convert import RowError
 from rally.etl.fingerprints import (
     FileRecord,
     Fingerprints,
     file_digest,
-    load_fingerprints,
-    record_fingerprints,
-)
-from rally.etl.loader import ShrinkGuard, ensure_league, load_league
-from rally.etl.reader import (
-    Deduplicator,
-    FileResult,
-    ParsedCorpus,
-    UnreadableFile,
-    convert_rows,
     json_files,
-    kind_and_rows,
+    load_fingerprints,
     paused_gc,
-    row_league,
 )
-from rally.etl.records import Kind, Record, Reject, league_name, league_order
+from rally.etl.guard import ShrinkGuard
+from rally.etl.leagues import league_name, league_order
 from rally.etl.report import ImportReport, LeagueReport
 
-#: The entity a rejected row of each kind would have become.
+if TYPE_CHECKING:
+    from rally.etl.reader import ParsedCorpus
+    from rally.etl.records import Kind, Record, Reject
+
+# The reader (pydantic models) and the loader (ORM models) are imported where a league is
+# actually read: a re-import of unchanged files never needs them, and `rally` starts faster.
+
+#: The entity a rejected row of each kind ("players", ...) would have become.
 KIND_ENTITY = {
-    Kind.PLAYERS: "players",
-    Kind.STANDINGS: "series_stats",
-    Kind.SCHEDULE: "schedule",
-    Kind.MATCHES: "match_scores",
+    "players": "players",
+    "standings": "series_stats",
+    "schedule": "schedule",
+    "matches": "match_scores",
 }
 
 
@@ -91,6 +87,10 @@ def scan_file(path: Path, digest: str, unattributed: list[Reject]) -> FileScan:
     Rows without a usable league are rejected here, once, whatever the leagues imported.
     Raises an ImportFileError subclass naming the file when the file is unusable.
     """
+    from rally.etl.convert import RowError
+    from rally.etl.reader import kind_and_rows, row_league
+    from rally.etl.records import Reject
+
     kind, rows = kind_and_rows(path)
     scan = FileScan(path=path, digest=digest, rows=0)
     name = str(path)
@@ -123,6 +123,8 @@ def scan_paths(
         try:
             digest = file_digest(path)
         except OSError as exc:
+            from rally.etl.reader import UnreadableFile
+
             raise UnreadableFile(f"{path}: cannot read file ({exc.strerror or exc})") from None
         recorded = known.files.get(digest)
         if recorded is not None:
@@ -138,6 +140,8 @@ def read_league(
     league: str, scans: Sequence[FileScan], progress: ImportProgress
 ) -> tuple[dict[Kind, list[Record]], list[Reject], list[Reject], list[FileRecord]]:
     """Read one league's rows from its files: records, rejects, warnings, files read."""
+    from rally.etl.reader import Deduplicator, FileResult, convert_rows, kind_and_rows
+
     records: dict[Kind, list[Record]] = {}
     rejects: list[Reject] = []
     warnings: list[Reject] = []
@@ -194,6 +198,11 @@ def _load(
     files: Sequence[FileRecord] | None = None,
 ) -> None:
     """Load one league in its own transaction, filling ``result``; never raises."""
+    from sqlalchemy.orm import Session
+
+    from rally.etl.fingerprints import record_fingerprints
+    from rally.etl.loader import ensure_league, load_league
+
     league = result.league
     for reject in result.rejects:
         if reject.kind is not None:

@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
-from rally.errors import RallyError
 from rally.etl.bulk import Sync, bulk_insert, existing_rows, select_rows
 from rally.etl.computed import STANDING_COLS, sync_computed
+from rally.etl.guard import ShrinkGuard, check_shrink
 from rally.etl.matches import Linker, sync_matches
 from rally.etl.names import CLUB_SERIES_LEAGUES, series_suffix, team_key
 from rally.etl.plan import LeaguePlan, plan_league
@@ -83,29 +82,6 @@ def ensure_league(session: Session, league: str) -> int:
         insert(League), [{"league_id": league, "league_name": league_name(league) or league}]
     )
     return int(session.execute(select(League.id).where(League.league_id == league)).scalar_one())
-
-
-@dataclass(frozen=True)
-class ShrinkGuard:
-    """How much of a league's active players or teams one snapshot may deactivate."""
-
-    max_share: float = 0.2
-    allow: bool = False
-
-
-class ShrinkRefused(RallyError):
-    """A snapshot would deactivate more of a league than the guard allows."""
-
-
-def check_shrink(guard: ShrinkGuard, league: str, what: str, active: int, retiring: int) -> None:
-    """Raise ShrinkRefused when ``retiring`` of ``active`` rows is more than the guard allows."""
-    if guard.allow or not active or not retiring or retiring / active <= guard.max_share:
-        return
-    raise ShrinkRefused(
-        f"{league}: this snapshot would mark {retiring:,} of {active:,} active {what} "
-        f"({retiring / active:.0%}) inactive, more than the {guard.max_share:.0%} allowed; "
-        "check the files, or pass --allow-shrink to accept it (--max-shrink to change the share)"
-    )
 
 
 #: Called after each load step: (step name, steps done, steps in all).

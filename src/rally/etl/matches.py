@@ -95,6 +95,8 @@ class Linker:
                 )
             )
             for day, home, away in rows:
+                if home is None or away is None:
+                    continue
                 key = (day, self.key_of.get(home, ""), self.key_of.get(away, ""))
                 index.setdefault(key, set()).add((home, away))
             self._schedule = index
@@ -108,7 +110,8 @@ class Linker:
             )
         )
         for player_id, team_id in rows:
-            self.evidence.setdefault(player_id, set()).add(team_id)
+            if team_id is not None:
+                self.evidence.setdefault(player_id, set()).add(team_id)
 
     def learn(self, players: Iterable[str | None], team_id: int) -> None:
         """Record that these players played a linked line for this team."""

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import gc
 import itertools
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -15,6 +13,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from rally.errors import RallyError
 from rally.etl.convert import CONVERTERS, MODELS, RowError, check_lengths, check_text
+from rally.etl.fingerprints import json_files as json_files
+from rally.etl.fingerprints import paused_gc as paused_gc
 from rally.etl.names import BadName, team_key
 from rally.etl.records import (
     Kind,
@@ -95,17 +95,6 @@ class ParsedCorpus:
     def rejected(self, league: str | None) -> list[Reject]:
         """Return the rejects attributed to a league (None: rows without a known league)."""
         return [r for r in self.rejects if r.league == league]
-
-
-def json_files(paths: Iterable[Path]) -> list[Path]:
-    """Expand directories into their *.json files (recursively, sorted); keep files as given."""
-    out: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            out.extend(sorted(p for p in path.rglob("*.json") if p.is_file()))
-        else:
-            out.append(path)
-    return out
 
 
 _SHAPES = {b"{": "dict", b'"': "str", b"t": "bool", b"f": "bool", b"n": "NoneType"}
@@ -433,18 +422,6 @@ def parse_paths(
     """
     with paused_gc():
         return _parse_paths(paths, leagues=leagues, progress=progress)
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector: bulk parsing creates many objects but no cycles."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class Deduplicator:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from rally.etl.records import Reject
+if TYPE_CHECKING:
+    from rally.etl.records import Reject
 
 #: Entities in summary order.
 ENTITIES = (

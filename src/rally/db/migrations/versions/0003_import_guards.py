@@ -55,7 +55,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("league_id", "sha256", name="uq_import_files_league_id_sha256"),
     )
 
-
     op.create_index("ix_player_history_player_id_date", "player_history", ["player_id", "date"])
 
 
