@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -123,30 +124,50 @@ def iter_rows(path: Path) -> Iterator[Any]:
                 raise WrongShape(f"{path}: expected a JSON list of rows, found a {found}")
         handle.seek(0)
         yielded = 0
-        try:
-            for row in ijson.items(handle, "item", use_float=True):
-                yielded += 1
-                yield row
-            return
-        except ijson.JSONError as exc:
-            detail = _detail(exc)
-            if "integer overflow" not in detail:
-                raise _file_error(path, detail, handle.tell()) from None
-        except OSError as exc:
-            raise UnreadableFile(f"{path}: cannot read file ({exc.strerror or exc})") from None
-        # yajl cannot hold integers past 64 bits, Python can: go on with the pure-Python
-        # parser from the next row (rare: only files holding such numbers pay for it).
+        # yajl (the fast C parser) turns a lone UTF-16 surrogate escape into "?" or fails,
+        # and cannot hold integers past 64 bits: such files go to the pure-Python parser,
+        # which reads them as Python's json does (rare: only those files pay for it).
+        fast = not _has_surrogate_escape(handle)
         handle.seek(0)
+        if fast:
+            try:
+                for row in ijson.items(handle, "item", use_float=True):
+                    yielded += 1
+                    yield row
+                return
+            except ijson.JSONError as exc:
+                detail = _detail(exc)
+                if "integer overflow" not in detail:
+                    raise _file_error(path, detail, handle.tell()) from None
+            except UnicodeDecodeError:
+                pass
+            except OSError as exc:
+                raise UnreadableFile(f"{path}: cannot read file ({exc.strerror or exc})") from None
+            handle.seek(0)
         python = ijson.get_backend("python")
         try:
-            for row in itertools.islice(
+            yield from itertools.islice(
                 python.items(handle, "item", use_float=True), yielded, None
-            ):
-                yield row
+            )
         except ijson.JSONError as exc:
             raise _file_error(path, _detail(exc), handle.tell()) from None
+        except UnicodeDecodeError:
+            raise UnreadableFile(f"{path}: not UTF-8 text") from None
         except RecursionError:
             raise MalformedJSON(f"{path}: malformed JSON (nested too deeply)") from None
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _has_surrogate_escape(handle: Any) -> bool:
+    """Tell whether a JSON file holds a \\uD800-\\uDFFF escape (chunked: memory stays flat)."""
+    tail = b""
+    while chunk := handle.read(1 << 20):
+        if _SURROGATE_ESCAPE.search(tail + chunk):
+            return True
+        tail = chunk[-8:]
+    return False
 
 
 def _detail(exc: Exception) -> str:

@@ -73,6 +73,8 @@ class Standings:
     league: str
     league_name: str
     rows: list[StandingRow]
+    #: Rally computed the rows from match results (the scraped standings were unusable).
+    computed: bool = False
 
 
 def list_leagues(session: Session) -> list[LeagueInfo]:
@@ -151,6 +153,7 @@ def _standings_statement() -> Any:
             s.id,
             s.team_id,
             func.coalesce(Team.team_name, s.team),
+            s.computed,
             *(getattr(s, name) for name in _STAT_FIELDS),
         )
         .select_from(Series)
@@ -168,6 +171,7 @@ def series_standings(session: Session, *, series_id: int) -> Standings:
     if not rows:
         raise SeriesNotFound(f"There is no series {series_id}.")
     head = rows[0]
+    stats = [r for r in rows if r[3] is not None]
     return Standings(
         series_id=series_id,
         series=head[0],
@@ -178,10 +182,11 @@ def series_standings(session: Session, *, series_id: int) -> Standings:
                 position=i,
                 team_id=r[4],
                 team=r[5] or "",
-                **dict(zip(_STAT_FIELDS, r[6:], strict=True)),
+                **dict(zip(_STAT_FIELDS, r[7:], strict=True)),
             )
-            for i, r in enumerate((r for r in rows if r[3] is not None), start=1)
+            for i, r in enumerate(stats, start=1)
         ],
+        computed=any(bool(r[6]) for r in stats),
     )
 
 
@@ -211,7 +216,10 @@ SELECT json_build_object(
             FROM series_stats s LEFT JOIN teams t ON t.id = s.team_id
             WHERE s.series_id = se.id
         ) r
-    ), '[]'::json)
+    ), '[]'::json),
+    'computed', coalesce(
+        (SELECT bool_or(s.computed) FROM series_stats s WHERE s.series_id = se.id), false
+    )
 )::text
 FROM series se JOIN leagues l ON l.id = se.league_id
 WHERE se.id = %s
