@@ -68,18 +68,23 @@ def _text(
 
 def check_text(row: Mapping[str, Any]) -> None:
     """Reject a row any of whose text values (nested groups included) holds a bad character."""
-    texts = [v for v in row.values() if type(v) is str]
+    texts: list[str] = []
+    for value in row.values():
+        kind = type(value)
+        if kind is str:
+            texts.append(value)
+        elif kind is dict:
+            texts.extend(v for v in value.values() if type(v) is str)
     if _BAD_CHARS.search("".join(texts)) is None:
-        for value in row.values():
-            if isinstance(value, Mapping):
-                check_text(value)
         return
     for key, value in row.items():
-        if type(value) is str and (found := _BAD_CHARS.search(value)):
-            raise RowError(
-                f"field {key!r} holds a control character or invalid text "
-                f"({found.group()!r} at position {found.start()})"
-            )
+        inner = value.items() if type(value) is dict else [(key, value)]
+        for name, text in inner:
+            if type(text) is str and (found := _BAD_CHARS.search(text)):
+                raise RowError(
+                    f"field {name!r} holds a control character or invalid text "
+                    f"({found.group()!r} at position {found.start()})"
+                )
 
 
 def _int(value: Any, what: str, *, required: bool = True) -> int | None:

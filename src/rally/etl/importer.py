@@ -196,6 +196,7 @@ def _load(
     guard: ShrinkGuard,
     progress: ImportProgress,
     files: Sequence[FileRecord] | None = None,
+    consume: bool = False,
 ) -> None:
     """Load one league in its own transaction, filling ``result``; never raises."""
     from sqlalchemy.orm import Session
@@ -219,7 +220,9 @@ def _load(
     with Session(engine) as session:
         transaction = session.begin()
         try:
-            loaded = load_league(session, league, records, guard=guard, progress=step)
+            loaded = load_league(
+                session, league, records, guard=guard, progress=step, consume=consume
+            )
             if files is not None and not dry_run:
                 record_fingerprints(session, ensure_league(session, league), files)
         except Exception as exc:  # any failure rolls back this league only
@@ -324,6 +327,7 @@ def import_paths(
                 guard=guard or ShrinkGuard(),
                 progress=progress,
                 files=files,
+                consume=True,
             )
             del records
             progress.finished(league, result)

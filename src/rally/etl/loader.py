@@ -96,15 +96,28 @@ def load_league(
     *,
     guard: ShrinkGuard | None = None,
     progress: StepProgress | None = None,
+    consume: bool = False,
 ) -> LeagueReport:
     """Upsert one league's records; flushes, never commits (the caller owns the transaction).
 
     Raises ShrinkRefused when the snapshot would deactivate more than ``guard`` allows.
+    With ``consume`` each kind's record list is emptied once stored, so that memory holds
+    the records of the kinds still to load, not all of them.
     """
     guard = guard or ShrinkGuard()
     report = LeagueReport(league=league)
+    done_with = {
+        "players": Kind.PLAYERS,
+        "standings": Kind.STANDINGS,
+        "schedule": Kind.SCHEDULE,
+        "matches": Kind.MATCHES,
+    }
 
     def step(name: str) -> None:
+        if consume and name in done_with:
+            stored = records.get(done_with[name])
+            if isinstance(stored, list):
+                stored.clear()
         if progress is not None:
             progress(name, _STEPS.index(name) + 1, len(_STEPS))
 

@@ -146,9 +146,7 @@ def iter_rows(path: Path) -> Iterator[Any]:
             handle.seek(0)
         python = ijson.get_backend("python")
         try:
-            yield from itertools.islice(
-                python.items(handle, "item", use_float=True), yielded, None
-            )
+            yield from itertools.islice(python.items(handle, "item", use_float=True), yielded, None)
         except ijson.JSONError as exc:
             raise _file_error(path, _detail(exc), handle.tell()) from None
         except UnicodeDecodeError:
