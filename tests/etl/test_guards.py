@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from rally.cli import app
 from rally.db import make_engine
-from rally.etl.convert import LIMITS
+from rally.etl.checks import LIMITS
 from rally.etl.records import Kind
 
 MakeFiles = Callable[[dict[str, Any]], Path]

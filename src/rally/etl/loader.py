@@ -14,17 +14,17 @@ source has none, by (date, home team, away team, line).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from rally.etl.bulk import Sync, bulk_insert, existing_rows, select_rows
 from rally.etl.computed import STANDING_COLS, sync_computed
 from rally.etl.guard import ShrinkGuard, check_shrink
+from rally.etl.history import record_pti_history
 from rally.etl.matches import Linker, sync_matches
 from rally.etl.names import CLUB_SERIES_LEAGUES, series_suffix, team_key
 from rally.etl.plan import LeaguePlan, plan_league
@@ -314,33 +314,6 @@ def _sync_players(
     counts.deactivated += len(retire)
     if (counts.inserted, counts.updated) != before:
         record_pti_history(session, league_id)
-
-
-_PTI_HISTORY = text(
-    """
-INSERT INTO player_history (player_id, league_id, series, date, end_pti)
-SELECT p.id, p.league_id, se.name, :day, p.pti
-FROM players p JOIN series se ON se.id = p.series_id
-WHERE p.league_id = :league AND p.pti IS NOT NULL AND p.is_active = :active
-  AND coalesce((
-        SELECT h.end_pti FROM player_history h WHERE h.player_id = p.id
-        ORDER BY h.date DESC, h.id DESC LIMIT 1
-      ) <> p.pti, :active)
-"""
-)
-
-
-def record_pti_history(session: Session, league_id: int, day: dt.date | None = None) -> int:
-    """Add a PTI history point (dated ``day``, default today) for every active player of the
-    league whose PTI differs from their latest point (or who has none); return how many.
-
-    Re-importing the same snapshot therefore adds nothing; legacy points count as latest.
-    """
-    result = session.execute(
-        _PTI_HISTORY,
-        {"day": day or dt.date.today(), "league": league_id, "active": True},
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _sync_standings(
