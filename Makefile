@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 UV     := $(BIN)/uv
 UV_VERSION := 0.13.9
 STAMP  := $(VENV)/.installed
+# The suite's line coverage of src/rally (revisions included) may not fall below this.
+COVERAGE_FLOOR ?= 93
 
 .PHONY: install demo test lint test-only bench bench-import bench-migrate bench-web bench-demo bench-scale lock clean
 
@@ -28,7 +30,8 @@ lint: $(STAMP)  ## ruff check, ruff format --check, mypy.
 
 test-only: $(STAMP)  ## The test suite alone (SQLite and PostgreSQL, browser tests included).
 	scripts/ensure-chromium
-	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadfile --cov --cov-report= $(PYTEST_ARGS)
+	$(BIN)/python scripts/coverage_report.py --fail-under $(COVERAGE_FLOOR)
 
 test: lint test-only  ## Lint, type-check and run the whole suite.
 

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from rally.db import make_engine
 from rally.db.verify import run_checks
 from rally.etl.importer import import_corpus
-from rally.etl.names import team_key
 from rally.etl.reader import ParsedCorpus, parse_paths
 from rally.etl.records import LEAGUES, Kind, PlayerRecord, ScheduleRecord, StandingRecord
 from rally.etl.report import ENTITIES, ImportReport
+from rally.etl.team_names import team_key
 
 #: Every table the importer writes.
 TABLES = ("leagues", *ENTITIES)

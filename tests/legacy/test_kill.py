@@ -87,8 +87,12 @@ def test_upgrade_killed_midway_leaves_legacy_untouched_then_finishes(pg_empty_ur
         assert paused.wait(60), "the upgrade never reached the test hook"
     finally:
         proc.send_signal(signal.SIGKILL)
-        out, _ = proc.communicate(timeout=30)
-        stdout.append(out)
+        proc.wait(timeout=30)
+        # Not communicate(): the watcher thread may still hold stderr.
+        assert proc.stdout is not None and proc.stderr is not None
+        stdout.append(proc.stdout.read())
+        proc.stdout.close()
+        proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL
     # The log shows it had re-pointed rows before it died.
     assert "re-pointed players" in stdout[0]

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from rally.etl.names import parse_team
+from rally.etl.team_names import parse_team
 from rally.synth import FILES, GenerateResult, OutputDirNotUsable, generate, league_keys
 from rally.synth.generator import InvalidGenerateArgument
 

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from web_helpers import FAST_HASHER, PASSWORD
 
-from rally.services import accounts, names
+from rally.services import accounts
+from rally.services import person_names as names
 from rally.services.errors import InvalidCredentials, TooManySignInAttempts
 
 

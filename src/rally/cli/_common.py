@@ -5,16 +5,16 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from rally.config import Settings
-from rally.db import check_connection, make_engine
 from rally.errors import DatabaseUnavailable, RallyError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from sqlalchemy import Engine
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,8 +30,30 @@ DatabaseUrlOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
-console = Console()
-err_console = Console(stderr=True)
+
+class _LazyConsole:
+    """A rich Console made on first use: importing rich costs `rally --help` ~0.1 s."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    def __getattr__(self, attribute: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return getattr(self._console, attribute)
+
+
+console: Console = _LazyConsole()  # type: ignore[assignment]
+err_console: Console = _LazyConsole(stderr=True)  # type: ignore[assignment]
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    # Never imports SQLAlchemy: if it was not imported, no database error can have happened.
+    module = sys.modules.get("sqlalchemy.exc")
+    return module is not None and isinstance(exc, module.SQLAlchemyError)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -49,19 +71,23 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except RallyError as exc:
             raise fail(str(exc), exc.exit_code) from None
-        except SQLAlchemyError as exc:
-            detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-            raise fail(f"database error: {detail[0] if detail else type(exc).__name__}") from None
         except KeyboardInterrupt:
             raise fail("interrupted", 130) from None
         except OSError as exc:
             raise fail(str(exc)) from None
+        except Exception as exc:
+            if not _is_database_error(exc):
+                raise
+            detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+            raise fail(f"database error: {detail[0] if detail else type(exc).__name__}") from None
 
     return wrapper  # type: ignore[return-value]
 
 
 def open_engine(database_url: str | None, *, check: bool = True) -> tuple[Settings, Engine]:
     """Resolve settings and open the engine; exit 2 with a reason when unreachable."""
+    from rally.db import check_connection, make_engine
+
     settings = Settings.load(database_url)
     engine = make_engine(settings.database_url)
     if check:

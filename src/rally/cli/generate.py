@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from rally.cli._common import console, handle_errors
-from rally.synth import FILES, GenerateResult, generate
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from rally.synth import GenerateResult
 
 _COLUMNS = {
     "players.json": "players",
@@ -21,6 +24,10 @@ _COLUMNS = {
 
 
 def _summary(result: GenerateResult, seconds: float) -> Table:
+    from rich.table import Table
+
+    from rally.synth import FILES
+
     table = Table(title=f"Generated {len(result.leagues)} leagues in {seconds:.1f} s")
     table.add_column("league", no_wrap=True)
     table.add_column("style")
@@ -48,6 +55,8 @@ def generate_command(
 ) -> None:
     """Write synthetic leagues (players, standings, schedules, matches) in the scraped formats."""
     started = time.perf_counter()
+    from rally.synth import generate
+
     result = generate(out_dir, leagues=leagues, scale=scale, seed=seed)
     console.print(_summary(result, time.perf_counter() - started))
     console.print(f"Written to {result.out_dir}", highlight=False, soft_wrap=True)

@@ -9,7 +9,6 @@ import typer
 
 from rally.cli._common import DatabaseUrlOption, console, handle_errors, open_engine
 from rally.config import ENV_DATABASE_URL
-from rally.db import migrate
 from rally.errors import UsageError
 
 
@@ -33,6 +32,8 @@ def serve(
 
     settings, engine = open_engine(database_url)
     try:
+        from rally.db import migrate
+
         state = migrate.current(engine)
         head = migrate.head_revision()
     finally:

@@ -10,7 +10,6 @@ from functools import lru_cache
 from typing import Any
 
 from rally.etl.checks import RowError, plausible
-from rally.etl.names import BadName, TeamName, clean, normalize_series, team_of
 from rally.etl.records import (
     Kind,
     MatchRecord,
@@ -20,6 +19,7 @@ from rally.etl.records import (
     StandingRecord,
     Winner,
 )
+from rally.etl.team_names import BadName, TeamName, clean, normalize_series, team_of
 
 _NOT_A_SERIES = re.compile(r"\b(protest|form|rules|forms)\b", re.IGNORECASE)
 _SET_SCORES = re.compile(r"^\d+-\d+(?: \[\d+-\d+\])?(?:, \d+-\d+(?: \[\d+-\d+\])?)*$")

@@ -27,8 +27,8 @@ from rally.etl.fingerprints import (
     paused_gc,
 )
 from rally.etl.guard import ShrinkGuard
-from rally.etl.leagues import league_name, league_order
 from rally.etl.report import ImportReport, LeagueReport
+from rally.leagues import league_name, league_order
 
 if TYPE_CHECKING:
     from rally.etl.reader import ParsedCorpus
@@ -88,7 +88,8 @@ def scan_file(path: Path, digest: str, unattributed: list[Reject]) -> FileScan:
     Raises an ImportFileError subclass naming the file when the file is unusable.
     """
     from rally.etl.convert import RowError
-    from rally.etl.reader import kind_and_rows, row_league
+    from rally.etl.files import kind_and_rows
+    from rally.etl.reader import row_league
     from rally.etl.records import Reject
 
     kind, rows = kind_and_rows(path)
@@ -140,7 +141,8 @@ def read_league(
     league: str, scans: Sequence[FileScan], progress: ImportProgress
 ) -> tuple[dict[Kind, list[Record]], list[Reject], list[Reject], list[FileRecord]]:
     """Read one league's rows from its files: records, rejects, warnings, files read."""
-    from rally.etl.reader import Deduplicator, FileResult, convert_rows, kind_and_rows
+    from rally.etl.files import kind_and_rows
+    from rally.etl.reader import Deduplicator, FileResult, convert_rows
 
     records: dict[Kind, list[Record]] = {}
     rejects: list[Reject] = []

@@ -7,7 +7,7 @@ files rewrites nothing.
 
 Natural keys (all within one league): clubs by case-folded name (clubs are shared by
 leagues, linked through club_leagues), series by name, teams by name (rule 8 of
-:mod:`rally.etl.names`), players by (tenniscores_player_id, team), standings by team,
+:mod:`rally.etl.team_names`), players by (tenniscores_player_id, team), standings by team,
 schedule by (date, home team, away team), match lines by tenniscores_match_id or, when the
 source has none, by (date, home team, away team, line).
 """
@@ -26,7 +26,6 @@ from rally.etl.computed import STANDING_COLS, sync_computed
 from rally.etl.guard import ShrinkGuard, check_shrink
 from rally.etl.history import record_pti_history
 from rally.etl.matches import Linker, sync_matches
-from rally.etl.names import CLUB_SERIES_LEAGUES, series_suffix, team_key
 from rally.etl.plan import LeaguePlan, plan_league
 from rally.etl.records import (
     Kind,
@@ -37,6 +36,7 @@ from rally.etl.records import (
     league_name,
 )
 from rally.etl.report import LeagueReport, Unlinked
+from rally.etl.team_names import CLUB_SERIES_LEAGUES, series_suffix, team_key
 from rally.models import (
     Club,
     ClubLeague,

@@ -24,9 +24,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rally.etl.bulk import Sync, existing_rows
-from rally.etl.names import team_key
 from rally.etl.records import MatchRecord, Record
 from rally.etl.report import LeagueReport, Unlinked
+from rally.etl.team_names import team_key
 from rally.models import MatchScore, Player, Schedule
 
 MATCH_COLS = (

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from rally.etl.names import series_suffix, team_key
 from rally.etl.records import (
     Kind,
     PlayerRecord,
@@ -19,6 +18,7 @@ from rally.etl.records import (
     ScheduleRecord,
     StandingRecord,
 )
+from rally.etl.team_names import series_suffix, team_key
 
 _PRECEDENCE = (Kind.STANDINGS, Kind.SCHEDULE, Kind.PLAYERS)
 

@@ -22,7 +22,6 @@ from rally.etl.files import iter_rows as iter_rows
 from rally.etl.files import kind_and_rows
 from rally.etl.fingerprints import json_files as json_files
 from rally.etl.fingerprints import paused_gc as paused_gc
-from rally.etl.names import BadName, team_key
 from rally.etl.records import (
     Kind,
     PlayerRecord,
@@ -33,6 +32,7 @@ from rally.etl.records import (
     league_name,
     league_order,
 )
+from rally.etl.team_names import BadName, team_key
 
 _LEAGUE_FIELDS = ("League", "league_id", "source_league")
 

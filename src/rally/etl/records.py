@@ -9,10 +9,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rally.etl.leagues import LEAGUES as LEAGUES
-from rally.etl.leagues import SYNTHETIC_LEAGUE as SYNTHETIC_LEAGUE
-from rally.etl.leagues import league_name as league_name
-from rally.etl.leagues import league_order as league_order
+from rally.leagues import LEAGUES as LEAGUES
+from rally.leagues import SYNTHETIC_LEAGUE as SYNTHETIC_LEAGUE
+from rally.leagues import league_name as league_name
+from rally.leagues import league_order as league_order
 
 Winner = Literal["home", "away", "tie"]
 

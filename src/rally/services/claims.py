@@ -20,15 +20,15 @@ from rally.models import (
     UserContext,
     UserPlayerAssociation,
 )
-from rally.services import names
+from rally.services import person_names as names
 from rally.services.errors import (
     ClubNotFound,
-    LeagueNotFound,
     PlayerAlreadyClaimed,
     PlayerNotFound,
     PlayerNotYours,
     SeriesNotFound,
 )
+from rally.services.leagues import league_by_key
 from rally.services.records import PlayerRecord, fetch_rows, records, to_record
 
 #: How many "closest candidates" a failed search shows.
@@ -44,14 +44,6 @@ class ClaimSearch:
     message: str
     claimed: PlayerRecord | None = None
     candidates: list[PlayerRecord] = field(default_factory=list)
-
-
-def league_by_key(session: Session, *, league: str) -> League:
-    """Return the league with this key (case-insensitive) or raise LeagueNotFound."""
-    found = session.scalar(select(League).where(League.league_id == league.strip().upper()))
-    if found is None:
-        raise LeagueNotFound(f"There is no league {league!r}.")
-    return found
 
 
 def _club(session: Session, *, league: League, club: str) -> Club:

@@ -10,8 +10,8 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from rally.models import Club, ClubLeague, League, Series, SeriesStats, Team
-from rally.services.claims import league_by_key
 from rally.services.errors import SeriesNotFound
+from rally.services.leagues import league_by_key
 
 if TYPE_CHECKING:
     import psycopg

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -68,7 +68,7 @@ _TEAM_COLUMNS = (
 )
 
 
-def team_select():  # type: ignore[no-untyped-def]
+def team_select() -> Select[int, str, str, str, str, str, int]:
     """Select a team with its club, series and league names (`_TEAM_COLUMNS`)."""
     return (
         select(*_TEAM_COLUMNS)

@@ -8,7 +8,7 @@ import random
 import struct
 from dataclasses import dataclass, field
 
-from rally.synth.names import CITA_LEVELS, CLUBS, LAST, MEN_FIRST, WOMEN_FIRST, Club
+from rally.synth.name_pools import CITA_LEVELS, CLUBS, LAST, MEN_FIRST, WOMEN_FIRST, Club
 from rally.synth.styles import Style
 
 

@@ -15,6 +15,7 @@ from rally.models import User
 from rally.services import accounts, claims, standings, team_page, teams
 from rally.services.claims import ClaimSearch
 from rally.services.errors import NotSignedIn, PlayerAlreadyClaimed
+from rally.services.leagues import league_by_key
 from rally.services.records import PlayerRecord
 from rally.services.standings import LeagueInfo, SeriesInfo, Standings, TeamSummary
 from rally.services.team_page import TeamDetail
@@ -173,7 +174,7 @@ def register(body: RegisterBody, request: Request, response: Response, db: Write
         raise UsageError("To claim at registration give league, club and series together.")
     if body.league and body.club and body.series:
         # Unknown names fail the registration before anything is written.
-        claims.league_by_key(db, league=body.league)
+        league_by_key(db, league=body.league)
     user = accounts.register_user(
         db,
         email=body.email,

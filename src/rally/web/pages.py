@@ -11,6 +11,7 @@ from rally.errors import RallyError
 from rally.models import User
 from rally.services import accounts, claims, standings, team_page, teams
 from rally.services.errors import LeagueNotFound
+from rally.services.leagues import league_by_key
 from rally.web.deps import (
     CurrentUser,
     Db,
@@ -49,7 +50,7 @@ def render(
         "user": getattr(request.state, "user", None),
         **(context or {}),
     }
-    response = request.app.state.templates.TemplateResponse(
+    response: Response = request.app.state.templates.TemplateResponse(
         request, name, values, status_code=status_code
     )
     remember_anon(request, response)
@@ -327,7 +328,7 @@ def league(
     league_key: Annotated[str, Path(max_length=64)],
 ) -> Response:
     """Browse: a league's series."""
-    found = claims.league_by_key(db, league=league_key)
+    found = league_by_key(db, league=league_key)
     series = standings.league_series(db, league=league_key)
     return render(request, "league.html", {"league": found, "series_list": series})
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rally.etl.names import BadName, normalize_series, parse_team, team_key
+from rally.etl.team_names import BadName, normalize_series, parse_team, team_key
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The leagues Rally imports, by stable key (no heavy imports: the CLI's fast path uses it)."""
+"""The leagues Rally knows, by stable key: light enough for `rally --help` to import."""
 
 from __future__ import annotations
 
