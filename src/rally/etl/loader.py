@@ -35,7 +35,7 @@ from rally.etl.records import (
     StandingRecord,
     league_name,
 )
-from rally.etl.report import LeagueReport, Unlinked
+from rally.etl.report import LeagueReport
 from rally.etl.team_names import CLUB_SERIES_LEAGUES, series_suffix, team_key
 from rally.models import (
     Club,
@@ -383,14 +383,4 @@ def _sync_schedule(
     Sync(session, Schedule, _SCHEDULE_COLS).apply(counts, wanted, existing)
     for row in wanted.values():
         if row["home_team_id"] is None or row["away_team_id"] is None:
-            counts.unlinked += 1
-            report.unlinked.append(
-                Unlinked(
-                    league=report.league,
-                    entity="schedule",
-                    match_date=str(row["match_date"]),
-                    home_team=row["home_team"],
-                    away_team=row["away_team"],
-                    reason="no team of the league has this name",
-                )
-            )
+            report.add_unlinked("schedule", row, "no team of the league has this name")

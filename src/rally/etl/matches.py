@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from rally.etl.bulk import Sync, existing_rows
 from rally.etl.records import MatchRecord, Record
-from rally.etl.report import LeagueReport, Unlinked
+from rally.etl.report import LeagueReport
 from rally.etl.team_names import team_key
 from rally.models import MatchScore, Player, Schedule
 
@@ -265,21 +265,9 @@ def sync_matches(
             unlinked[key] = reason
         else:
             unlinked.pop(key, None)
-    counts = report.entity("match_scores")
-    Sync(session, MatchScore, MATCH_COLS).apply(counts, wanted, existing)
-    counts.unlinked += len(unlinked)
+    Sync(session, MatchScore, MATCH_COLS).apply(report.entity("match_scores"), wanted, existing)
     for key, reason in unlinked.items():
-        row = wanted[key]
-        report.unlinked.append(
-            Unlinked(
-                league=report.league,
-                entity="match_scores",
-                match_date=str(row["match_date"]),
-                home_team=row["home_team"],
-                away_team=row["away_team"],
-                reason=reason,
-            )
-        )
+        report.add_unlinked("match_scores", wanted[key], reason)
     return list(wanted.values())
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rally.etl.records import Reject
@@ -79,6 +79,20 @@ class LeagueReport:
     def entity(self, name: str) -> Counts:
         """Return (creating) the counts of one entity."""
         return self.entities.setdefault(name, Counts())
+
+    def add_unlinked(self, entity: str, row: dict[str, Any], reason: str) -> None:
+        """Count and keep a stored schedule or match row that is linked to no team."""
+        self.entity(entity).unlinked += 1
+        self.unlinked.append(
+            Unlinked(
+                league=self.league,
+                entity=entity,
+                match_date=str(row["match_date"]),
+                home_team=row["home_team"],
+                away_team=row["away_team"],
+                reason=reason,
+            )
+        )
 
     @property
     def failed(self) -> bool:
