@@ -16,6 +16,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from rally.cli._common import real_console
 from rally.etl.importer import ImportProgress
 from rally.etl.report import LeagueReport
 
@@ -37,7 +38,7 @@ class BarProgress(ImportProgress):
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            console=console,
+            console=real_console(console),
             transient=False,
         )
         self.tasks: dict[tuple[str, str], TaskID] = {}
