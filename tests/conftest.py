@@ -7,6 +7,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -201,3 +202,34 @@ def pg_empty_url(db_factory: DatabaseFactory) -> Iterator[str]:
     url = db_factory.create("postgresql", migrated=False)
     yield url
     db_factory.drop(url)
+
+
+# --- the one line about skips -----------------------------------------------------------------
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say in one line per cause how many tests were skipped for a missing resource.
+
+    A fresh clone without ../shared, PostgreSQL or chromium still runs, and looks green; this
+    line makes the gap impossible to miss. Under CI=true those tests fail instead.
+    """
+    causes: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = getattr(report, "longrepr", None)
+        reason = str(longrepr[2] if isinstance(longrepr, tuple) else longrepr or "")
+        reason = reason.removeprefix("Skipped: ")
+        for marker, cause in (
+            ("shared data not found", "the shared corpus (../shared, or RALLY_SHARED_DIR)"),
+            ("legacy schema not found", "the legacy schema (../shared/legacy/schema.sql)"),
+            ("PostgreSQL unreachable", "PostgreSQL (RALLY_TEST_POSTGRES_URL)"),
+            ("chromium", "Debian's chromium"),
+        ):
+            if marker in reason:
+                causes[cause] = causes.get(cause, 0) + 1
+    for cause, count in causes.items():
+        terminalreporter.write_line(
+            f"rally: {count} tests SKIPPED because {cause} is missing; "
+            "under CI=true they fail instead.",
+            yellow=True,
+            bold=True,
+        )

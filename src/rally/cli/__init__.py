@@ -1,57 +1,77 @@
-"""The `rally` command: a thin Typer layer over the services.
-
-`rally etl ...` builds only its own command group: importing the other groups (alembic,
-the web app) costs more than a re-import of unchanged files, which cron runs nightly.
-"""
+"""The `rally` command: a thin Typer layer over the services."""
 
 from __future__ import annotations
 
-import sys
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
-_OPTIONS: dict[str, Any] = {
-    "name": "rally",
-    "help": "Rally: league-isolated data for racquet-sport leagues.",
-    "no_args_is_help": True,
-    "pretty_exceptions_enable": False,
-    "add_completion": False,
-}
+from rally.cli import config, db, demo, etl, generate, serve
 
 
-def build_app() -> typer.Typer:
-    """Return the full `rally` application with every command group."""
-    from rally.cli import db, demo, etl, generate, serve
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
 
-    app = typer.Typer(**_OPTIONS)
-    app.add_typer(db.app, name="db")
-    app.add_typer(etl.app, name="etl")
-    app.command("generate")(generate.generate_command)
-    app.command("serve")(serve.serve)
-    app.command("demo")(demo.demo)
-    return app
+        typer.echo(f"rally {version('rally')}")
+        raise typer.Exit()
 
 
-def _etl_app() -> typer.Typer:
-    from rally.cli import etl
+app = typer.Typer(
+    name="rally",
+    help="Rally: league-isolated data for racquet-sport leagues.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
 
-    app = typer.Typer(**_OPTIONS)
-    app.add_typer(etl.app, name="etl")
-    return app
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print Rally's version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Rally: league-isolated data for racquet-sport leagues."""
 
 
-def __getattr__(name: str) -> Any:
-    if name == "app":
-        app = build_app()
-        globals()["app"] = app
-        return app
-    raise AttributeError(name)
+app.add_typer(db.app, name="db")
+app.add_typer(etl.app, name="etl")
+app.command("generate")(generate.generate_command)
+app.command("serve")(serve.serve)
+app.command("demo")(demo.demo)
+app.command("config")(config.config)
+
+
+def _quiet_flags(command: Any) -> None:
+    # Typer shows a value type such as <bool> after options that take no value; a flag
+    # has none to show. (Typer bundles its own click, hence no isinstance checks.)
+    for param in command.params:
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+    make_help_option = command.get_help_option
+
+    def get_help_option(ctx: Any) -> Any:
+        option = make_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+    command.get_help_option = get_help_option
+    for sub in getattr(command, "commands", {}).values():
+        _quiet_flags(sub)
+
+
+def command() -> Any:
+    """Return the click command behind `rally`, as the console script runs it."""
+    built = typer.main.get_command(app)
+    _quiet_flags(built)
+    return built
 
 
 def main() -> None:
     """Run the rally command line."""
-    if sys.argv[1:2] == ["etl"] and not {"--help", "-h"} & set(sys.argv[2:3]):
-        _etl_app()()
-    else:
-        build_app()()
+    command()(prog_name="rally")

@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from rally.config import Settings
 from rally.errors import DatabaseUnavailable, RallyError
 
 if TYPE_CHECKING:
     from rich.console import Console
     from sqlalchemy import Engine
+
+    from rally.config import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -95,6 +96,7 @@ def handle_errors(func: F) -> F:
 
 def open_engine(database_url: str | None, *, check: bool = True) -> tuple[Settings, Engine]:
     """Resolve settings and open the engine; exit 2 with a reason when unreachable."""
+    from rally.config import Settings
     from rally.db import check_connection, make_engine
 
     settings = Settings.load(database_url)

@@ -19,7 +19,6 @@ from rally.cli._common import (
     handle_errors,
     open_engine,
 )
-from rally.config import Settings
 from rally.errors import RallyError
 
 # Heavy modules (SQLAlchemy, Alembic, the legacy upgrade) load when a command runs, so that
@@ -27,6 +26,7 @@ from rally.errors import RallyError
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from rally.config import Settings
     from rally.db import migrate
     from rally.db import verify as integrity
     from rally.legacy import backup as backup_mod
@@ -100,8 +100,7 @@ BackupDirOption = Annotated[
     Path | None,
     typer.Option(
         "--backup-dir",
-        help="Where the automatic backup goes (default: next to --log-file, else "
-        "<data dir>/backups).",
+        help="Where the automatic backup goes (default: <data dir>/backups, private to you).",
     ),
 ]
 AssignUnknownOption = Annotated[
@@ -114,12 +113,10 @@ AssignUnknownOption = Annotated[
 ]
 
 
-def _backup_dir(settings: Settings, backup_dir: Path | None, log_file: Path | None) -> Path:
-    if backup_dir is not None:
-        return backup_dir
-    if log_file is not None:
-        return log_file.resolve().parent
-    return settings.data_dir / "backups"
+def _backup_dir(settings: Settings, backup_dir: Path | None) -> Path:
+    # Backups hold e-mails and password hashes: never next to a log file by default, always
+    # in the data directory's private backups/ folder unless --backup-dir says otherwise.
+    return backup_dir if backup_dir is not None else settings.data_dir / "backups"
 
 
 def _safety_backup(engine: Engine, directory: Path, log: StepLog) -> None:
@@ -167,7 +164,7 @@ def upgrade(
                 f"{data['rows_to_create']} rows to create; no blockers"
             )
         if state.kind != "empty" and not no_backup:
-            _safety_backup(engine, _backup_dir(settings, backup_dir, log_file), log)
+            _safety_backup(engine, _backup_dir(settings, backup_dir), log)
         before, after = migrate.upgrade(engine, log=log, assign_unknown=assign_unknown)
     if before.revision == after.revision and before.kind == "rally":
         console.print(f"Already at head ({after.revision}); nothing to do.")
@@ -215,7 +212,7 @@ def downgrade(
         if state.kind != "rally":
             raise RallyError(f"Nothing to downgrade: the database is {state.describe}.")
         if not no_backup:
-            _safety_backup(engine, _backup_dir(settings, backup_dir, log_file), log)
+            _safety_backup(engine, _backup_dir(settings, backup_dir), log)
         after = migrate.downgrade(engine, revision=revision, log=log)
     console.print(f"Downgraded {state.describe} -> {after.describe}.", soft_wrap=True)
 

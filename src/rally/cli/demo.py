@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from rally.cli._common import console, handle_errors
-from rally.config import Settings, data_dir
 from rally.errors import UsageError
 
 
@@ -34,6 +33,7 @@ def demo(
     """Start Rally with demo leagues and a demo account (SQLite in the data directory)."""
     import uvicorn
 
+    from rally.config import Settings, data_dir
     from rally.demo import prepare_demo, reset_demo
     from rally.web import create_app
 

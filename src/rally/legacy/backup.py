@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import sqlite3
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -80,11 +82,40 @@ def _libpq(url: URL) -> tuple[str, dict[str, str]]:
     return plain.render_as_string(hide_password=False), env
 
 
+def _raise_interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run a client tool; on Ctrl-C or SIGTERM stop it too before giving up (never orphan it)."""
     try:
-        return subprocess.run(args, capture_output=True, env=env, check=False)
+        child = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     except FileNotFoundError:
         raise BackupFailed(f"{args[0]} is not installed (PostgreSQL client tools).") from None
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        out, err = child.communicate()
+    except BaseException:
+        child.terminate()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+        raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    return subprocess.CompletedProcess(args, child.returncode, out, err)
+
+
+def _private_file(path: Path) -> None:
+    """Create `path` empty, readable by its owner only (backups hold e-mails and hashes)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    os.chmod(path, 0o600)
 
 
 def _first_line(output: bytes) -> str:
@@ -131,10 +162,11 @@ def backup(engine: Engine, path: Path) -> BackupInfo:
     """Write a verified backup of the database to `path` (never left half-written)."""
     if path.exists():
         raise BackupFailed(f"{path} already exists; choose another file.")
-    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     started = time.perf_counter()
     try:
+        # pg_dump and SQLite write into the existing file and keep its 0600 mode.
+        _private_file(partial)
         if engine.dialect.name == "postgresql":
             uri, env = _libpq(engine.url)
             result = _run(

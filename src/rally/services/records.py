@@ -30,22 +30,26 @@ class PlayerRecord:
 
 
 def record_select() -> Any:
-    """Return the SELECT behind PlayerRecord (player, league, club, series, optional team)."""
+    """Return the SELECT behind PlayerRecord (player, league, club, series, optional team).
+
+    Columns are labelled with PlayerRecord's field names (plus ``source_id``, the player's
+    tenniscores id, and ``league_pk``, the league's row id), so rows are read by name.
+    """
     return (
         select(
-            Player.id,
-            Player.first_name,
-            Player.last_name,
-            League.league_id,
-            League.league_name,
-            Club.name,
-            Series.name,
-            Series.id,
-            Team.team_name,
-            Team.id,
-            Player.pti,
-            Player.tenniscores_player_id,
-            Player.league_id,
+            Player.id.label("player_id"),
+            Player.first_name.label("first_name"),
+            Player.last_name.label("last_name"),
+            League.league_id.label("league"),
+            League.league_name.label("league_name"),
+            Club.name.label("club"),
+            Series.name.label("series"),
+            Series.id.label("series_id"),
+            Team.team_name.label("team"),
+            Team.id.label("team_id"),
+            Player.pti.label("pti"),
+            Player.tenniscores_player_id.label("source_id"),
+            Player.league_id.label("league_pk"),
         )
         .join(League, League.id == Player.league_id)
         .join(Club, Club.id == Player.club_id)
@@ -57,17 +61,17 @@ def record_select() -> Any:
 def to_record(row: Any) -> PlayerRecord:
     """Build a PlayerRecord from a row of record_select()."""
     return PlayerRecord(
-        player_id=row[0],
-        first_name=row[1],
-        last_name=row[2],
-        league=row[3],
-        league_name=row[4],
-        club=row[5],
-        series=row[6],
-        series_id=row[7],
-        team=row[8],
-        team_id=row[9],
-        pti=float(row[10]) if row[10] is not None else None,
+        player_id=row.player_id,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        league=row.league,
+        league_name=row.league_name,
+        club=row.club,
+        series=row.series,
+        series_id=row.series_id,
+        team=row.team,
+        team_id=row.team_id,
+        pti=float(row.pti) if row.pti is not None else None,
     )
 
 

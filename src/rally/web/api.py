@@ -32,6 +32,7 @@ from rally.web.deps import (
     session_token,
     set_session_cookie,
 )
+from rally.web.replica import use_replica
 from rally.web.schemas import (
     MAX_ID,
     ClaimBody,
@@ -99,8 +100,11 @@ async def healthz(db: Db) -> Health:
 @router.get("/series/{series_id}/standings", response_model=Standings)
 async def series_standings(series_id: SeriesPath, request: Request) -> Response:
     """A series' standings, ordered by points."""
-    if request.app.state.async_pool is not None:
-        async with request.app.state.async_pool.connection() as conn:
+    pool = request.app.state.async_pool
+    if request.app.state.replica_pool is not None and use_replica(request.state):
+        pool = request.app.state.replica_pool
+    if pool is not None:
+        async with pool.connection() as conn:
             return _json(await standings.standings_json(conn, series_id=series_id))
     async with request_session(request) as db:
         table = standings.series_standings(db, series_id=series_id)

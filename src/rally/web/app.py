@@ -19,15 +19,18 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rally.config import Settings
 from rally.db import is_postgres, make_engine, session_factory
+from rally.db.state import head_revision
 from rally.errors import DatabaseUnavailable, RallyError
+from rally.observability import Metrics, RequestLog
 from rally.services.errors import NotSignedIn, TooManySignInAttempts
 from rally.web.aiodb import AsyncPool
+from rally.web.replica import ReplicaRouter
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger("rally.web")
@@ -35,13 +38,21 @@ log = logging.getLogger("rally.web")
 
 def _is_api(request: Request) -> bool:
     path = request.url.path
-    return path.startswith("/api/") or path in {"/healthz", "/openapi.json", "/api"}
+    return path.startswith("/api/") or path in {
+        "/healthz",
+        "/livez",
+        "/readyz",
+        "/metrics",
+        "/openapi.json",
+        "/api",
+    }
 
 
 def secret_key(settings: Settings) -> bytes:
     """Return the key that signs CSRF tokens: RALLY_SECRET_KEY, else one kept in the data dir."""
-    if settings.secret_key:
-        return settings.secret_key.encode()
+    configured = settings.secret()
+    if configured:
+        return configured.encode()
     path = settings.data_dir / "secret_key"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -93,10 +104,12 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
     The engine and session factory are created here, never at import time, and disposed
     when the application shuts down. `password_hasher` lets tests use cheaper argon2 settings.
     """
-    from rally.web import api, pages
+    from rally.web import api, ops, pages
 
     url = settings.database_url
     async_pool: AsyncPool | None = None
+    replica_engine: Engine | None = None
+    replica_pool: AsyncPool | None = None
     if url.startswith("sqlite"):
         pool = {"pool_size": 5, "max_overflow": 10}
         engine = make_engine(url, connect_args={"check_same_thread": False}, **pool)
@@ -114,20 +127,29 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
         }
         engine = make_engine(url, **pool, pool_pre_ping=False, connect_args=connect_args)
         async_pool = AsyncPool(engine.url, connect_args)
+        if settings.database_read_url:
+            replica_engine = make_engine(
+                settings.database_read_url, **pool, pool_pre_ping=False, connect_args=connect_args
+            )
+            replica_pool = AsyncPool(replica_engine.url, connect_args)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        if async_pool is not None:
-            await async_pool.close()
+        for closing in (async_pool, replica_pool):
+            if closing is not None:
+                await closing.close()
         engine.dispose()
+        if replica_engine is not None:
+            replica_engine.dispose()
 
     app = FastAPI(
         title="Rally",
         summary="League-isolated standings, teams and player claims.",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        # Swagger UI and ReDoc are served by rally.web.ops with local assets (no CDN).
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
@@ -140,13 +162,33 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
         if is_postgres(engine)
         else app.state.sessions
     )
+    # A streaming replica, when configured, answers reads that may read it (see replica.py).
+    app.state.replica_pool = replica_pool
+    app.state.replica_sessions = (
+        session_factory(replica_engine.execution_options(isolation_level="AUTOCOMMIT"))
+        if replica_engine is not None
+        else None
+    )
     # Requests holding a session never outnumber the pool's connections (see deps.get_db).
     app.state.db_capacity = pool["pool_size"] + pool["max_overflow"]
     app.state.db_slots = weakref.WeakKeyDictionary()
     app.state.secret = secret_key(settings)
     app.state.hasher = password_hasher or PasswordHasher()
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
+    app.state.static_dir = HERE / "static"
+    app.state.head_revision = head_revision()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.mount(
+        ops.DOCS_ASSETS,
+        StaticFiles(packages=[("fastapi_offline", "static")]),
+        name="docs-assets",
+    )
+    engines = [("primary", engine)] + ([("replica", replica_engine)] if replica_engine else [])
+    app.state.metrics = Metrics(lambda: engines) if settings.metrics else None
+    if async_pool is not None and replica_pool is not None:
+        app.add_middleware(ReplicaRouter, primary=async_pool, replica=replica_pool)
+    app.add_middleware(RequestLog, access_log=settings.access_log, metrics=app.state.metrics)
+    app.include_router(ops.router)
     app.include_router(api.health)
     app.include_router(api.router)
     app.include_router(pages.router)

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from rally.models import User
 from rally.services import accounts
 from rally.services.errors import CsrfRejected, NotSignedIn
+from rally.web.replica import use_replica
 
 SESSION_COOKIE = "rally_session"
 #: Random per-browser value that binds CSRF tokens of visitors not signed in yet.
@@ -52,6 +53,8 @@ async def request_session(request: Request) -> AsyncIterator[Session]:
     async with _slots(request):
         reads_only = request.method in ("GET", "HEAD")
         factory = request.app.state.read_sessions if reads_only else request.app.state.sessions
+        if reads_only and request.app.state.replica_sessions and use_replica(request.state):
+            factory = request.app.state.replica_sessions
         session: Session = factory()
         try:
             yield session
@@ -114,6 +117,7 @@ async def optional_user(request: Request, db: Db) -> User | None:
         return None
     user = accounts.user_for_token(db, token=token)
     request.state.user = user
+    request.state.user_id = user.id if user is not None else None  # for the request log
     return user
 
 
@@ -139,6 +143,7 @@ async def current_user_id(request: Request) -> int:
                 user_id = user.id if user is not None else None
     if user_id is None:
         raise NotSignedIn("Sign in first: this needs a signed-in session.")
+    request.state.user_id = user_id  # for the request log
     return user_id
 
 
