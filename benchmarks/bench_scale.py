@@ -6,7 +6,10 @@ Usage:
 For each scale it generates synthetic leagues (`rally generate --scale X`), then, each in a
 child process so that peak memory (the child's max RSS) is the step's own:
 
-- import: a new database at head, `rally etl import` of the generated folders;
+- import: a new database at head, `rally etl import` of the generated folders through the
+  `rally` command (peak RSS is that process's), then a plain COPY of the very same rows into
+  another database in the same run (the import's rate as a share of COPY's), then a
+  re-import of the unchanged folders (its time as a share of the first import's);
 - migrate: a new database loaded in the legacy shape the way the old import did (series
   shared across leagues; tests/legacy/legacy_builder.py, in a process of its own), then
   `rally db upgrade` without backup (the data split and re-pointing in one transaction).
@@ -27,6 +30,7 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
+from import_figures import copy_seconds, count_rows, load_average, run_rally
 from scratch import DEFAULT_ADMIN_URL, ScratchDatabases
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,17 +43,7 @@ def _child(step: str, data: str, url: str) -> dict[str, float]:
 
     engine = make_engine(url)
     rows = 0
-    if step == "import":
-        from rally.etl.importer import import_paths
-
-        upgrade(engine)
-        started = time.perf_counter()
-        report = import_paths(engine, [Path(data)])
-        elapsed = time.perf_counter() - started
-        failed = [r.league for r in report.leagues.values() if r.error]
-        if failed:
-            raise SystemExit(f"import failed for {failed}")
-    elif step == "legacy":
+    if step == "legacy":
         sys.path.insert(0, str(REPO / "tests" / "legacy"))
         sys.path.insert(0, str(REPO / "tests"))
         from legacy_builder import build_from_corpus  # type: ignore[import-not-found]
@@ -82,8 +76,39 @@ def _child_process(step: str, data: Path, url: str) -> dict[str, float]:
     return figures
 
 
+def _import_step(data: Path, scratch: ScratchDatabases) -> dict[str, float]:
+    """`rally etl import` as a user runs it, then COPY of the same rows, then a re-import."""
+    url = scratch.create()
+    target = scratch.create()
+    for database in (url, target):
+        _s, _m, code, output = run_rally("db", "upgrade", "--database-url", database)
+        if code:
+            raise SystemExit(f"rally db upgrade failed:\n{output}")
+    seconds, peak, code, output = run_rally("etl", "import", str(data), "--database-url", url)
+    if code not in (0, 3):
+        raise SystemExit(f"import exited {code}:\n{output[-3000:]}")
+    rows = count_rows(url)
+    copy_rows, copy_s = copy_seconds(url, target)
+    again, _peak, code, output = run_rally("etl", "import", str(data), "--database-url", url)
+    if code not in (0, 3):
+        raise SystemExit(f"re-import exited {code}:\n{output[-3000:]}")
+    return {
+        "seconds": seconds,
+        "rows": rows,
+        "peak_mib": peak,
+        "copy_ratio": (rows / seconds) / (copy_rows / copy_s),
+        "reimport_seconds": again,
+        "rewritten": count_rows(url) - rows,
+    }
+
+
 def _run_step(step: str, data: Path, admin_url: str) -> dict[str, float]:
     scratch = ScratchDatabases(admin_url, prefix="rally_scale")
+    if step == "import":
+        try:
+            return _import_step(data, scratch)
+        finally:
+            scratch.drop_all()
     url = scratch.create()
     try:
         if step == "migrate":
@@ -98,7 +123,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", nargs="+", type=float, default=[1.0, 10.0, 100.0])
     parser.add_argument("--postgres-url", default=DEFAULT_ADMIN_URL)
-    parser.add_argument("--steps", nargs="+", default=["import", "migrate"])
+    parser.add_argument("--steps", nargs="+", default=["import"], choices=["import", "migrate"])
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -118,21 +143,43 @@ def main() -> None:
             for step in args.steps:
                 figures = _run_step(step, Path(tmp) / "leagues", args.postgres_url)
                 results[step].append((scale, figures))
+                extra = ""
+                if step == "import":
+                    extra = (
+                        f"  {figures['rows'] / figures['seconds']:,.0f} rows/s, "
+                        f"{figures['copy_ratio']:.0%} of COPY; re-import "
+                        f"{figures['reimport_seconds']:.2f} s "
+                        f"({figures['reimport_seconds'] / figures['seconds']:.0%}, "
+                        f"{int(figures['rewritten'])} rows added)"
+                    )
                 print(
                     f"scale {scale:g}: {step:7} {figures['seconds']:8.2f} s "
-                    f"{int(figures['rows']):>10,} rows  peak {figures['peak_mib']:7.0f} MiB",
+                    f"{int(figures['rows']):>10,} rows  peak {figures['peak_mib']:7.0f} MiB"
+                    f"{extra}  load average {load_average()}",
                     flush=True,
                 )
     print()
-    print("| step | scale | rows | seconds | peak MiB | rows ratio | time ratio |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"load average at the end (1/5/15 min): {load_average()}")
+    print("| step | scale | rows | seconds | rows/s | peak MiB | rows ratio | time ratio |")
+    print("|---|---|---|---|---|---|---|---|")
     for step, runs in results.items():
         _, base = runs[0]
         for scale, f in runs:
             print(
                 f"| {step} | {scale:g} | {int(f['rows']):,} | {f['seconds']:.2f} | "
-                f"{f['peak_mib']:.0f} | {f['rows'] / base['rows']:.1f} | "
-                f"{f['seconds'] / base['seconds']:.1f} |"
+                f"{f['rows'] / f['seconds']:,.0f} | {f['peak_mib']:.0f} | "
+                f"{f['rows'] / base['rows']:.1f} | {f['seconds'] / base['seconds']:.1f} |"
+            )
+    runs = results.get("import", [])
+    if runs:
+        print()
+        print("| scale | import / COPY rate | re-import / import time | µs per row |")
+        print("|---|---|---|---|")
+        for scale, f in runs:
+            print(
+                f"| {scale:g} | {f['copy_ratio']:.0%} | "
+                f"{f['reimport_seconds'] / f['seconds']:.0%} | "
+                f"{1e6 * f['seconds'] / f['rows']:.0f} |"
             )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 #: The leagues Rally knows, by stable key, with their display names.
 LEAGUES: dict[str, str] = {
@@ -23,3 +24,9 @@ def league_name(key: str) -> str | None:
     if SYNTHETIC_LEAGUE.match(key):
         return f"Synthetic league {key[4:]}"
     return None
+
+
+def league_order(keys: Iterable[str]) -> list[str]:
+    """Order league keys: the real leagues as in LEAGUES, then synthetic ones by key."""
+    wanted = set(keys)
+    return [k for k in LEAGUES if k in wanted] + sorted(wanted - LEAGUES.keys())

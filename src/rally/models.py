@@ -307,6 +307,9 @@ class SeriesStats(Base):
     games_won: Mapped[int | None] = mapped_column(Integer)
     games_lost: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime | None] = _now()
+    # True when Rally computed the row from match results (the scraped standings were
+    # missing or unusable); pages say so.
+    computed: Mapped[bool] = mapped_column(Boolean, server_default="false")
 
 
 class Schedule(Base):
@@ -363,6 +366,8 @@ class PlayerHistory(Base):
     __tablename__ = "player_history"
     __table_args__ = (
         ForeignKeyConstraint(["player_id", "league_id"], ["players.id", "players.league_id"]),
+        # The importer reads each player's latest point to tell whether the PTI changed.
+        Index(None, "player_id", "date"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -519,3 +524,25 @@ class CalendarFeed(Base):
 for _column in ("home_player_1_id", "home_player_2_id", "away_player_1_id", "away_player_2_id"):
     Index(f"ix_match_scores_{_column}", getattr(MatchScore, _column))
 Index("ix_player_history_player_id", PlayerHistory.player_id)
+
+
+class ImportFile(Base):
+    """A file whose rows of one league the last successful import of that league loaded.
+
+    A re-import whose files for a league all match these fingerprints (same content, same
+    importer version) skips the league: nothing to read, nothing rewritten.
+    """
+
+    __tablename__ = "import_files"
+    __table_args__ = (UniqueConstraint("league_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    league_id: Mapped[int] = mapped_column(ForeignKey("leagues.id", ondelete="CASCADE"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(Text)
+    # Every league the file holds rows of (space-separated keys), and its row counts.
+    file_leagues: Mapped[str] = mapped_column(Text)
+    rows: Mapped[int] = mapped_column(Integer)
+    rejected: Mapped[int] = mapped_column(Integer, server_default="0")
+    importer_version: Mapped[str] = mapped_column(String(50))
+    imported_at: Mapped[dt.datetime | None] = _now()

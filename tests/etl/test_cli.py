@@ -49,7 +49,7 @@ def test_clean_import_exits_0_with_a_summary(sqlite_url: str, sample_dir: Path) 
     assert again.exit_code == 0
 
 
-def test_rejects_exit_1_and_are_written_as_json_lines(
+def test_rejects_exit_3_and_are_written_as_json_lines(
     sqlite_url: str, make_files: MakeFiles, tmp_path: Path
 ) -> None:
     rows = sample_rows()
@@ -58,7 +58,7 @@ def test_rejects_exit_1_and_are_written_as_json_lines(
     rows["players.json"].append(player("NOPE", "x", "Skokie S3", "Series 3", "Skokie"))
     out = tmp_path / "rejects.jsonl"
     result = _run(str(make_files(rows)), "--database-url", sqlite_url, "--rejects", str(out))
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 3, result.output
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(lines) == 2
     by_league = {line["league"]: line for line in lines}

@@ -159,15 +159,34 @@ def test_match_teams_resolve_within_the_league(imported: Imported) -> None:
     assert junk[0][0] == 0
 
 
-def test_cita_bare_club_names_resolve_when_unique(imported: Imported) -> None:
+def test_cita_results_are_linked_through_the_schedule(imported: Imported) -> None:
     rows = imported.rows(
         "SELECT DISTINCT m.home_team, t.team_name FROM match_scores m "
         "JOIN leagues l ON l.id = m.league_id LEFT JOIN teams t ON t.id = m.home_team_id "
         "WHERE l.league_id = 'CITA'"
     )
-    resolved = {name: team for name, team in rows}
-    assert resolved["Lifesport - Lincolnshire"] == "Lifesport - Lincolnshire - 3.5 & Under Wed"
-    assert resolved["North Shore Racquet Club"] is None  # it fields ten teams
+    resolved = {name for name, team in rows if team is not None}
+    assert "Lifesport - Lincolnshire" in resolved  # one team of that club: by name
+    assert "North Shore Racquet Club" in resolved  # ten teams: by the schedule
+    total, linked = imported.rows(
+        "SELECT count(*), sum(CASE WHEN home_team_id IS NOT NULL AND away_team_id IS NOT NULL "
+        "THEN 1 ELSE 0 END) FROM match_scores m JOIN leagues l ON l.id = m.league_id "
+        "WHERE l.league_id = 'CITA'"
+    )[0]
+    # Before: 176 of 3,667 linked (bare club names alone); what stays unlinked is reported.
+    assert (total, linked) == (3667, 3413)
+    cita = imported.report.leagues["CITA"]
+    assert cita.entities["match_scores"].unlinked == total - linked == len(cita.unlinked)
+    # Every linked line is a match the schedule lists on that date between those teams.
+    unscheduled = imported.rows(
+        "SELECT count(*) FROM match_scores m JOIN leagues l ON l.id = m.league_id "
+        "JOIN teams h ON h.id = m.home_team_id JOIN teams a ON a.id = m.away_team_id "
+        "WHERE l.league_id = 'CITA' AND NOT EXISTS (SELECT 1 FROM schedule s "
+        "WHERE s.league_id = m.league_id AND s.match_date = m.match_date AND "
+        "((s.home_team_id = h.id AND s.away_team_id = a.id) OR "
+        "(s.home_team_id = a.id AND s.away_team_id = h.id)))"
+    )[0][0]
+    assert unscheduled == 0  # never a pairing the schedule does not have
 
 
 def test_verify_is_clean_after_import(imported: Imported) -> None:

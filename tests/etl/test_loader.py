@@ -11,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 from etl_rows import player, sample_rows
 
-from rally.etl import importer
+from rally.etl import loader
+from rally.etl.guard import ShrinkGuard
 from rally.etl.importer import import_corpus, import_paths
 from rally.etl.reader import parse_paths
 
@@ -61,7 +62,8 @@ def test_newer_snapshot_updates_adds_and_deactivates(
     players[0]["PTI"] = "44.1"  # n1 changed
     del players[1]  # n2 left the roster
     players.append(player("NSTF", "n4", "Wilmette S1 T2", "Series 1", "Wilmette"))
-    report = import_paths(engine, [make_files(second)])
+    # One of three players leaving is over the default 20% shrink guard.
+    report = import_paths(engine, [make_files(second)], guard=ShrinkGuard(max_share=0.5))
 
     counts = report.leagues["NSTF"].entities["players"]
     assert (counts.inserted, counts.updated, counts.deactivated, counts.unchanged) == (1, 1, 1, 1)
@@ -80,8 +82,8 @@ def test_newer_snapshot_updates_adds_and_deactivates(
     )
     assert _scalar(engine, "SELECT count(*) FROM player_claims WHERE player_id = :p", p=n2) == 1
 
-    # The player comes back: reactivated, not duplicated.
-    report = import_paths(engine, [make_files(first)])
+    # The player comes back: reactivated, not duplicated (n4 leaves: 1 of 3 again).
+    report = import_paths(engine, [make_files(first)], guard=ShrinkGuard(allow=True))
     counts = report.leagues["NSTF"].entities["players"]
     assert (counts.inserted, counts.deactivated) == (0, 1)  # n4 leaves now
     assert _scalar(engine, "SELECT count(*) FROM players WHERE tenniscores_player_id='n2'") == 1
@@ -94,16 +96,16 @@ def test_newer_snapshot_updates_adds_and_deactivates(
 def test_a_failing_league_leaves_the_others_imported(
     engine: sa.Engine, sample_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = importer.load_league
+    real = loader.load_league
 
-    def load_then_fail(session: Any, league: str, records: Any) -> Any:
-        result = real(session, league, records)
+    def load_then_fail(session: Any, league: str, records: Any, **options: Any) -> Any:
+        result = real(session, league, records, **options)
         if league == "NSTF":
             session.flush()
             raise RuntimeError("disk on fire")
         return result
 
-    monkeypatch.setattr(importer, "load_league", load_then_fail)
+    monkeypatch.setattr(loader, "load_league", load_then_fail)
     report = import_paths(engine, [sample_dir])
     assert report.leagues["NSTF"].error == "RuntimeError: disk on fire"
     assert not report.ok

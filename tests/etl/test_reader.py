@@ -21,7 +21,7 @@ from rally.etl.reader import (
     WrongShape,
     parse_paths,
 )
-from rally.etl.records import Kind, MatchRecord, PlayerRecord, ScheduleRecord
+from rally.etl.records import Kind, MatchRecord, PlayerRecord, ScheduleRecord, StandingRecord
 
 MakeFiles = Callable[[dict[str, Any]], Path]
 
@@ -164,7 +164,7 @@ def test_bad_player_rows_are_rejected_with_reason(
         (
             {
                 **standing("CITA", "Series 3.0 & Under Thur", "North Shore Racquet Club"),
-                "sets": {"won": 0, "lost": 690, "percentage": "340"},
+                "matches": {"won": 0, "lost": 690, "tied": 0, "percentage": "340"},
             },
             "implausible percentage '340'",
         ),
@@ -251,13 +251,15 @@ def test_real_corpus_rejects_are_exactly_the_junk(shared_leagues_dir: Path) -> N
     )
 
     def pct_bad(row: dict[str, Any]) -> bool:
-        for group in ("matches", "lines", "sets", "games"):
-            text = str(row[group].get("percentage") or "").rstrip("%")
-            if text and float(text) > 100:
-                return True
-        return "Protest Form" in row["series"]
+        # Only the matches group rejects a row; nonsense lines/sets/games are dropped.
+        text = str(row["matches"].get("percentage") or "").rstrip("%")
+        return bool(text and float(text) > 100) or "Protest Form" in row["series"]
 
-    cita_bad_standings = sum(1 for r in raw("CITA", "series_stats.json") if pct_bad(r))
+    cita_standings = raw("CITA", "series_stats.json")
+    cita_bad_standings = sum(1 for r in cita_standings if pct_bad(r))
+    # Shifted CITA blocks repeat a team within one series label: later ones are duplicates.
+    cita_kept = [(r["series"], r["team"]) for r in cita_standings if not pct_bad(r)]
+    cita_bad_standings += len(cita_kept) - len(set(cita_kept))
     cita_matches = raw("CITA", "match_history.json")
     junk = [
         r
@@ -303,3 +305,23 @@ def test_every_field_with_every_junk_value_is_handled(make_files: MakeFiles, nam
     )
     assert accepted + len(result.rejects) == len(rows)
     assert all(r.reason for r in result.rejects)
+
+
+def test_nonsense_standings_groups_are_dropped_with_a_warning(make_files: MakeFiles) -> None:
+    row = {
+        **standing("CITA", "Series 3.0 & Under Thur", "North Shore Racquet Club"),
+        "matches": {"won": 10, "lost": 1, "tied": 0, "percentage": "90.9%"},
+        "lines": {"won": 35, "lost": 4, "for": 4, "ret": 0, "percentage": "1"},
+        "sets": {"won": 0, "lost": 690, "percentage": "340"},
+        "games": {"won": 0, "lost": 0, "percentage": ""},
+    }
+    corpus = parse_paths([make_files({"f.json": [row]})])
+    assert corpus.rejects == []
+    (record,) = corpus.of("CITA", Kind.STANDINGS)
+    assert isinstance(record, StandingRecord)
+    assert (record.matches_won, record.matches_lost, record.matches_tied) == (10, 1, 0)
+    assert record.lines_won is None and record.sets_lost is None
+    assert (record.games_won, record.games_lost) == (0, 0)
+    assert [w.reason for w in corpus.warnings] == [
+        "standings lines, sets dropped as missing or implausible"
+    ]

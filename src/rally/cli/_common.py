@@ -40,11 +40,20 @@ class _LazyConsole:
         self._console: Console | None = None
 
     def __getattr__(self, attribute: str) -> Any:
+        return getattr(self.real(), attribute)
+
+    def real(self) -> Console:
+        """Return the Console itself (rich's Live and Progress use it as a context manager)."""
         if self._console is None:
             from rich.console import Console
 
             self._console = Console(**self._options)
-        return getattr(self._console, attribute)
+        return self._console
+
+
+def real_console(stream: Console) -> Console:
+    """Return the Console behind ``console`` or ``err_console`` (or a Console as given)."""
+    return stream.real() if isinstance(stream, _LazyConsole) else stream
 
 
 console: Console = _LazyConsole()  # type: ignore[assignment]

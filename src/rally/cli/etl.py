@@ -1,10 +1,19 @@
-"""`rally etl`: import the leagues' scraped JSON files."""
+"""`rally etl`: import the leagues' scraped JSON files.
+
+Exit codes of `rally etl import` (for cron): 0 every league loaded and nothing rejected;
+3 every league loaded, some rows rejected (the usual junk: counts and reasons in the
+summary and the rejects file); 1 a league failed, a guard refused it, or a file was
+unusable; 2 usage errors or an unreachable database.
+
+The heavy modules (pydantic models, rich's progress) are imported inside the command, so a
+re-import of unchanged files costs little more than hashing them.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -16,18 +25,13 @@ from rally.cli._common import (
     is_terminal,
     open_engine,
 )
-from rally.leagues import LEAGUES, league_name
 
-# The importer (pydantic, SQLAlchemy) and rich load when the command runs, so that
-# `rally --help` starts fast (tests/test_cli_startup.py).
 if TYPE_CHECKING:
-    from rich.progress import TaskID
-    from rich.table import Table
-
     from rally.etl.report import ImportReport
 
 app = typer.Typer(help="Import the leagues' scraped data.", no_args_is_help=True)
 
+KNOWN_LEAGUES = "APTA_CHICAGO, CNSWPL, NSTF, CITA"
 PathsArgument = Annotated[
     list[Path],
     typer.Argument(help="JSON files or directories (searched recursively for *.json)."),
@@ -36,7 +40,7 @@ LeagueOption = Annotated[
     list[str] | None,
     typer.Option(
         "--league",
-        help=f"Import only this league (repeatable): {', '.join(LEAGUES)}, or SYN_nn.",
+        help=f"Import only this league (repeatable): {KNOWN_LEAGUES}, or SYN_nn.",
         show_default=False,
     ),
 ]
@@ -48,6 +52,8 @@ def _check_usage(paths: list[Path], leagues: list[str] | None) -> set[str] | Non
         raise fail(f"no such file or directory: {', '.join(missing)}", 2)
     if not leagues:
         return None
+    from rally.etl.records import LEAGUES, league_name
+
     wanted = {key.strip().upper() for key in leagues}
     unknown = sorted(key for key in wanted if league_name(key) is None)
     if unknown:
@@ -55,18 +61,25 @@ def _check_usage(paths: list[Path], leagues: list[str] | None) -> set[str] | Non
     return wanted
 
 
-def _summary(report: ImportReport) -> Table:
+def _summary(report: ImportReport) -> Any:
     from rich.table import Table
 
-    from rally.etl.report import ENTITIES
+    from rally.etl.report import SUMMARY_ENTITIES
 
     title = "Import summary" + (" (dry run: nothing written)" if report.dry_run else "")
     table = Table(title=title)
-    for column in ("league", "entity", "inserted", "updated", "unchanged", "rejected"):
+    columns = ("league", "entity", "inserted", "updated", "unchanged", "rejected", "unlinked")
+    for column in columns:
         table.add_column(column, justify="left" if column in {"league", "entity"} else "right")
     for key, league in report.leagues.items():
         status = f"{key} [red](failed)[/]" if league.failed else key
-        for name in ENTITIES:
+        if league.unchanged_input:
+            remembered = str(league.remembered_rejects) if league.remembered_rejects else ""
+            table.add_row(
+                key, "(input unchanged since its last import: skipped)", "", "", "", remembered, ""
+            )
+            continue
+        for name in SUMMARY_ENTITIES:
             counts = league.entities.get(name)
             if counts is None:
                 continue
@@ -80,17 +93,20 @@ def _summary(report: ImportReport) -> Table:
                 updated,
                 str(counts.unchanged),
                 str(counts.rejected) if counts.rejected else "",
+                str(counts.unlinked) if counts.unlinked else "",
             )
             status = ""
     if report.unattributed:
-        table.add_row("(no league)", "rows", "", "", "", str(len(report.unattributed)))
+        table.add_row("(no league)", "rows", "", "", "", str(len(report.unattributed)), "")
     return table
 
 
-def _write_rejects(path: Path, report: ImportReport) -> None:
+def _write_lines(path: Path, rows: list[dict[str, Any]]) -> None:
+    # ensure_ascii: a lone surrogate or control character in a scraped value is written
+    # as a JSON escape, so the file is always valid UTF-8 JSON lines.
     with path.open("w", encoding="utf-8") as out:
-        for reject in report.rejects:
-            out.write(json.dumps(reject.as_json(), default=str, ensure_ascii=False) + "\n")
+        for row in rows:
+            out.write(json.dumps(row, default=str, ensure_ascii=True) + "\n")
 
 
 @app.command("import")
@@ -105,53 +121,72 @@ def import_(
         Path | None,
         typer.Option("--rejects", help="Write rejected rows to FILE as JSON lines."),
     ] = None,
+    unlinked: Annotated[
+        Path | None,
+        typer.Option(
+            "--unlinked", help="Write stored rows linked to no team to FILE as JSON lines."
+        ),
+    ] = None,
     strict: Annotated[
         bool, typer.Option("--strict", help="Fail a league that has any rejected row.")
     ] = False,
+    max_shrink: Annotated[
+        float,
+        typer.Option(
+            "--max-shrink",
+            min=0,
+            max=100,
+            help="Fail a league whose snapshot would deactivate more than this percentage "
+            "of its active players or teams.",
+        ),
+    ] = 20.0,
+    allow_shrink: Annotated[
+        bool, typer.Option("--allow-shrink", help="Accept a snapshot that shrinks a league.")
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Re-read leagues whose input is unchanged since last time."),
+    ] = False,
     database_url: DatabaseUrlOption = None,
 ) -> None:
-    """Import players, standings, schedules and match results, each league in one transaction."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
+    """Import players, standings, schedules and match results, each league in one transaction.
 
-    from rally.etl.importer import import_corpus
-    from rally.etl.reader import parse_paths
-
+    Exit codes: 0 all loaded, nothing rejected; 3 all loaded, rows rejected; 1 a league
+    failed or was refused, or a file is unusable; 2 usage error or database unreachable.
+    """
     leagues = _check_usage(paths, league)
     _settings, engine = open_engine(database_url)
+    from rally.etl.guard import ShrinkGuard
+    from rally.etl.importer import import_paths
+
+    guard = ShrinkGuard(max_share=max_shrink / 100, allow=allow_shrink)
+    options: dict[str, Any] = {
+        "leagues": leagues,
+        "dry_run": dry_run,
+        "strict": strict,
+        "guard": guard,
+        "force": force,
+    }
     try:
         if is_terminal():
-            with Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=console,
-                transient=False,
-            ) as bars:
-                tasks: dict[Path, TaskID] = {}
+            from rally.cli.etl_progress import BarProgress
 
-                def progress(path: Path, done: int, total: int) -> None:
-                    if path not in tasks:
-                        tasks[path] = bars.add_task(f"read {path.name}", total=total or 1)
-                    bars.update(tasks[path], completed=done if total else 1)
-
-                corpus = parse_paths(paths, leagues=leagues, progress=progress)
-            with console.status(f"loading {', '.join(corpus.leagues()) or 'nothing'}"):
-                report = import_corpus(engine, corpus, dry_run=dry_run, strict=strict)
+            with BarProgress(console) as progress:
+                report = import_paths(engine, paths, progress=progress, **options)
         else:
-            corpus = parse_paths(paths, leagues=leagues)
-            report = import_corpus(engine, corpus, dry_run=dry_run, strict=strict)
+            from rally.cli.etl_progress import LineProgress
+
+            report = import_paths(engine, paths, progress=LineProgress(console), **options)
     finally:
         engine.dispose()
+    _finish(report, rejects, unlinked)
+
+
+def _finish(report: ImportReport, rejects: Path | None, unlinked: Path | None) -> None:
     console.print(_summary(report))
+    remembered = sum(lg.remembered_rejects for lg in report.leagues.values())
     if rejects is not None:
-        _write_rejects(rejects, report)
+        _write_lines(rejects, [r.as_json() for r in report.rejects])
         console.print(
             f"{len(report.rejects)} rejected row(s) written to {rejects}", highlight=False
         )
@@ -160,8 +195,32 @@ def import_(
             f"{len(report.rejects)} row(s) rejected; use --rejects FILE to see them.",
             highlight=False,
         )
+    if remembered:
+        console.print(
+            f"{remembered} row(s) of unchanged input were rejected when it was last read "
+            "(--force re-reads it to list them).",
+            highlight=False,
+        )
+    for key, result in report.leagues.items():
+        if result.warnings:
+            console.print(
+                f"{key}: {len(result.warnings)} standings row(s) kept without nonsense parts: "
+                f"{result.warnings[0].reason} (file {result.warnings[0].file}, row "
+                f"{result.warnings[0].row}, and so on).",
+                highlight=False,
+            )
+    stray = [u.as_json() for lg in report.leagues.values() for u in lg.unlinked]
+    if unlinked is not None:
+        _write_lines(unlinked, stray)
+        console.print(f"{len(stray)} unlinked row(s) written to {unlinked}", highlight=False)
+    elif stray:
+        console.print(
+            f"{len(stray)} stored row(s) are linked to no team; use --unlinked FILE to see them.",
+            highlight=False,
+        )
     for key, result in report.leagues.items():
         if result.failed:
             console.print(f"[red]{key} failed, nothing of it imported:[/] {result.error}")
-    if not report.ok:
-        raise typer.Exit(1)
+    code = report.exit_code
+    if code:
+        raise typer.Exit(code)

@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
+from rally.etl.checks import RowError, plausible
 from rally.etl.records import (
     Kind,
     MatchRecord,
@@ -19,11 +20,6 @@ from rally.etl.records import (
     Winner,
 )
 from rally.etl.team_names import BadName, TeamName, clean, normalize_series, team_of
-
-
-class RowError(ValueError):
-    """A row-level problem; the message is the reject reason."""
-
 
 _NOT_A_SERIES = re.compile(r"\b(protest|form|rules|forms)\b", re.IGNORECASE)
 _SET_SCORES = re.compile(r"^\d+-\d+(?: \[\d+-\d+\])?(?:, \d+-\d+(?: \[\d+-\d+\])?)*$")
@@ -199,16 +195,37 @@ def _group(row: Mapping[str, Any], name: str, keys: tuple[str, ...]) -> dict[str
     return out
 
 
+def _optional_group(
+    row: Mapping[str, Any], name: str, keys: tuple[str, ...], dropped: list[str]
+) -> dict[str, int | None]:
+    """Return a group's counts, or None for each when the group is missing or nonsense."""
+    group = row.get(name)
+    if isinstance(group, Mapping):
+        try:
+            counts = {key: _int(group.get(key), f"{name}.{key}") or 0 for key in keys}
+        except RowError:
+            counts = None
+        if counts is not None and plausible(group, counts):
+            return dict(counts)
+    dropped.append(name)
+    return dict.fromkeys(keys)
+
+
 def standing(row: Mapping[str, Any], league: str) -> dict[str, Any]:
-    """Convert a standings row."""
+    """Convert a standings row: the matches group is required, other groups may be dropped.
+
+    A lines, sets or games group that is missing or nonsense is stored as unknown (NULL)
+    and named in ``dropped`` (a warning), instead of rejecting the whole row.
+    """
     raw_series = _text(row, "series") or ""
     raw_team = _text(row, "team") or ""
     series = _series(raw_series)
     team = team_of(raw_team, league, series)
     matches = _group(row, "matches", ("won", "lost", "tied"))
-    lines = _group(row, "lines", ("won", "lost", "for", "ret"))
-    sets = _group(row, "sets", ("won", "lost"))
-    games = _group(row, "games", ("won", "lost"))
+    dropped: list[str] = []
+    lines = _optional_group(row, "lines", ("won", "lost", "for", "ret"), dropped)
+    sets = _optional_group(row, "sets", ("won", "lost"), dropped)
+    games = _optional_group(row, "games", ("won", "lost"), dropped)
     return {
         "league": league,
         "series": series,
@@ -228,6 +245,7 @@ def standing(row: Mapping[str, Any], league: str) -> dict[str, Any]:
         "sets_lost": sets["lost"],
         "games_won": games["won"],
         "games_lost": games["lost"],
+        "dropped": tuple(dropped),
     }
 
 
@@ -371,5 +389,6 @@ MODELS: dict[Kind, type[Record]] = {
     Kind.SCHEDULE: ScheduleRecord,
     Kind.MATCHES: MatchRecord,
 }
+
 
 __all__ = ["CONVERTERS", "MODELS", "BadName", "RowError"]

@@ -1,83 +1,282 @@
-"""Import parsed league files into a database: each league in its own transaction."""
+"""Import league files into a database: league by league, file by file, each league in its
+own transaction.
+
+The files are first checked (fingerprinted, and scanned for which leagues they hold unless
+the database already knows them). Then each league is read from the files holding its
+rows, validated, loaded and committed before the next league is read: memory holds one
+league's records at a time, never every file. A league whose files are exactly those of its
+last successful import is skipped (nothing read, nothing rewritten).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
-from rally.etl.loader import load_league
-from rally.etl.reader import ParsedCorpus, Progress, parse_paths, paused_gc
-from rally.etl.records import Kind
+from rally.errors import RallyError
+from rally.etl.fingerprints import (
+    FileRecord,
+    Fingerprints,
+    file_digest,
+    json_files,
+    load_fingerprints,
+    paused_gc,
+)
+from rally.etl.guard import ShrinkGuard
 from rally.etl.report import ImportReport, LeagueReport
+from rally.leagues import league_name, league_order
 
-#: The entity a rejected row of each kind would have become.
+if TYPE_CHECKING:
+    from rally.etl.reader import ParsedCorpus
+    from rally.etl.records import Kind, Record, Reject
+
+# The reader (pydantic models) and the loader (ORM models) are imported where a league is
+# actually read: a re-import of unchanged files never needs them, and `rally` starts faster.
+
+#: The entity a rejected row of each kind ("players", ...) would have become.
 KIND_ENTITY = {
-    Kind.PLAYERS: "players",
-    Kind.STANDINGS: "series_stats",
-    Kind.SCHEDULE: "schedule",
-    Kind.MATCHES: "match_scores",
+    "players": "players",
+    "standings": "series_stats",
+    "schedule": "schedule",
+    "matches": "match_scores",
 }
 
 
+class ImportProgress:
+    """What an import tells as it goes; the CLI draws bars or prints lines. Does nothing."""
+
+    def scan(self, path: Path, done: int, total: int) -> None:
+        """A file is being checked (``done`` of ``total`` files)."""
+
+    def read(self, league: str, path: Path, done: int, total: int) -> None:
+        """``done`` of the league's ``total`` rows read; ``path`` is the file being read."""
+
+    def load(self, league: str, step: str, done: int, total: int) -> None:
+        """Load step ``step`` of the league finished (``done`` of ``total``)."""
+
+    def finished(self, league: str, result: LeagueReport) -> None:
+        """The league is committed, failed, or skipped as unchanged."""
+
+
+@dataclass
+class FileScan:
+    """One input file: its digest, and the rows it holds per league."""
+
+    path: Path
+    digest: str
+    rows: int
+    leagues: dict[str, int] = field(default_factory=dict)
+    #: Known from the database (content imported before), not scanned in this run.
+    known: bool = False
+
+
 def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, RallyError):
+        return str(exc)
     detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     return f"{type(exc).__name__}: {detail[0]}" if detail else type(exc).__name__
 
 
-def import_corpus(
-    engine: Engine, corpus: ParsedCorpus, *, dry_run: bool = False, strict: bool = False
-) -> ImportReport:
-    """Load every league of a parsed corpus; a failing league is rolled back and reported.
+def scan_file(path: Path, digest: str, unattributed: list[Reject]) -> FileScan:
+    """Count a file's rows per league (checking it is a usable JSON list of rows).
 
-    ``dry_run`` runs each league's import and rolls it back, so the counts are exact and
-    nothing is written. ``strict`` fails (does not import) any league with a rejected row.
+    Rows without a usable league are rejected here, once, whatever the leagues imported.
+    Raises an ImportFileError subclass naming the file when the file is unusable.
     """
-    with paused_gc():
-        return _import_corpus(engine, corpus, dry_run=dry_run, strict=strict)
+    from rally.etl.convert import RowError
+    from rally.etl.files import kind_and_rows
+    from rally.etl.reader import row_league
+    from rally.etl.records import Reject
+
+    kind, rows = kind_and_rows(path)
+    scan = FileScan(path=path, digest=digest, rows=0)
+    name = str(path)
+    for index, row in enumerate(rows):
+        scan.rows += 1
+        try:
+            if not isinstance(row, dict):
+                raise RowError(f"row is not an object but {type(row).__name__}")
+            league = row_league(row)
+        except RowError as exc:
+            unattributed.append(
+                Reject(file=name, row=index, league=None, reason=str(exc), data=row, kind=kind)
+            )
+            continue
+        scan.leagues[league] = scan.leagues.get(league, 0) + 1
+    return scan
 
 
-def _import_corpus(
-    engine: Engine, corpus: ParsedCorpus, *, dry_run: bool, strict: bool
-) -> ImportReport:
-    report = ImportReport(dry_run=dry_run, unattributed=corpus.rejected(None))
-    for league in corpus.leagues():
-        result = LeagueReport(league=league, rejects=corpus.rejected(league))
-        report.leagues[league] = result
-        for reject in result.rejects:
-            if reject.kind is not None:
-                result.entity(KIND_ENTITY[reject.kind]).rejected += 1
-        if strict and result.rejects:
-            result.error = f"{len(result.rejects)} row(s) rejected and --strict is set"
-            continue
-        records = corpus.records.get(league)
-        if not records:
-            continue
-        with Session(engine) as session:
-            transaction = session.begin()
+def scan_paths(
+    paths: Iterable[Path],
+    known: Fingerprints,
+    unattributed: list[Reject],
+    progress: ImportProgress,
+) -> list[FileScan]:
+    """Fingerprint every file and scan those the database does not know."""
+    files = json_files(paths)
+    scans: list[FileScan] = []
+    for done, path in enumerate(files):
+        progress.scan(path, done, len(files))
+        try:
+            digest = file_digest(path)
+        except OSError as exc:
+            from rally.etl.reader import UnreadableFile
+
+            raise UnreadableFile(f"{path}: cannot read file ({exc.strerror or exc})") from None
+        recorded = known.files.get(digest)
+        if recorded is not None:
+            leagues = dict.fromkeys(recorded.leagues, 0)
+            scans.append(FileScan(path, digest, recorded.rows, leagues, known=True))
+        else:
+            scans.append(scan_file(path, digest, unattributed))
+    progress.scan(files[-1] if files else Path("."), len(files), len(files))
+    return scans
+
+
+def read_league(
+    league: str, scans: Sequence[FileScan], progress: ImportProgress
+) -> tuple[dict[Kind, list[Record]], list[Reject], list[Reject], list[FileRecord]]:
+    """Read one league's rows from its files: records, rejects, warnings, files read."""
+    from rally.etl.files import kind_and_rows
+    from rally.etl.reader import Deduplicator, FileResult, convert_rows
+
+    records: dict[Kind, list[Record]] = {}
+    rejects: list[Reject] = []
+    warnings: list[Reject] = []
+    files: list[FileRecord] = []
+    dedup = Deduplicator()
+    total = sum(s.leagues.get(league, 0) or s.rows for s in scans)
+    done = 0
+    for scan in scans:
+        kind, rows = kind_and_rows(scan.path)
+        result = FileResult(path=scan.path, kind=kind)
+        if kind is not None:
+            base = done
+
+            def tick(path: Path, index: int, _total: int, base: int = base) -> None:
+                progress.read(league, path, base + index, total)
+
+            bucket = records.setdefault(kind, [])
+            for _index, _league, record in convert_rows(
+                kind,
+                enumerate(rows),
+                str(scan.path),
+                accept={league},
+                result=result,
+                progress=tick,
+                unattributed=False,
+                dedup=dedup,
+            ):
+                bucket.append(record)
+            done += result.rows - result.skipped
+        rejects.extend(result.rejects)
+        warnings.extend(result.warnings)
+        files.append(
+            FileRecord(
+                path=scan.path,
+                digest=scan.digest,
+                leagues=frozenset(scan.leagues),
+                rows=scan.rows,
+                rejected=len(result.rejects),
+            )
+        )
+    progress.read(league, scans[-1].path if scans else Path("."), total, total)
+    return records, rejects, warnings, files
+
+
+def _load(
+    engine: Engine,
+    result: LeagueReport,
+    records: Mapping[Kind, Sequence[Record]],
+    *,
+    dry_run: bool,
+    strict: bool,
+    guard: ShrinkGuard,
+    progress: ImportProgress,
+    files: Sequence[FileRecord] | None = None,
+    consume: bool = False,
+) -> None:
+    """Load one league in its own transaction, filling ``result``; never raises."""
+    from sqlalchemy.orm import Session
+
+    from rally.etl.fingerprints import record_fingerprints
+    from rally.etl.loader import ensure_league, load_league
+
+    league = result.league
+    for reject in result.rejects:
+        if reject.kind is not None:
+            result.entity(KIND_ENTITY[reject.kind]).rejected += 1
+    if strict and result.rejects:
+        result.error = f"{len(result.rejects)} row(s) rejected and --strict is set"
+        return
+    if not any(records.values()):
+        return
+
+    def step(name: str, done: int, total: int) -> None:
+        progress.load(league, name, done, total)
+
+    with Session(engine) as session:
+        transaction = session.begin()
+        try:
+            loaded = load_league(
+                session, league, records, guard=guard, progress=step, consume=consume
+            )
+            if files is not None and not dry_run:
+                record_fingerprints(session, ensure_league(session, league), files)
+        except Exception as exc:  # any failure rolls back this league only
+            transaction.rollback()
+            result.error = _one_line(exc)
+            return
+        if dry_run:
+            transaction.rollback()
+        else:
             try:
-                loaded = load_league(session, league, records)
-            except Exception as exc:  # any failure rolls back this league only
-                transaction.rollback()
+                transaction.commit()
+            except Exception as exc:
                 result.error = _one_line(exc)
-                continue
-            if dry_run:
-                transaction.rollback()
-            else:
-                try:
-                    transaction.commit()
-                except Exception as exc:
-                    result.error = _one_line(exc)
-                    continue
-                result.committed = True
-        for name, counts in loaded.entities.items():
-            target = result.entity(name)
-            target.inserted += counts.inserted
-            target.updated += counts.updated
-            target.unchanged += counts.unchanged
-            target.deactivated += counts.deactivated
+                return
+            result.committed = True
+    for name, counts in loaded.entities.items():
+        target = result.entity(name)
+        target.inserted += counts.inserted
+        target.updated += counts.updated
+        target.unchanged += counts.unchanged
+        target.deactivated += counts.deactivated
+        target.unlinked += counts.unlinked
+    result.unlinked.extend(loaded.unlinked)
+
+
+def import_corpus(
+    engine: Engine,
+    corpus: ParsedCorpus,
+    *,
+    dry_run: bool = False,
+    strict: bool = False,
+    guard: ShrinkGuard | None = None,
+) -> ImportReport:
+    """Load every league of a corpus parsed in memory (tests, tools); see import_paths."""
+    report = ImportReport(dry_run=dry_run, unattributed=corpus.rejected(None))
+    with paused_gc():
+        for league in corpus.leagues():
+            result = LeagueReport(
+                league=league,
+                rejects=corpus.rejected(league),
+                warnings=[w for w in corpus.warnings if w.league == league],
+            )
+            report.leagues[league] = result
+            _load(
+                engine,
+                result,
+                corpus.records.get(league, {}),
+                dry_run=dry_run,
+                strict=strict,
+                guard=guard or ShrinkGuard(),
+                progress=ImportProgress(),
+            )
     return report
 
 
@@ -88,12 +287,50 @@ def import_paths(
     leagues: Collection[str] | None = None,
     dry_run: bool = False,
     strict: bool = False,
-    progress: Progress | None = None,
+    guard: ShrinkGuard | None = None,
+    force: bool = False,
+    progress: ImportProgress | None = None,
 ) -> ImportReport:
-    """Parse files or directories and import them (see import_corpus).
+    """Import files or directories league by league (see the module docstring).
 
-    Raises an ImportFileError subclass, naming the file, for a file-level problem; nothing
-    is imported then.
+    Raises an ImportFileError subclass, naming the file, for a file-level problem found
+    while checking the files; nothing is imported then. ``force`` re-reads unchanged input.
     """
-    corpus = parse_paths(paths, leagues=leagues, progress=progress)
-    return import_corpus(engine, corpus, dry_run=dry_run, strict=strict)
+    progress = progress or ImportProgress()
+    report = ImportReport(dry_run=dry_run)
+    with engine.connect() as connection:
+        known = Fingerprints() if force else load_fingerprints(connection)
+    with paused_gc():
+        scans = scan_paths(paths, known, report.unattributed, progress)
+        found = {key for scan in scans for key in scan.leagues if league_name(key)}
+        wanted = found if leagues is None else found & set(leagues)
+        for league in league_order(wanted):
+            mine = [scan for scan in scans if league in scan.leagues]
+            result = LeagueReport(league=league)
+            report.leagues[league] = result
+            remembered = known.rejected(league)
+            if (
+                all(scan.known for scan in mine)
+                and known.unchanged(league, (scan.digest for scan in mine))
+                and not (strict and remembered)
+            ):
+                result.unchanged_input = True
+                result.remembered_rejects = remembered
+                progress.finished(league, result)
+                continue
+            records, rejects, warnings, files = read_league(league, mine, progress)
+            result.rejects, result.warnings = rejects, warnings
+            _load(
+                engine,
+                result,
+                records,
+                dry_run=dry_run,
+                strict=strict,
+                guard=guard or ShrinkGuard(),
+                progress=progress,
+                files=files,
+                consume=True,
+            )
+            del records
+            progress.finished(league, result)
+    return report

@@ -15,7 +15,7 @@ source has none, by (date, home team, away team, line).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -23,10 +23,13 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from rally.etl.bulk import Sync, bulk_insert, existing_rows, select_rows
+from rally.etl.computed import STANDING_COLS, sync_computed
+from rally.etl.guard import ShrinkGuard, check_shrink
+from rally.etl.history import record_pti_history
+from rally.etl.matches import Linker, sync_matches
 from rally.etl.plan import LeaguePlan, plan_league
 from rally.etl.records import (
     Kind,
-    MatchRecord,
     PlayerRecord,
     Record,
     ScheduleRecord,
@@ -39,7 +42,6 @@ from rally.models import (
     Club,
     ClubLeague,
     League,
-    MatchScore,
     Player,
     Schedule,
     Series,
@@ -65,39 +67,7 @@ _PLAYER_COLS = (
     "career_win_percentage",
     "is_active",
 )
-_STANDING_COLS = (
-    "series",
-    "team",
-    "series_id",
-    "team_id",
-    "points",
-    "matches_won",
-    "matches_lost",
-    "matches_tied",
-    "lines_won",
-    "lines_lost",
-    "lines_for",
-    "lines_ret",
-    "sets_won",
-    "sets_lost",
-    "games_won",
-    "games_lost",
-)
 _SCHEDULE_COLS = ("match_date", "match_time", "home_team_id", "away_team_id", "location")
-_MATCH_COLS = (
-    "match_date",
-    "home_team",
-    "away_team",
-    "home_team_id",
-    "away_team_id",
-    "home_player_1_id",
-    "home_player_2_id",
-    "away_player_1_id",
-    "away_player_2_id",
-    "scores",
-    "winner",
-    "line",
-)
 
 
 def _cents(value: Decimal | None) -> Decimal | None:
@@ -115,24 +85,73 @@ def ensure_league(session: Session, league: str) -> int:
     return int(session.execute(select(League.id).where(League.league_id == league)).scalar_one())
 
 
+#: Called after each load step: (step name, steps done, steps in all).
+StepProgress = Callable[[str, int, int], None]
+_STEPS = ("teams", "players", "standings", "schedule", "matches", "computed standings")
+
+
 def load_league(
-    session: Session, league: str, records: Mapping[Kind, Sequence[Record]]
+    session: Session,
+    league: str,
+    records: Mapping[Kind, Sequence[Record]],
+    *,
+    guard: ShrinkGuard | None = None,
+    progress: StepProgress | None = None,
+    consume: bool = False,
 ) -> LeagueReport:
-    """Upsert one league's records; flushes, never commits (the caller owns the transaction)."""
+    """Upsert one league's records; flushes, never commits (the caller owns the transaction).
+
+    Raises ShrinkRefused when the snapshot would deactivate more than ``guard`` allows.
+    With ``consume`` each kind's record list is emptied once stored, so that memory holds
+    the records of the kinds still to load, not all of them.
+    """
+    guard = guard or ShrinkGuard()
     report = LeagueReport(league=league)
+    done_with = {
+        "players": Kind.PLAYERS,
+        "standings": Kind.STANDINGS,
+        "schedule": Kind.SCHEDULE,
+        "matches": Kind.MATCHES,
+    }
+
+    def step(name: str) -> None:
+        if consume and name in done_with:
+            stored = records.get(done_with[name])
+            if isinstance(stored, list):
+                stored.clear()
+        if progress is not None:
+            progress(name, _STEPS.index(name) + 1, len(_STEPS))
+
     league_id = ensure_league(session, league)
     plan = plan_league(records)
     club_ids = _sync_clubs(session, report, league_id, plan)
     series_ids = _sync_series(session, report, league_id, plan)
-    teams, bases = _sync_teams(session, report, league, league_id, plan, club_ids, series_ids)
-    if records.get(Kind.PLAYERS):
-        _sync_players(session, report, league_id, records[Kind.PLAYERS], teams)
+    full = bool(records.get(Kind.PLAYERS))
+    teams, bases, team_names = _sync_teams(
+        session, report, league, league_id, plan, club_ids, series_ids, guard, retire=full
+    )
+    step("teams")
+    if full:
+        _sync_players(session, report, league_id, records[Kind.PLAYERS], teams, guard)
+    step("players")
     if records.get(Kind.STANDINGS):
         _sync_standings(session, report, league_id, records[Kind.STANDINGS], teams)
+    step("standings")
     if records.get(Kind.SCHEDULE):
         _sync_schedule(session, report, league_id, records[Kind.SCHEDULE], teams)
+    step("schedule")
     if records.get(Kind.MATCHES):
-        _sync_matches(session, report, league_id, records[Kind.MATCHES], teams, bases)
+        linker = Linker(session, league_id, teams, bases)
+        rows = sync_matches(session, report, league_id, records[Kind.MATCHES], linker)
+        step("matches")
+        names = {series_id: name for name, series_id in series_ids.items()}
+        by_id = {
+            team_id: (team_names[team_id], sid, names[sid])
+            for team_id, _club, sid in teams.values()
+            if sid in names
+        }
+        sync_computed(session, report, league_id, rows, by_id)
+    step("computed standings")
     session.flush()
     return report
 
@@ -191,9 +210,16 @@ def _sync_teams(
     plan: LeaguePlan,
     club_ids: Mapping[str, int],
     series_ids: Mapping[str, int],
-) -> tuple[dict[str, tuple[int, int, int]], dict[str, set[int]]]:
-    """Return team key -> (team id, club id, series id), and base-name key -> team ids."""
-    sync = Sync(session, Team, ("club_id", "series_id"))
+    guard: ShrinkGuard,
+    *,
+    retire: bool,
+) -> tuple[dict[str, tuple[int, int, int]], dict[str, set[int]], dict[int, str]]:
+    """Return team key -> (team id, club id, series id), base-name key -> team ids, names.
+
+    With ``retire`` (the snapshot has rosters, so it lists every team) teams it no longer
+    names become inactive, within the shrink guard.
+    """
+    sync = Sync(session, Team, ("club_id", "series_id", "is_active"))
     where = Team.league_id == league_id
     cols = ("team_name", "club_id", "series_id")
     existing = existing_rows(
@@ -206,21 +232,31 @@ def _sync_teams(
             "club_id": club_ids[team.club.casefold()],
             "series_id": series_ids[team.series],
             "league_id": league_id,
+            "is_active": True,
         }
         for key, team in plan.teams.items()
     }
-    sync.apply(report.entity("teams"), wanted, existing)
+    counts = report.entity("teams")
+    active = [key for key, (_id, old) in existing.items() if old[2] is not False]
+    gone = [key for key in active if key not in wanted] if retire else []
+    check_shrink(guard, report.league, "teams", len(active), len(gone))
+    sync.apply(counts, wanted, existing)
+    if gone:
+        session.execute(update(Team), [{"id": existing[k][0], "is_active": False} for k in gone])
+        counts.deactivated += len(gone)
     teams: dict[str, tuple[int, int, int]] = {}
     bases: dict[str, set[int]] = {}
+    names: dict[int, str] = {}
     series_names = {series_id: name for name, series_id in series_ids.items()}
     for row in select_rows(session, where, Team, cols):
         team_id, name, club_id, series_id = row
         teams[team_key(name)] = (team_id, club_id, series_id)
+        names[team_id] = name
         # CITA match results name a team by its bare club part ("<base> - <series suffix>").
         qualifier = f" - {series_suffix(series_names.get(series_id, ''))}"
         if league in CLUB_SERIES_LEAGUES and name.endswith(qualifier):
             bases.setdefault(team_key(name[: -len(qualifier)]), set()).add(team_id)
-    return teams, bases
+    return teams, bases, names
 
 
 def _sync_players(
@@ -229,6 +265,7 @@ def _sync_players(
     league_id: int,
     records: Sequence[Record],
     teams: Mapping[str, tuple[int, int, int]],
+    guard: ShrinkGuard,
 ) -> None:
     counts = report.entity("players")
     existing = existing_rows(
@@ -265,17 +302,19 @@ def _sync_players(
             "career_win_percentage": _cents(rec.career_win_percentage),
             "is_active": True,
         }
-    sync = Sync(session, Player, _PLAYER_COLS)
-    gone = sync.apply(counts, wanted, existing)
+    active_at = _PLAYER_COLS.index("is_active")
+    active = [key for key, (_id, old) in existing.items() if old[active_at] is not False]
+    retiring = [key for key in active if key not in wanted]
+    check_shrink(guard, report.league, "players", len(active), len(retiring))
+    before = (counts.inserted, counts.updated)
+    Sync(session, Player, _PLAYER_COLS).apply(counts, wanted, existing)
     # Players no longer on a roster stay (user links survive) but become inactive.
-    retire = [
-        {"id": existing[key][0], "is_active": False}
-        for key in gone
-        if existing[key][1][_PLAYER_COLS.index("is_active")] is not False
-    ]
+    retire = [{"id": existing[key][0], "is_active": False} for key in retiring]
     if retire:
         session.execute(update(Player), retire)
     counts.deactivated += len(retire)
+    if (counts.inserted, counts.updated) != before:
+        record_pti_history(session, league_id)
 
 
 def _sync_standings(
@@ -289,7 +328,7 @@ def _sync_standings(
         session,
         SeriesStats,
         SeriesStats.league_id == league_id,
-        _STANDING_COLS,
+        STANDING_COLS,
         (),
         lambda r: team_key(r.team or ""),
     )
@@ -298,7 +337,7 @@ def _sync_standings(
         assert isinstance(rec, StandingRecord)
         team_id, _club_id, series_id = teams[team_key(rec.team_name)]
         row = rec.model_dump(
-            exclude={"league", "team_name", "club", "raw_series", "raw_team", "series"}
+            exclude={"league", "team_name", "club", "raw_series", "raw_team", "series", "dropped"}
         )
         row.update(
             league_id=league_id,
@@ -306,11 +345,10 @@ def _sync_standings(
             team=rec.team_name,
             series_id=series_id,
             team_id=team_id,
+            computed=False,
         )
         wanted[team_key(rec.team_name)] = row
-    Sync(session, SeriesStats, _STANDING_COLS).apply(
-        report.entity("series_stats"), wanted, existing
-    )
+    Sync(session, SeriesStats, STANDING_COLS).apply(report.entity("series_stats"), wanted, existing)
 
 
 def _sync_schedule(
@@ -343,7 +381,11 @@ def _sync_schedule(
             "location": rec.location,
         }
     _follow_moves(existing, wanted)
-    Sync(session, Schedule, _SCHEDULE_COLS).apply(report.entity("schedule"), wanted, existing)
+    counts = report.entity("schedule")
+    Sync(session, Schedule, _SCHEDULE_COLS).apply(counts, wanted, existing)
+    for row in wanted.values():
+        if row["home_team_id"] is None or row["away_team_id"] is None:
+            report.add_unlinked("schedule", row, "no team of the league has this name")
 
 
 def _follow_moves(existing: dict[Any, Any], wanted: Mapping[Any, dict[str, Any]]) -> None:
@@ -365,80 +407,3 @@ def _follow_moves(existing: dict[Any, Any], wanted: Mapping[Any, dict[str, Any]]
         added = new.get(pair, [])
         if len(old_keys) == 1 and len(added) == 1:
             existing[added[0]] = existing.pop(old_keys[0])
-
-
-def _resolve(
-    name: str, base: str, teams: Mapping[str, tuple[int, int, int]], bases: Mapping[str, set[int]]
-) -> int | None:
-    found = teams.get(team_key(name))
-    if found is not None:
-        return found[0]
-    candidates = bases.get(team_key(base), set())
-    return next(iter(candidates)) if len(candidates) == 1 else None
-
-
-def _match_key(
-    match_id: str | None, match_date: Any, home: str | None, away: str | None, line: str | None
-) -> Any:
-    if match_id:
-        return ("id", match_id)
-    return (match_date, team_key(home or ""), team_key(away or ""), line)
-
-
-def _sync_matches(
-    session: Session,
-    report: LeagueReport,
-    league_id: int,
-    records: Sequence[Record],
-    teams: Mapping[str, tuple[int, int, int]],
-    bases: Mapping[str, set[int]],
-) -> None:
-    existing = existing_rows(
-        session,
-        MatchScore,
-        MatchScore.league_id == league_id,
-        _MATCH_COLS,
-        ("tenniscores_match_id",),
-        lambda r: _match_key(
-            r.tenniscores_match_id, r.match_date, r.home_team, r.away_team, r.line
-        ),
-    )
-    wanted: dict[Any, dict[str, Any]] = {}
-    # Sources without line numbers list a match's lines in order: number them so.
-    taken: dict[tuple[Any, ...], set[int]] = {}
-    for rec in records:
-        assert isinstance(rec, MatchRecord)
-        if rec.line is not None:
-            group = (rec.match_date, team_key(rec.home_team), team_key(rec.away_team))
-            taken.setdefault(group, set()).add(rec.line)
-    for rec in records:
-        assert isinstance(rec, MatchRecord)
-        line = rec.line
-        if line is None and rec.match_id is None:
-            used = taken.setdefault(
-                (rec.match_date, team_key(rec.home_team), team_key(rec.away_team)), set()
-            )
-            line = 1
-            while line in used:
-                line += 1
-            used.add(line)
-        line_text = f"Line {line}" if line is not None else None
-        row = {
-            "league_id": league_id,
-            "tenniscores_match_id": rec.match_id,
-            "match_date": rec.match_date,
-            "home_team": rec.home_team,
-            "away_team": rec.away_team,
-            "home_team_id": _resolve(rec.home_team, rec.home_base, teams, bases),
-            "away_team_id": _resolve(rec.away_team, rec.away_base, teams, bases),
-            "home_player_1_id": rec.home_player_1_id,
-            "home_player_2_id": rec.home_player_2_id,
-            "away_player_1_id": rec.away_player_1_id,
-            "away_player_2_id": rec.away_player_2_id,
-            "scores": rec.scores,
-            "winner": rec.winner,
-            "line": line_text,
-        }
-        key = _match_key(rec.match_id, rec.match_date, rec.home_team, rec.away_team, line_text)
-        wanted[key] = row
-    Sync(session, MatchScore, _MATCH_COLS).apply(report.entity("match_scores"), wanted, existing)

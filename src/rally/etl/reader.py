@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import gc
-import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -13,8 +10,18 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from rally.errors import RallyError
+from rally.etl.checks import check_lengths, check_text
 from rally.etl.convert import CONVERTERS, MODELS, RowError
+from rally.etl.files import ImportFileError as ImportFileError
+from rally.etl.files import MalformedJSON as MalformedJSON
+from rally.etl.files import UnknownKind as UnknownKind
+from rally.etl.files import UnreadableFile as UnreadableFile
+from rally.etl.files import WrongShape as WrongShape
+from rally.etl.files import detect_kind as detect_kind
+from rally.etl.files import iter_rows as iter_rows
+from rally.etl.files import kind_and_rows
+from rally.etl.fingerprints import json_files as json_files
+from rally.etl.fingerprints import paused_gc as paused_gc
 from rally.etl.records import (
     Kind,
     PlayerRecord,
@@ -27,37 +34,9 @@ from rally.etl.records import (
 )
 from rally.etl.team_names import BadName, team_key
 
-#: Keys present in every row of a kind; the kind with most rows carrying all of them wins.
-_MARKERS: dict[Kind, frozenset[str]] = {
-    Kind.PLAYERS: frozenset({"Player ID", "First Name"}),
-    Kind.STANDINGS: frozenset({"team", "series", "matches"}),
-    Kind.SCHEDULE: frozenset({"home_team", "away_team", "date"}),
-    Kind.MATCHES: frozenset({"Home Team", "Away Team", "Scores"}),
-}
 _LEAGUE_FIELDS = ("League", "league_id", "source_league")
-_SAMPLE = 50
 
 Progress = Callable[[Path, int, int], None]
-
-
-class ImportFileError(RallyError):
-    """A whole input file cannot be imported."""
-
-
-class UnreadableFile(ImportFileError):
-    """The file cannot be opened or decoded."""
-
-
-class MalformedJSON(ImportFileError):
-    """The file is not valid JSON."""
-
-
-class WrongShape(ImportFileError):
-    """The JSON is valid but not a list of row objects."""
-
-
-class UnknownKind(ImportFileError):
-    """The rows match none of the four known kinds."""
 
 
 @dataclass
@@ -68,8 +47,9 @@ class FileResult:
     kind: Kind | None
     rows: int = 0
     skipped: int = 0
-    records: dict[str, list[tuple[int, Record, dict[str, Any]]]] = field(default_factory=dict)
+    records: dict[str, list[tuple[int, Record]]] = field(default_factory=dict)
     rejects: list[Reject] = field(default_factory=list)
+    warnings: list[Reject] = field(default_factory=list)
 
 
 @dataclass
@@ -78,6 +58,7 @@ class ParsedCorpus:
 
     records: dict[str, dict[Kind, list[Record]]] = field(default_factory=dict)
     rejects: list[Reject] = field(default_factory=list)
+    warnings: list[Reject] = field(default_factory=list)
     files: list[FileResult] = field(default_factory=list)
 
     def leagues(self) -> list[str]:
@@ -93,56 +74,6 @@ class ParsedCorpus:
     def rejected(self, league: str | None) -> list[Reject]:
         """Return the rejects attributed to a league (None: rows without a known league)."""
         return [r for r in self.rejects if r.league == league]
-
-
-def json_files(paths: Iterable[Path]) -> list[Path]:
-    """Expand directories into their *.json files (recursively, sorted); keep files as given."""
-    out: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            out.extend(sorted(p for p in path.rglob("*.json") if p.is_file()))
-        else:
-            out.append(path)
-    return out
-
-
-def _load(path: Path) -> list[Any]:
-    try:
-        text = path.read_bytes()
-    except OSError as exc:
-        raise UnreadableFile(f"{path}: cannot read file ({exc.strerror or exc})") from None
-    try:
-        data = json.loads(text)
-    except UnicodeDecodeError:
-        raise UnreadableFile(f"{path}: not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise MalformedJSON(
-            f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
-    except RecursionError:
-        raise MalformedJSON(f"{path}: malformed JSON (nested too deeply)") from None
-    if not isinstance(data, list):
-        raise WrongShape(f"{path}: expected a JSON list of rows, found a {type(data).__name__}")
-    return data
-
-
-def detect_kind(rows: list[Any], path: Path) -> Kind | None:
-    """Return the kind of the rows from their keys (None for an empty list)."""
-    sample = [row for row in rows[:_SAMPLE] if isinstance(row, dict)]
-    if not rows:
-        return None
-    if not sample:
-        raise WrongShape(f"{path}: expected a JSON list of row objects")
-    scores = {
-        kind: sum(1 for row in sample if keys <= row.keys()) for kind, keys in _MARKERS.items()
-    }
-    kind, best = max(scores.items(), key=lambda item: item[1])
-    if best == 0:
-        raise UnknownKind(
-            f"{path}: cannot tell what the rows hold (not players, standings, schedule "
-            "or match results)"
-        )
-    return kind
 
 
 def row_league(row: Mapping[str, Any]) -> str:
@@ -187,16 +118,46 @@ def read_file(
     path: Path, *, leagues: Collection[str] | None = None, progress: Progress | None = None
 ) -> FileResult:
     """Read and validate one file; rows of leagues outside ``leagues`` are skipped."""
-    rows = _load(path)
-    kind = detect_kind(rows, path)
-    result = FileResult(path=path, kind=kind, rows=len(rows))
+    kind, rows = kind_and_rows(path)
+    result = FileResult(path=path, kind=kind)
     if kind is None:
         return result
+    accept = None if leagues is None else set(leagues)
+    for index, league, record in convert_rows(
+        kind, enumerate(rows), str(path), accept=accept, result=result, progress=progress
+    ):
+        result.records.setdefault(league, []).append((index, record))
+    return result
+
+
+_BATCH = 4000
+
+
+def convert_rows(
+    kind: Kind,
+    rows: Iterable[tuple[int, Any]],
+    name: str,
+    *,
+    accept: Collection[str] | None,
+    result: FileResult,
+    progress: Progress | None = None,
+    total: int = 0,
+    unattributed: bool = True,
+    dedup: Deduplicator | None = None,
+) -> Iterator[tuple[int, str, Record]]:
+    """Convert and validate rows, yielding (index, league, record) of the accepted leagues.
+
+    Rejects go to ``result.rejects`` (keeping the raw row), dropped standings groups to
+    ``result.warnings``; raw rows of accepted records are not kept. Rows of leagues outside
+    ``accept`` are counted as skipped; rows without a usable league are rejected only when
+    ``unattributed`` (a file read once per league reports them once).
+    """
     convert = CONVERTERS[kind]
-    name = str(path)
-    total = len(rows)
-    pending: list[tuple[int, str, dict[str, Any], dict[str, Any]]] = []
-    for index, row in enumerate(rows):
+    path = Path(name)
+    pending: list[tuple[int, str, dict[str, Any], Any]] = []
+    count = 0
+    for index, row in rows:
+        count += 1
         if progress is not None and index % 1000 == 0:
             progress(path, index, total)
         league: str | None = None
@@ -204,35 +165,39 @@ def read_file(
             if not isinstance(row, dict):
                 raise RowError(f"row is not an object but {type(row).__name__}")
             league = row_league(row)
-            if leagues is not None and league not in leagues:
-                result.skipped += 1
-                continue
-            fields = convert(row, league)
-        except (RowError, BadName) as exc:
-            result.rejects.append(
-                Reject(file=name, row=index, league=league, reason=str(exc), data=row, kind=kind)
-            )
-            continue
-        except ValidationError as exc:
-            result.rejects.append(
-                Reject(
-                    file=name, row=index, league=league, reason=_reason(exc), data=row, kind=kind
+        except RowError as exc:
+            if unattributed:
+                result.rejects.append(
+                    Reject(file=name, row=index, league=None, reason=str(exc), data=row, kind=kind)
                 )
-            )
             continue
-        except (TypeError, ValueError, ArithmeticError) as exc:
+        if accept is not None and league not in accept:
+            result.skipped += 1
+            continue
+        try:
+            check_text(row)
+            fields = convert(row, league)
+            check_lengths(kind, fields)
+        except (RowError, BadName) as exc:
+            reason = str(exc)
+        except ValidationError as exc:
+            reason = _reason(exc)
+        except (TypeError, ValueError, ArithmeticError, RecursionError) as exc:
             # A shape no rule foresaw still rejects only its row, never the run.
             reason = f"cannot read row ({type(exc).__name__}: {exc})"
-            result.rejects.append(
-                Reject(file=name, row=index, league=league, reason=reason, data=row, kind=kind)
-            )
+        else:
+            pending.append((index, league, fields, row))
+            if len(pending) >= _BATCH:
+                yield from _validate(kind, pending, result, name, dedup)
+                pending = []
             continue
-        pending.append((index, league, fields, row))
-    for index, league, record, row in _validate(kind, pending, result.rejects, name):
-        result.records.setdefault(league, []).append((index, record, row))
+        result.rejects.append(
+            Reject(file=name, row=index, league=league, reason=reason, data=row, kind=kind)
+        )
+    yield from _validate(kind, pending, result, name, dedup)
+    result.rows = max(result.rows, count)
     if progress is not None:
-        progress(path, total, total)
-    return result
+        progress(path, count, total or count)
 
 
 @cache
@@ -243,28 +208,59 @@ def _adapter(kind: Kind) -> TypeAdapter[list[Any]]:
 
 def _validate(
     kind: Kind,
-    pending: list[tuple[int, str, dict[str, Any], dict[str, Any]]],
-    rejects: list[Reject],
+    pending: list[tuple[int, str, dict[str, Any], Any]],
+    result: FileResult,
     name: str,
-) -> list[tuple[int, str, Record, dict[str, Any]]]:
-    """Validate a file's converted rows into records; reject the rows that fail."""
+    dedup: Deduplicator | None = None,
+) -> list[tuple[int, str, Record]]:
+    """Validate converted rows into records; reject the rows that fail or repeat a key."""
+    if not pending:
+        return []
     try:
-        # One call for the file: pydantic loops in Rust, a third faster than row by row.
+        # One call per batch: pydantic loops in Rust, a third faster than row by row.
         records = _adapter(kind).validate_python([fields for _, _, fields, _ in pending])
     except ValidationError:
         records = None
-    if records is not None:
-        return [(i, lg, rec, row) for (i, lg, _, row), rec in zip(pending, records, strict=True)]
-    out: list[tuple[int, str, Record, dict[str, Any]]] = []
+    out: list[tuple[int, str, Record]] = []
     model = MODELS[kind]
-    for index, league, fields, row in pending:
-        try:
-            out.append((index, league, model(**fields), row))
-        except ValidationError as exc:
-            reason = _reason(exc)
-            rejects.append(
-                Reject(file=name, row=index, league=league, reason=reason, data=row, kind=kind)
+    for position, (index, league, fields, row) in enumerate(pending):
+        if records is not None:
+            record = records[position]
+        else:
+            try:
+                record = model(**fields)
+            except ValidationError as exc:
+                result.rejects.append(
+                    Reject(
+                        file=name,
+                        row=index,
+                        league=league,
+                        reason=_reason(exc),
+                        data=row,
+                        kind=kind,
+                    )
+                )
+                continue
+        if dedup is not None:
+            reason = dedup.first(league, kind, name, index, record)
+            if reason is not None:
+                result.rejects.append(
+                    Reject(file=name, row=index, league=league, reason=reason, data=row, kind=kind)
+                )
+                continue
+        if isinstance(record, StandingRecord) and record.dropped:
+            groups = ", ".join(record.dropped)
+            result.warnings.append(
+                Reject(
+                    file=name,
+                    row=index,
+                    league=league,
+                    reason=f"standings {groups} dropped as missing or implausible",
+                    data=row,
+                    kind=kind,
+                )
             )
+        out.append((index, league, record))
     return out
 
 
@@ -314,53 +310,49 @@ def parse_paths(
         return _parse_paths(paths, leagues=leagues, progress=progress)
 
 
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector: bulk parsing creates many objects but no cycles."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+class Deduplicator:
+    """Reject the second and later rows with the same natural key within a league and kind."""
+
+    def __init__(self) -> None:
+        self.firsts: dict[tuple[str, Kind], dict[tuple[Any, ...], tuple[str, int]]] = {}
+
+    def first(self, league: str, kind: Kind, name: str, index: int, record: Record) -> str | None:
+        """Return None for a first occurrence, else the reject reason naming the first one."""
+        firsts = self.firsts.setdefault((league, kind), {})
+        key = natural_key(record)
+        found = firsts.get(key)
+        if found is None:
+            firsts[key] = (name, index)
+            return None
+        where = f"row {found[1]}" + ("" if found[0] == name else f" of {found[0]}")
+        return f"duplicate {_describe(kind)} (same as {where})"
 
 
 def _parse_paths(
     paths: Iterable[Path], *, leagues: Collection[str] | None, progress: Progress | None
 ) -> ParsedCorpus:
     corpus = ParsedCorpus()
-    # First occurrence (file, row) of each natural key, per (league, kind).
-    seen: dict[tuple[str, Kind], dict[tuple[Any, ...], tuple[str, int]]] = {}
+    dedup = Deduplicator()
     for path in json_files(paths):
-        result = read_file(path, leagues=leagues, progress=progress)
+        kind, rows = kind_and_rows(path)
+        result = FileResult(path=path, kind=kind)
         corpus.files.append(result)
-        corpus.rejects.extend(result.rejects)
-        if result.kind is None:
+        if kind is None:
             continue
-        kind = result.kind
         name = str(path)
-        for league, items in result.records.items():
-            bucket = corpus.records.setdefault(league, {}).setdefault(kind, [])
-            firsts = seen.setdefault((league, kind), {})
-            for index, record, row in items:
-                key = natural_key(record)
-                first = firsts.get(key)
-                if first is None:
-                    firsts[key] = (name, index)
-                    bucket.append(record)
-                    continue
-                where = f"row {first[1]}" + ("" if first[0] == name else f" of {first[0]}")
-                corpus.rejects.append(
-                    Reject(
-                        file=name,
-                        row=index,
-                        league=league,
-                        reason=f"duplicate {_describe(kind)} (same as {where})",
-                        data=row,
-                        kind=kind,
-                    )
-                )
+        accept = None if leagues is None else set(leagues)
+        for _index, league, record in convert_rows(
+            kind,
+            enumerate(rows),
+            name,
+            accept=accept,
+            result=result,
+            progress=progress,
+            dedup=dedup,
+        ):
+            corpus.records.setdefault(league, {}).setdefault(kind, []).append(record)
+        corpus.rejects.extend(result.rejects)
+        corpus.warnings.extend(result.warnings)
     return corpus
 
 

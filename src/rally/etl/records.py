@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rally.leagues import LEAGUES, SYNTHETIC_LEAGUE, league_name
-
-__all__ = ["LEAGUES", "SYNTHETIC_LEAGUE", "league_name"]
-
-
-def league_order(keys: Iterable[str]) -> list[str]:
-    """Order league keys: the real leagues as in LEAGUES, then synthetic ones by key."""
-    wanted = set(keys)
-    return [k for k in LEAGUES if k in wanted] + sorted(wanted - LEAGUES.keys())
-
+from rally.leagues import LEAGUES as LEAGUES
+from rally.leagues import SYNTHETIC_LEAGUE as SYNTHETIC_LEAGUE
+from rally.leagues import league_name as league_name
+from rally.leagues import league_order as league_order
 
 Winner = Literal["home", "away", "tie"]
 
@@ -70,14 +63,17 @@ class StandingRecord(_Record):
     matches_won: int = Field(ge=0)
     matches_lost: int = Field(ge=0)
     matches_tied: int = Field(ge=0)
-    lines_won: int = Field(ge=0)
-    lines_lost: int = Field(ge=0)
-    lines_for: int = Field(ge=0)
-    lines_ret: int = Field(ge=0)
-    sets_won: int = Field(ge=0)
-    sets_lost: int = Field(ge=0)
-    games_won: int = Field(ge=0)
-    games_lost: int = Field(ge=0)
+    # None: the scraped group was missing or nonsense and was dropped (see ``dropped``).
+    lines_won: int | None = Field(ge=0)
+    lines_lost: int | None = Field(ge=0)
+    lines_for: int | None = Field(ge=0)
+    lines_ret: int | None = Field(ge=0)
+    sets_won: int | None = Field(ge=0)
+    sets_lost: int | None = Field(ge=0)
+    games_won: int | None = Field(ge=0)
+    games_lost: int | None = Field(ge=0)
+    #: Groups ("lines", "sets", "games") dropped as missing or nonsense.
+    dropped: tuple[str, ...] = ()
 
 
 class ScheduleRecord(_Record):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from rally.etl.records import Reject
+if TYPE_CHECKING:
+    from rally.etl.records import Reject
 
 #: Entities in summary order.
 ENTITIES = (
@@ -17,6 +19,8 @@ ENTITIES = (
     "schedule",
     "match_scores",
 )
+#: Rows of the summary: the tables, then standings computed from results (in series_stats).
+SUMMARY_ENTITIES = (*ENTITIES, "computed_standings")
 
 
 @dataclass
@@ -28,6 +32,31 @@ class Counts:
     unchanged: int = 0
     deactivated: int = 0
     rejected: int = 0
+    #: Rows stored (new or not) with a team reference left empty: linked to no team.
+    unlinked: int = 0
+
+
+@dataclass(frozen=True)
+class Unlinked:
+    """A stored schedule or match row that could not be linked to one of its teams."""
+
+    league: str
+    entity: str
+    match_date: str
+    home_team: str
+    away_team: str
+    reason: str
+
+    def as_json(self) -> dict[str, str]:
+        """Return the JSON-lines form written by ``--unlinked``."""
+        return {
+            "league": self.league,
+            "entity": self.entity,
+            "date": self.match_date,
+            "home_team": self.home_team,
+            "away_team": self.away_team,
+            "reason": self.reason,
+        }
 
 
 @dataclass
@@ -37,12 +66,33 @@ class LeagueReport:
     league: str
     entities: dict[str, Counts] = field(default_factory=dict)
     rejects: list[Reject] = field(default_factory=list)
+    #: Rows kept with parts dropped (nonsense standings groups), with the reason.
+    warnings: list[Reject] = field(default_factory=list)
+    unlinked: list[Unlinked] = field(default_factory=list)
     error: str | None = None
     committed: bool = False
+    #: The league's input was unchanged since its last import: nothing read or written.
+    unchanged_input: bool = False
+    #: Rows rejected when the unchanged input was last read (not listed again).
+    remembered_rejects: int = 0
 
     def entity(self, name: str) -> Counts:
         """Return (creating) the counts of one entity."""
         return self.entities.setdefault(name, Counts())
+
+    def add_unlinked(self, entity: str, row: dict[str, Any], reason: str) -> None:
+        """Count and keep a stored schedule or match row that is linked to no team."""
+        self.entity(entity).unlinked += 1
+        self.unlinked.append(
+            Unlinked(
+                league=self.league,
+                entity=entity,
+                match_date=str(row["match_date"]),
+                home_team=row["home_team"],
+                away_team=row["away_team"],
+                reason=reason,
+            )
+        )
 
     @property
     def failed(self) -> bool:
@@ -74,4 +124,17 @@ class ImportReport:
     @property
     def ok(self) -> bool:
         """Tell whether nothing was rejected and no league failed."""
-        return not self.rejects and not any(lg.failed for lg in self.leagues.values())
+        return self.exit_code == 0
+
+    @property
+    def rejected_count(self) -> int:
+        """Return the rows rejected, counting those remembered for unchanged input."""
+        remembered = sum(lg.remembered_rejects for lg in self.leagues.values())
+        return len(self.rejects) + remembered
+
+    @property
+    def exit_code(self) -> int:
+        """0 all leagues loaded, nothing rejected; 3 all loaded, rows rejected; 1 a failure."""
+        if any(lg.failed for lg in self.leagues.values()):
+            return 1
+        return 3 if self.rejected_count else 0

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Integer, Text, bindparam, cast, func, literal_column, select, true
+from sqlalchemy import Integer, Text, bindparam, cast, exists, func, literal_column, select, true
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
@@ -76,6 +76,8 @@ class Standings:
     league: str
     league_name: str
     rows: list[StandingRow]
+    #: Rally computed the rows from match results (the scraped standings were unusable).
+    computed: bool = False
 
 
 def list_leagues(session: Session) -> list[LeagueInfo]:
@@ -166,6 +168,12 @@ def _ranked_rows() -> Any:
     )
 
 
+def _computed() -> Any:
+    # Whether the series' rows were computed by Rally from its match results.
+    s = SeriesStats
+    return exists().where(s.series_id == _SERIES, s.computed.is_(True)).label("computed")
+
+
 def _series_head() -> Any:
     return (
         select(Series.id.label("series_id"), Series.name.label("series"))
@@ -181,7 +189,10 @@ def _standings_statement() -> Any:
     # than running it. One round trip gives the series' name and league with its rows.
     ranked = _ranked_rows().subquery("r")
     return (
-        _series_head().add_columns(*ranked.c).outerjoin(ranked, true()).order_by(ranked.c.position)
+        _series_head()
+        .add_columns(_computed(), *ranked.c)
+        .outerjoin(ranked, true())
+        .order_by(ranked.c.position)
     )
 
 
@@ -198,6 +209,7 @@ def standings_plan(*, series_id: int) -> Plan[Standings]:
         league=head.league,
         league_name=head.league_name,
         rows=[StandingRow(**{f: r._mapping[f] for f in fields}) for r in rows if r.position],
+        computed=bool(head.computed),
     )
 
 
@@ -226,7 +238,7 @@ def _standings_json_sql() -> PostgresSql:
         )
     ).scalar_subquery()
     head = _series_head().subquery("head")
-    document = _json_object([*head.c, rows.label("rows")])
+    document = _json_object([*head.c, rows.label("rows"), _computed()])
     return postgres_sql(select(cast(document, Text)).select_from(head))
 
 

@@ -1,0 +1,113 @@
+"""Progress of `rally etl import`: bars per league and phase on a terminal, lines otherwise."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from rally.cli._common import real_console
+from rally.etl.importer import ImportProgress
+from rally.etl.report import LeagueReport
+
+
+def _outcome(result: LeagueReport) -> str:
+    if result.unchanged_input:
+        return "input unchanged since its last import, skipped"
+    if result.failed:
+        return f"failed: {result.error}"
+    return "committed" if result.committed else "nothing to load"
+
+
+class BarProgress(ImportProgress):
+    """One bar for checking the files, then per league a read bar and a load bar."""
+
+    def __init__(self, console: Console) -> None:
+        self.bars = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=real_console(console),
+            transient=False,
+        )
+        self.tasks: dict[tuple[str, str], TaskID] = {}
+
+    def __enter__(self) -> BarProgress:
+        self.bars.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.bars.stop()
+
+    def _task(self, key: tuple[str, str], description: str, total: int) -> TaskID:
+        if key not in self.tasks:
+            self.tasks[key] = self.bars.add_task(description, total=total or 1)
+        return self.tasks[key]
+
+    def scan(self, path: Path, done: int, total: int) -> None:
+        task = self._task(("", "check"), "check files", total)
+        self.bars.update(task, completed=done, description=f"check files: {path.name}")
+
+    def read(self, league: str, path: Path, done: int, total: int) -> None:
+        task = self._task((league, "read"), league, total)
+        self.bars.update(task, completed=done, description=f"{league} read {path.name}")
+
+    def load(self, league: str, step: str, done: int, total: int) -> None:
+        task = self._task((league, "load"), league, total)
+        self.bars.update(task, completed=done, description=f"{league} load: {step}")
+
+    def finished(self, league: str, result: LeagueReport) -> None:
+        if result.unchanged_input:
+            task = self._task((league, "read"), league, 1)
+            self.bars.update(task, completed=1, description=f"{league}: {_outcome(result)}")
+
+
+class LineProgress(ImportProgress):
+    """Plain lines (cron logs): one when the files are checked, one per league and phase."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.started = time.perf_counter()
+        self.phase_started = self.started
+        self.reading: str | None = None
+
+    def _say(self, text: str) -> None:
+        self.console.print(text, highlight=False, soft_wrap=True)
+
+    def scan(self, path: Path, done: int, total: int) -> None:
+        if done == total:
+            elapsed = time.perf_counter() - self.phase_started
+            self._say(f"checked {total} file(s) in {elapsed:.1f} s")
+            self.phase_started = time.perf_counter()
+
+    def read(self, league: str, path: Path, done: int, total: int) -> None:
+        if done == total and self.reading != league:
+            self.reading = league
+            elapsed = time.perf_counter() - self.phase_started
+            self._say(f"{league}: read {total:,} row(s) in {elapsed:.1f} s")
+            self.phase_started = time.perf_counter()
+
+    def load(self, league: str, step: str, done: int, total: int) -> None:
+        if done == total:
+            elapsed = time.perf_counter() - self.phase_started
+            self._say(f"{league}: loaded in {elapsed:.1f} s")
+
+    def finished(self, league: str, result: LeagueReport) -> None:
+        self._say(f"{league}: {_outcome(result)}")
+        self.phase_started = time.perf_counter()

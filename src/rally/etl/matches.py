@@ -1,0 +1,278 @@
+"""Store match lines and link each to its two teams, using everything the files say.
+
+A match row names its teams. When the name is a team's name, that is the team. CITA's
+results name the bare club ("North Shore Racquet Club"), and a club has a team in several
+series, so the name alone can be ambiguous. Then, in this order:
+
+1. **The schedule.** The league's schedule lists, per date, which two teams played. The
+   teams of those two clubs that the schedule has meeting on the row's date (home and away,
+   or the other way round) are the candidates; one pair links both sides.
+2. **The players on the line.** A player id on the line that the league's rosters, or
+   another already linked line, place on a team narrows each side to that player's teams.
+
+A row still ambiguous (or naming no known team) keeps its team text and a NULL team id, and
+is reported as unlinked with the reason: Rally never guesses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rally.etl.bulk import Sync, existing_rows
+from rally.etl.records import MatchRecord, Record
+from rally.etl.report import LeagueReport
+from rally.etl.team_names import team_key
+from rally.models import MatchScore, Player, Schedule
+
+MATCH_COLS = (
+    "match_date",
+    "home_team",
+    "away_team",
+    "home_team_id",
+    "away_team_id",
+    "home_player_1_id",
+    "home_player_2_id",
+    "away_player_1_id",
+    "away_player_2_id",
+    "scores",
+    "winner",
+    "line",
+)
+
+Teams = Mapping[str, tuple[int, int, int]]
+
+
+@dataclass
+class _Side:
+    name: str
+    base: str
+    players: tuple[str | None, str | None]
+
+
+class Linker:
+    """Resolve match sides to team ids within one league."""
+
+    def __init__(
+        self,
+        session: Session,
+        league_id: int,
+        teams: Teams,
+        bases: Mapping[str, set[int]],
+    ) -> None:
+        self.session = session
+        self.league_id = league_id
+        self.teams = teams
+        self.bases = bases
+        # Team id -> the key its match rows use for it (base name for CITA, else its name).
+        self.key_of: dict[int, str] = {ids[0]: key for key, ids in teams.items()}
+        for base, ids in bases.items():
+            for team_id in ids:
+                self.key_of[team_id] = base
+        self._schedule: dict[tuple[Any, str, str], set[tuple[int, int]]] | None = None
+        self.evidence: dict[str, set[int]] = {}
+
+    def candidates(self, side: _Side) -> set[int]:
+        """Return the teams a side's name can mean."""
+        found = self.teams.get(team_key(side.name))
+        if found is not None:
+            return {found[0]}
+        return set(self.bases.get(team_key(side.base), ()))
+
+    def schedule(self) -> dict[tuple[Any, str, str], set[tuple[int, int]]]:
+        """Return (date, home key, away key) -> scheduled (home id, away id) pairs."""
+        if self._schedule is None:
+            index: dict[tuple[Any, str, str], set[tuple[int, int]]] = {}
+            rows = self.session.execute(
+                select(Schedule.match_date, Schedule.home_team_id, Schedule.away_team_id).where(
+                    Schedule.league_id == self.league_id,
+                    Schedule.home_team_id.is_not(None),
+                    Schedule.away_team_id.is_not(None),
+                )
+            )
+            for day, home, away in rows:
+                if home is None or away is None:
+                    continue
+                key = (day, self.key_of.get(home, ""), self.key_of.get(away, ""))
+                index.setdefault(key, set()).add((home, away))
+            self._schedule = index
+        return self._schedule
+
+    def load_rosters(self) -> None:
+        """Seed player evidence with the league's rosters (player id -> team ids)."""
+        rows = self.session.execute(
+            select(Player.tenniscores_player_id, Player.team_id).where(
+                Player.league_id == self.league_id, Player.team_id.is_not(None)
+            )
+        )
+        for player_id, team_id in rows:
+            if team_id is not None:
+                self.evidence.setdefault(player_id, set()).add(team_id)
+
+    def learn(self, players: Iterable[str | None], team_id: int) -> None:
+        """Record that these players played a linked line for this team."""
+        for player in players:
+            if player:
+                self.evidence.setdefault(player, set()).add(team_id)
+
+    def _played_for(self, side: _Side) -> set[int] | None:
+        found: set[int] | None = None
+        for player in side.players:
+            if player and player in self.evidence:
+                teams = self.evidence[player]
+                found = set(teams) if found is None else found & teams
+        return found
+
+    def link(
+        self, day: Any, home: _Side, away: _Side, *, use_players: bool
+    ) -> tuple[int | None, int | None, str]:
+        """Return (home id, away id, reason when a side stays unlinked)."""
+        home_c, away_c = self.candidates(home), self.candidates(away)
+        if len(home_c) == 1 and len(away_c) == 1:
+            return next(iter(home_c)), next(iter(away_c)), ""
+        schedule = self.schedule()
+        hk, ak = team_key(home.base), team_key(away.base)
+        pairs = set(schedule.get((day, hk, ak), ()))
+        pairs |= {(h, a) for a, h in schedule.get((day, ak, hk), ())}
+        pairs = {(h, a) for h, a in pairs if h in home_c and a in away_c}
+        if use_players and len(pairs) != 1:
+            home_p, away_p = self._played_for(home), self._played_for(away)
+            if pairs:
+                pairs = {
+                    (h, a)
+                    for h, a in pairs
+                    if (home_p is None or h in home_p) and (away_p is None or a in away_p)
+                }
+            else:
+                if home_p is not None:
+                    home_c &= home_p
+                if away_p is not None:
+                    away_c &= away_p
+        if len(pairs) == 1:
+            return (*next(iter(pairs)), "")
+        home_id = next(iter(home_c)) if len(home_c) == 1 else None
+        away_id = next(iter(away_c)) if len(away_c) == 1 else None
+        reasons = [
+            _why(side, options, len(pairs))
+            for side, options, found in ((home, home_c, home_id), (away, away_c, away_id))
+            if found is None
+        ]
+        return home_id, away_id, "; ".join(reasons)
+
+
+def _why(side: _Side, options: set[int], pairs: int) -> str:
+    if not options:
+        return f"no team of the league is named {side.name!r}"
+    told = f"{pairs} scheduled pairings fit" if pairs else "no scheduled match fits"
+    return (
+        f"{len(options)} teams could be {side.name!r} ({told}; the players on the line do "
+        "not tell which)"
+    )
+
+
+def match_key(
+    match_id: str | None, match_date: Any, home: str | None, away: str | None, line: str | None
+) -> Any:
+    """Return a match line's natural key within its league."""
+    if match_id:
+        return ("id", match_id)
+    return (match_date, team_key(home or ""), team_key(away or ""), line)
+
+
+def _numbered(records: Sequence[Record]) -> list[tuple[MatchRecord, str | None]]:
+    # Sources without line numbers list a match's lines in order: number them so.
+    taken: dict[tuple[Any, ...], set[int]] = {}
+    for rec in records:
+        assert isinstance(rec, MatchRecord)
+        if rec.line is not None:
+            group = (rec.match_date, team_key(rec.home_team), team_key(rec.away_team))
+            taken.setdefault(group, set()).add(rec.line)
+    out: list[tuple[MatchRecord, str | None]] = []
+    for rec in records:
+        assert isinstance(rec, MatchRecord)
+        line = rec.line
+        if line is None and rec.match_id is None:
+            used = taken.setdefault(
+                (rec.match_date, team_key(rec.home_team), team_key(rec.away_team)), set()
+            )
+            line = 1
+            while line in used:
+                line += 1
+            used.add(line)
+        out.append((rec, f"Line {line}" if line is not None else None))
+    return out
+
+
+def sync_matches(
+    session: Session,
+    report: LeagueReport,
+    league_id: int,
+    records: Sequence[Record],
+    linker: Linker,
+) -> list[dict[str, Any]]:
+    """Upsert the league's match lines, linked to teams; return the rows as stored."""
+    existing = existing_rows(
+        session,
+        MatchScore,
+        MatchScore.league_id == league_id,
+        MATCH_COLS,
+        ("tenniscores_match_id",),
+        lambda r: match_key(r.tenniscores_match_id, r.match_date, r.home_team, r.away_team, r.line),
+    )
+    numbered = _numbered(records)
+    links: list[tuple[int | None, int | None, str]] = []
+    pending: list[int] = []
+    for position, (rec, _line) in enumerate(numbered):
+        home, away = _sides(rec)
+        found = linker.link(rec.match_date, home, away, use_players=False)
+        links.append(found)
+        if found[2]:
+            pending.append(position)
+        else:
+            linker.learn(home.players, found[0])  # type: ignore[arg-type]
+            linker.learn(away.players, found[1])  # type: ignore[arg-type]
+    if pending:
+        linker.load_rosters()
+        for position in pending:
+            rec = numbered[position][0]
+            home, away = _sides(rec)
+            links[position] = linker.link(rec.match_date, home, away, use_players=True)
+    wanted: dict[Any, dict[str, Any]] = {}
+    unlinked: dict[Any, str] = {}
+    for (rec, line_text), (home_id, away_id, reason) in zip(numbered, links, strict=True):
+        key = match_key(rec.match_id, rec.match_date, rec.home_team, rec.away_team, line_text)
+        wanted[key] = {
+            "league_id": league_id,
+            "tenniscores_match_id": rec.match_id,
+            "match_date": rec.match_date,
+            "home_team": rec.home_team,
+            "away_team": rec.away_team,
+            "home_team_id": home_id,
+            "away_team_id": away_id,
+            "home_player_1_id": rec.home_player_1_id,
+            "home_player_2_id": rec.home_player_2_id,
+            "away_player_1_id": rec.away_player_1_id,
+            "away_player_2_id": rec.away_player_2_id,
+            "scores": rec.scores,
+            "winner": rec.winner,
+            "line": line_text,
+        }
+        if reason:
+            unlinked[key] = reason
+        else:
+            unlinked.pop(key, None)
+    Sync(session, MatchScore, MATCH_COLS).apply(report.entity("match_scores"), wanted, existing)
+    for key, reason in unlinked.items():
+        report.add_unlinked("match_scores", wanted[key], reason)
+    return list(wanted.values())
+
+
+def _sides(rec: MatchRecord) -> tuple[_Side, _Side]:
+    return (
+        _Side(rec.home_team, rec.home_base, (rec.home_player_1_id, rec.home_player_2_id)),
+        _Side(rec.away_team, rec.away_base, (rec.away_player_1_id, rec.away_player_2_id)),
+    )
