@@ -34,8 +34,9 @@ def test_a_moved_match_keeps_its_row_and_a_second_meeting_is_added(
     after = _schedule(engine)
     assert after[pair] == (before[pair][0], "2025-01-16")
     assert len(after) == len(before)
-    again = import_paths(engine, [make_files(moved)]).leagues["CNSWPL"].entities["schedule"]
-    assert (again.inserted, again.updated) == (0, 0)
+    # The same files again: recognised as unchanged (nothing re-read), or re-read with no change.
+    again = import_paths(engine, [make_files(moved)]).leagues["CNSWPL"].entities.get("schedule")
+    assert again is None or (again.inserted, again.updated) == (0, 0)
 
     # Two fixtures of the pairing added where one was: not a move, both kept apart.
     twice = copy.deepcopy(moved)

@@ -47,11 +47,16 @@ def check_can_start(engine: Engine, assign_unknown: str | None, log: Log) -> mig
     if state.kind == "legacy":
         log("checking the legacy data (read-only, as `rally db plan`)")
         plan = build_plan(engine, assign_unknown=assign_unknown)
-        if plan["blockers"]:
-            # TODO(issue 10): run the damaged-data resolutions as the first backfill step
-            # (Context.resolve) once `--resolve` lands; until then such data goes offline.
+        problems = list(plan["blockers"])
+        if plan.get("needs_resolve"):
+            problems += [
+                f"{r['count']} rows need the resolution {r['rule']!r}" for r in plan["resolutions"]
+            ]
+        if problems:
+            # TODO(issue 11): run the damaged-data resolutions (rally.legacy.resolve) as the
+            # first backfill step; until then damaged data goes through the offline path.
             raise RallyError(
-                "Cannot upgrade online: " + "; ".join(plan["blockers"]) + ". The online "
+                "Cannot upgrade online: " + "; ".join(problems) + ". The online "
                 "upgrade does not repair damaged data: resolve it with the offline path "
                 "(`rally db upgrade --resolve`, see docs/runbook.md) or fix the rows, then run "
                 "`--online` again. Nothing was changed."

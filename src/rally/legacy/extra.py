@@ -137,7 +137,8 @@ def discover(conn: Connection, *, count_rows: bool = True) -> list[ExtraTable]:
         return []  # legacy deployments, and so their extra tables, live on PostgreSQL
     columns: dict[str, list[tuple[str, str, bool]]] = {}
     for tbl, col, type_, nullable in conn.execute(sa.text(_COLUMNS_SQL)):
-        if tbl not in _RALLY_TABLES:
+        # Rally's own bookkeeping (the online upgrade's work tables) is not the application's.
+        if tbl not in _RALLY_TABLES and not tbl.startswith(("rally_online", "_rally")):
             columns.setdefault(tbl, []).append((col, type_, bool(nullable)))
     if not columns:
         return []

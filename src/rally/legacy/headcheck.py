@@ -18,11 +18,15 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlalchemy.sql.schema import ColumnCollectionConstraint
 
+from rally.db.migrations.schema_0002 import metadata_0002
 from rally.legacy.extra import ExtraTable
 from rally.legacy.rules import KEPT
-from rally.models import Base
 
 SAMPLES = 10
+
+# The data step runs inside revision 0002, so it answers to the schema as 0002 creates it
+# (frozen), not to the live models: a later revision's columns do not exist yet.
+_SCHEMA_0002 = metadata_0002()
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,7 @@ def head_checks() -> list[HeadCheck]:
     """Every head constraint of the kept tables, derived from the models."""
     out = []
     for name in KEPT:
-        table = Base.metadata.tables[name]
+        table = _SCHEMA_0002.tables[name]
         key = _key(table)
         pk = {c.name for c in table.primary_key.columns}
         for column in table.columns:

@@ -27,6 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from rally.db.migrations.schema_0002 import metadata_0002
 from rally.legacy import quarantine
 from rally.legacy.extra import ExtraTable
 from rally.legacy.rules import (
@@ -41,7 +42,6 @@ from rally.legacy.rules import (
     unknown_rules,
     unused_rules,
 )
-from rally.models import Base
 
 SAMPLES = 5
 MAX_ORPHAN_PASSES = 6
@@ -55,6 +55,10 @@ _ONE = {"series": "series", "players": "player", "teams": "team", "users": "user
         "leagues": "league", "clubs": "club"}  # fmt: skip
 # Columns the upgrade itself fills; head CHECKs on them are checked after the split instead.
 _FILLED_BY_UPGRADE = ("league_id", "series_id")
+
+# The data step runs inside revision 0002, so it answers to the schema as 0002 creates it
+# (frozen), not to the live models: a later revision's columns do not exist yet.
+_SCHEMA_0002 = metadata_0002()
 
 
 @dataclass
@@ -152,7 +156,7 @@ def orphan_rules() -> list[Rule]:
     rules = []
     seen = set()
     for name in KEPT:
-        table = Base.metadata.tables[name]
+        table = _SCHEMA_0002.tables[name]
         if len(table.primary_key.columns) != 1:
             continue  # user_player_associations: handled by its own rule below
         key = _key(table)
@@ -217,7 +221,7 @@ def check_rules() -> list[Rule]:
     """A rule per head CHECK constraint on legacy columns: violating rows are quarantined."""
     rules = []
     for name in KEPT:
-        table = Base.metadata.tables[name]
+        table = _SCHEMA_0002.tables[name]
         for ck in table.constraints:
             if not isinstance(ck, sa.CheckConstraint):
                 continue

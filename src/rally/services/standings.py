@@ -208,7 +208,7 @@ def standings_plan(*, series_id: int) -> Plan[Standings]:
         series=head.series,
         league=head.league,
         league_name=head.league_name,
-        rows=[StandingRow(**{f: r._mapping[f] for f in fields}) for r in rows if r.position],
+        rows=[StandingRow(**{f: getattr(r, f) for f in fields}) for r in rows if r.position],
         computed=bool(head.computed),
     )
 
