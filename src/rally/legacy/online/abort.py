@@ -71,6 +71,23 @@ def _merge_series(conn: Connection, log: Log) -> None:
     log(f"abort: merged {merged} per-league series into their name's first row; {links} links")
 
 
+def _down_to_built_revision(conn: Connection, log: Log) -> None:
+    # In the window the schema may be past 0002 (contract ran the later revisions): undo
+    # those first, with their own downgrades, so that only 0002's shape is left to undo here.
+    from alembic import command
+
+    from rally.db.state import alembic_config, script_directory
+    from rally.legacy.online.contract import BUILT_REVISION
+
+    if not _exists(conn, "alembic_version"):
+        return
+    current = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    known = {r.revision for r in script_directory().walk_revisions()}
+    if current in known and current not in (BUILT_REVISION, "0001_legacy_baseline"):
+        log(f"abort: downgrading revisions {current} -> {BUILT_REVISION}")
+        command.downgrade(alembic_config(conn), BUILT_REVISION)
+
+
 def abort_work(conn: Connection, log: Log) -> None:
     """Return the database to the legacy shape (runs in the caller's transaction)."""
     progress = steps(conn)
@@ -81,6 +98,7 @@ def abort_work(conn: Connection, log: Log) -> None:
             "The online upgrade is being finalized; the window is closed. Finish it with "
             "`rally db upgrade --finalize`, then `rally db downgrade legacy` if needed."
         )
+    _down_to_built_revision(conn, log)
     for table in triggers.TABLES:
         triggers.drop_trigger(conn, table)
     triggers.drop_functions(conn)
