@@ -15,10 +15,11 @@ import pytest
 import uvicorn
 from smtp_box import Mailbox, smtp_server
 from sqlalchemy.orm import Session
-from test_web_browser import PHONE, _free_port, _shot, browser  # noqa: F401 (fixture)
+from test_web_browser import PHONE, _shot, browser  # noqa: F401 (fixture)
 from typer.testing import CliRunner
 from web_fixtures import seed
 from web_helpers import FAST_HASHER, PASSWORD, make_app, new_email
+from web_helpers import free_port as _free_port
 
 from rally.cli import app as cli
 from rally.db import make_engine
