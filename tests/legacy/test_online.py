@@ -240,5 +240,6 @@ def test_lock_held_during_expand_bounds_every_wait(pg_empty_url: str) -> None:
     assert stats.errors == []
     # While the lock is held, a write queued behind a waiting ALTER waits at most that try's
     # budget (plus scheduling on a loaded machine: writer and upgrade share this process).
-    assert stats.longest(started, released) < budget + 0.35, stats.longest(started, released)
+    # Generous for a shared 2-core CI machine; without the per-try budget it stalled 5 s a try.
+    assert stats.longest(started, released) < budget + 0.9, stats.longest(started, released)
     assert writer.misplaced(pg_empty_url) == []
