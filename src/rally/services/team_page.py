@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Integer, bindparam, or_, select
+from sqlalchemy import Integer, bindparam, or_, select, union
 from sqlalchemy.orm import Session
 
 from rally.models import MatchScore, Player, Schedule, Team
@@ -146,21 +146,29 @@ def _statements() -> _Statements:
         )
         .where(or_(scores.home_team_id == team, scores.away_team_id == team))
         .order_by(scores.match_date, scores.line, scores.id),
-        # One name per source id: the newest row's (the team page's fast path agrees).
+        # The names of every player id on the team's lines, one per source id: the newest
+        # row's (the team page's fast path agrees). One constant statement (no list of ids).
         names=select(players.tenniscores_player_id, players.first_name, players.last_name)
         .where(
             players.league_id == bindparam("league_id", type_=Integer),
-            players.tenniscores_player_id.in_(bindparam("ids", expanding=True)),
+            players.tenniscores_player_id.in_(
+                union(
+                    *(
+                        select(column).where(
+                            or_(scores.home_team_id == team, scores.away_team_id == team)
+                        )
+                        for column in (
+                            scores.home_player_1_id,
+                            scores.home_player_2_id,
+                            scores.away_player_1_id,
+                            scores.away_player_2_id,
+                        )
+                    )
+                )
+            ),
         )
         .order_by(players.id),
     )
-
-
-def _names(conn: Connection, league_id: int, ids: set[str]) -> dict[str, str]:
-    if not ids:
-        return {}
-    rows = conn.execute(_statements().names, {"league_id": league_id, "ids": sorted(ids)})
-    return {tid: f"{first} {last}" for tid, first, last in rows}
 
 
 def team_detail(session: Session, *, team_id: int) -> TeamDetail:
@@ -175,8 +183,10 @@ def team_detail(session: Session, *, team_id: int) -> TeamDetail:
     players = conn.execute(statements.roster, params).all()
     fixtures = conn.execute(statements.fixtures, params).all()
     matches = conn.execute(statements.matches, params).all()
-    ids = {pid for m in matches for pid in m[4:8] if pid}
-    names = _names(conn, league_id, ids)
+    names: dict[str, str] = {}
+    if matches:
+        rows = conn.execute(statements.names, {**params, "league_id": league_id})
+        names = {tid: f"{first} {last}" for tid, first, last in rows}
     record: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     grouped: dict[tuple[object, ...], list[LineResult]] = defaultdict(list)
     for m in matches:
