@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 import tempfile
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -75,13 +73,13 @@ def main() -> None:
                 print(phase.line(), flush=True)
 
         measure("1 instance", d.app_url(0))
+        scaleout.wait_balanced(d)
         measure("2 behind HAProxy", d.url)
-        # The same two instances, now reading the replica.
-        for index, pid in enumerate(d.app_pids):
-            os.killpg(pid, signal.SIGTERM)
-            time.sleep(1)
-            d.app_pids[index] = scaleout.start_app(d, index, replica=True)
-        time.sleep(1)
+        # The same two instances, now reading the replica; measured once HAProxy has both
+        # back in rotation.
+        for index in range(len(d.app_pids)):
+            scaleout.restart_app(d, index, replica=True)
+        scaleout.wait_balanced(d)
         measure("2 + replica", d.url)
         load_after = os.getloadavg()
         print()

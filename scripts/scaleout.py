@@ -136,6 +136,8 @@ def _haproxy_config(d: Deployment) -> str:
     )
     return f"""global
   maxconn 4000
+  # Read-only state of the servers (`wait_balanced`): show stat.
+  stats socket {Path(d.directory, "haproxy.sock")} mode 600 level user
 defaults
   mode http
   timeout connect 1s
@@ -158,6 +160,43 @@ backend apps
   default-server inter 1s fall 3 rise 2
 {servers}
 """
+
+
+def balancer_servers(d: Deployment) -> dict[str, str]:
+    """Return each instance's state as HAProxy sees it (`UP`, `DOWN`, `UP 1/2`...)."""
+    with socket.socket(socket.AF_UNIX) as conn:
+        conn.settimeout(5)
+        conn.connect(str(Path(d.directory, "haproxy.sock")))
+        conn.sendall(b"show stat\n")
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    lines = b"".join(chunks).decode().lstrip("# ").splitlines()
+    rows = [dict(zip(lines[0].split(","), line.split(","), strict=False)) for line in lines[1:]]
+    return {
+        r["svname"]: r["status"]
+        for r in rows
+        if r.get("pxname") == "apps" and r.get("svname") not in ("FRONTEND", "BACKEND")
+    }
+
+
+def wait_balanced(d: Deployment, timeout: float = 60) -> None:
+    """Wait until HAProxy has every instance in rotation (health checks passed)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        servers = balancer_servers(d)
+        if servers and all(state == "UP" for state in servers.values()):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"HAProxy does not have every instance up: {servers}")
+        time.sleep(0.2)
+
+
+def restart_app(d: Deployment, index: int, *, replica: bool = True) -> None:
+    """Stop instance `index` and start it again (reading the replica or not)."""
+    _kill(d.app_pids[index])
+    d.app_pids[index] = start_app(d, index, replica=replica)
+    d.save()
 
 
 def start_app(d: Deployment, index: int, *, replica: bool = True) -> int:
@@ -232,6 +271,7 @@ def start(
         d.balancer_pid = balancer.pid
         d.save()
         _wait_http(f"{d.url}/readyz")
+        wait_balanced(d)
     except BaseException:
         stop(d)
         raise
