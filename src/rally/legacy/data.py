@@ -31,7 +31,14 @@ from rally.legacy.analysis import (
     resolved_sql,
     split_sql,
 )
-from rally.legacy.extra import ExtraTable, blocking_foreign_keys, discover, series_refs
+from rally.legacy.extra import (
+    DURING_0002,
+    ExtraTable,
+    blocking_foreign_keys,
+    discover,
+    name_collisions,
+    series_refs,
+)
 from rally.legacy.headcheck import Violation
 from rally.legacy.resolve import Resolution
 from rally.legacy.shape import LegacyShapeConflict
@@ -179,8 +186,12 @@ def carry(
     data without `resolve`, and anything the head constraints would still refuse; without it
     (the plan's dry run on copies) it returns what it found instead.
     """
-    extras = discover(bind)
-    cannot_keep = blocking_foreign_keys(bind)
+    extras = discover(bind, known=DURING_0002)
+    # legacy_quarantine: revision 0002 has just created it (a legacy one would have failed).
+    cannot_keep = [
+        *name_collisions(bind, created=frozenset({quarantine.TABLE})),
+        *blocking_foreign_keys(bind),
+    ]
     if strict and cannot_keep:
         raise LegacyDataBlocked(
             "Cannot upgrade: " + "; ".join(cannot_keep) + ". Nothing was changed."
@@ -293,14 +304,16 @@ def _split(
     )
     log(f"user contexts: series_id backfilled from their team on {contexts} rows")
     for table, ref in series_refs(extras):
-        league = table.league_inline("x")
-        if league is None:
-            continue
+        # The row's own league (its league, team or player), else --assign-unknown's: the
+        # league the analysis counted the row for (`uses_cte`), on a series that is split.
+        own = table.league_inline("x")
+        league = f"COALESCE({own}, CAST(:assign AS integer))" if own else "CAST(:assign AS integer)"
         moved = _run(
             bind,
             f"UPDATE {table.name} x SET {ref.column} = m.new_id FROM _rally_map m "
             f"WHERE m.old_id = x.{ref.column} AND m.league_id = {league} "
             f"AND m.new_id <> x.{ref.column}",
+            assign=assign,
         )
         log(f"re-pointed {table.name}.{ref.column} (a table Rally does not know): {moved} rows")
 

@@ -10,6 +10,12 @@ move their references to merged duplicate players, and verify checks them at hea
 
 Their own constraints are never dropped: ids of teams, players and leagues do not change,
 and a series reference is only ever moved to another existing series row.
+
+Which tables are Rally's depends on the revision the database is at (`known_tables`): the
+legacy schema's on a legacy database, the frozen 0002 schema's at 0002, the models' at head.
+A legacy table that bears the name of a table a revision creates (an old ``audit_log``, say)
+is therefore found like any other, and `name_collisions` refuses it by name before anything
+is changed, rather than letting the revision fail on "relation already exists".
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from rally.db.migrations.legacy_ddl import LEGACY_TABLES
+from rally.db.migrations.schema_0002 import metadata_0002
+from rally.db.state import BASELINE, head_revision, script_directory
 from rally.models import Base
 
 TARGETS = ("series", "teams", "players", "leagues")
@@ -31,8 +39,51 @@ _BY_NAME = {
     "leagues": re.compile(r"^(.+_)?league_id$"),
 }
 _INTEGER_TYPES = ("integer", "bigint", "smallint")
-# Tables Rally owns at some revision (legacy, head and bookkeeping): never "unknown".
-_RALLY_TABLES = frozenset({*LEGACY_TABLES, *Base.metadata.tables, "alembic_version"})
+REVISION_0002 = "0002_league_isolation"
+# The tables of each schema Rally has frozen: legacy (the baseline), 0002, head (the models).
+_LEGACY = frozenset(LEGACY_TABLES)
+_AT_0002 = frozenset(metadata_0002().tables)
+_AT_HEAD = frozenset(Base.metadata.tables)
+# Tables some revision creates, which a legacy database must not already hold.
+CREATED_BY_REVISIONS = (_AT_0002 | _AT_HEAD) - _LEGACY
+# Created by revision 0002 before its data step runs (its resolutions write there).
+_EARLY_0002 = frozenset({"legacy_quarantine"})
+
+
+def known_tables(revision: str | None) -> frozenset[str]:
+    """Tables that are Rally's at `revision` (None: a legacy database, not stamped by Rally).
+
+    Derived from the frozen schema of that revision: the legacy DDL at the baseline, the
+    0002 schema at 0002, the models at head. The revisions between 0002 and head are not
+    frozen as metadata; there (where no discovery runs today) both schemas' tables count.
+    """
+    if revision is None or revision == BASELINE:
+        tables = _LEGACY
+    elif revision == REVISION_0002:
+        tables = _AT_0002
+    elif revision == head_revision():
+        tables = _AT_HEAD
+    else:
+        tables = _AT_0002 | _AT_HEAD
+    return tables | {"alembic_version"}
+
+
+# While revision 0002 runs (its data step), both ends of it are Rally's.
+DURING_0002 = known_tables(None) | _EARLY_0002
+
+
+def current_revision(conn: Connection) -> str | None:
+    """The Rally revision the database is stamped at (None: legacy, or a foreign revision)."""
+    if conn.execute(sa.text("SELECT to_regclass('public.alembic_version')")).scalar() is None:
+        return None
+    version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    ours = {rev.revision for rev in script_directory().walk_revisions()}
+    return str(version) if version in ours else None
+
+
+def _is_rally_bookkeeping(table: str) -> bool:
+    # Rally's own work tables (the online upgrade's) are not the application's.
+    return table.startswith(("rally_online", "_rally"))
 
 
 @dataclass(frozen=True)
@@ -131,14 +182,21 @@ WHERE k.contype = 'p' AND c.relnamespace = 'public'::regnamespace GROUP BY c.rel
 """
 
 
-def discover(conn: Connection, *, count_rows: bool = True) -> list[ExtraTable]:
-    """Every public table Rally does not know that references series/teams/players/leagues."""
+def discover(
+    conn: Connection, *, count_rows: bool = True, known: frozenset[str] | None = None
+) -> list[ExtraTable]:
+    """Every public table Rally does not know that references series/teams/players/leagues.
+
+    `known`: the tables that are Rally's; by default those of the revision the database is
+    stamped at (`known_tables`).
+    """
     if conn.dialect.name != "postgresql":
         return []  # legacy deployments, and so their extra tables, live on PostgreSQL
+    if known is None:
+        known = known_tables(current_revision(conn))
     columns: dict[str, list[tuple[str, str, bool]]] = {}
     for tbl, col, type_, nullable in conn.execute(sa.text(_COLUMNS_SQL)):
-        # Rally's own bookkeeping (the online upgrade's work tables) is not the application's.
-        if tbl not in _RALLY_TABLES and not tbl.startswith(("rally_online", "_rally")):
+        if tbl not in known and not _is_rally_bookkeeping(tbl):
             columns.setdefault(tbl, []).append((col, type_, bool(nullable)))
     if not columns:
         return []
@@ -187,11 +245,11 @@ def handling(table: ExtraTable, ref: ExtraRef) -> str:
                     r.column for r in (table.first(k) for k in ("leagues", "teams", "players")) if r
                 )
                 + "); else as the series' other uses decide; else left on the series that "
-                "keeps the id, and reported"
+                "keeps the id, and reported (--assign-unknown KEY: put on KEY's series)"
             )
         return (
             "re-pointed when the series is used by one league; else left on the series "
-            "that keeps the id, and reported"
+            "that keeps the id, and reported (--assign-unknown KEY: put on KEY's series)"
         )
     if ref.target == "players":
         return "kept; moved to the survivor when its player is a merged duplicate"
@@ -219,6 +277,25 @@ def as_dict(tables: list[ExtraTable]) -> list[dict[str, object]]:
     ]
 
 
+def name_collisions(conn: Connection, *, created: frozenset[str] = frozenset()) -> list[str]:
+    """Tables of a legacy database named like a table the upgrade creates, as sentences.
+
+    `created`: tables the running upgrade has already created itself (not a collision).
+    """
+    if conn.dialect.name != "postgresql":
+        return []
+    present = set(
+        conn.execute(
+            sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        ).scalars()
+    )
+    return [
+        f"table {name} (which Rally does not know) has the name of a table the upgrade "
+        f"creates: rename it before the upgrade (ALTER TABLE {name} RENAME TO ...)"
+        for name in sorted(present & (CREATED_BY_REVISIONS - created))
+    ]
+
+
 def blocking_foreign_keys(conn: Connection) -> list[str]:
     """Foreign keys of unknown tables that the upgrade cannot keep, as sentences.
 
@@ -243,7 +320,8 @@ def blocking_foreign_keys(conn: Connection) -> list[str]:
         f"upgrade replaces what it references on {ref}; drop it before the upgrade and "
         "recreate it after"
         for tbl, name, ref, definition, to_pk in rows
-        if tbl not in _RALLY_TABLES
+        if tbl not in DURING_0002
+        and not _is_rally_bookkeeping(tbl)
         and ref in LEGACY_TABLES
         and (not to_pk or ref == "series_leagues")
     ]
