@@ -133,6 +133,18 @@ def test_upgrade_carries_unknown_tables_and_downgrade_restores_them(scratch_url:
     engine = make_engine(scratch_url)
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE captain_notes SET series_id = :s WHERE id = 1"), {"s": kept})
+        # A dangling bare id (no constraint can catch it): the check does.
+        home = conn.execute(sa.text("SELECT home_team_id FROM pickup_games")).scalar_one()
+        conn.execute(sa.text("UPDATE pickup_games SET home_team_id = 987654"))
+    engine.dispose()
+    code, out = rally("db", "verify", "--json", "--database-url", scratch_url)
+    failed = [c["name"] for c in json.loads(out)["checks"] if not c["ok"]]
+    assert code == 1 and failed == [
+        "unknown table: pickup_games.home_team_id refers to an existing teams row"
+    ], out
+    engine = make_engine(scratch_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE pickup_games SET home_team_id = :h"), {"h": home})
     engine.dispose()
     code, out = rally("db", "downgrade", "legacy", "--no-backup", "--database-url", scratch_url)
     assert code == 0, out
@@ -272,3 +284,13 @@ def test_legacy_table_named_like_a_table_rally_creates(scratch_url: str) -> None
     ), out
     # At head, Rally's own audit_log (revision 0003) is not a table Rally does not know.
     assert not [c for c in checks if c.startswith("unknown table: audit_log")]
+
+
+def test_online_upgrade_refuses_unknown_tables_that_reference_series(scratch_url: str) -> None:
+    # The online backfill does not re-point them: refused by name, the offline path named.
+    _load(scratch_url, ["captain_notes", "polls"])
+    before = snapshot(scratch_url)
+    code, out = rally("db", "upgrade", "--online", "--no-backup", "--database-url", scratch_url)
+    assert code == 1 and "captain_notes.series_id" in out and "Nothing was changed" in out, out
+    assert "polls" not in out  # a reference to teams is no obstacle (ids do not change)
+    assert snapshot(scratch_url) == before
