@@ -294,3 +294,28 @@ def test_online_upgrade_refuses_unknown_tables_that_reference_series(scratch_url
     assert code == 1 and "captain_notes.series_id" in out and "Nothing was changed" in out, out
     assert "polls" not in out  # a reference to teams is no obstacle (ids do not change)
     assert snapshot(scratch_url) == before
+
+
+def test_merge_that_would_break_a_unique_constraint_of_an_unknown_table(scratch_url: str) -> None:
+    # One settings row per player: merging a duplicate into its survivor would give the
+    # survivor two. The plan blocks it by constraint name; the upgrade changes nothing.
+    _load(scratch_url, ["polls"], damage=["duplicate_player"])
+    engine = make_engine(scratch_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "CREATE TABLE player_settings (id serial PRIMARY KEY, "
+            "player_id integer UNIQUE REFERENCES players(id), theme text)"))  # fmt: skip
+        conn.execute(sa.text("INSERT INTO player_settings (player_id) SELECT id FROM players"))
+    engine.dispose()
+    before = snapshot(scratch_url)
+    code, out = rally("db", "plan", "--json", "--resolve", "--database-url", scratch_url)
+    plan = json.loads(out)
+    assert code == 1 and "duplicate-player-ref-player_settings-player_id" in {
+        r["rule"] for r in plan["resolutions"]
+    }, out
+    assert [b for b in plan["blockers"] if "player_settings_player_id_key" in b], plan["blockers"]
+    code, out = rally("db", "upgrade", "--no-backup", "--resolve", "--database-url", scratch_url)
+    out = " ".join(out.split())  # the console wraps long lines
+    assert code == 1 and "player_settings_player_id_key" in out and "Nothing was changed" in out
+    assert "database error" not in out
+    assert snapshot(scratch_url) == before

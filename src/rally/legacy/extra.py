@@ -110,6 +110,9 @@ class ExtraTable:
     rows: int
     key: str | None  # single-column primary key, when there is one
     refs: list[ExtraRef] = field(default_factory=list)
+    # Unique constraints and indexes over a reference column: (name, columns). Moving a
+    # reference (to a survivor, to a league's series) must not break them.
+    uniques: list[tuple[str, list[str]]] = field(default_factory=list)
 
     def first(self, target: str) -> ExtraRef | None:
         """The column that says the row's `target` (the plain name wins, e.g. league_id)."""
@@ -180,6 +183,16 @@ JOIN pg_class c ON c.oid = k.conrelid
 JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = ANY(k.conkey)
 WHERE k.contype = 'p' AND c.relnamespace = 'public'::regnamespace GROUP BY c.relname
 """
+# Unique indexes (those of unique constraints included) on plain columns, without predicate.
+_UNIQUE_SQL = """
+SELECT c.relname, i.relname, array_agg(a.attname ORDER BY k.ord)
+FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid
+CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, ord)
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+WHERE x.indisunique AND NOT x.indisprimary AND x.indpred IS NULL AND x.indexprs IS NULL
+  AND c.relnamespace = 'public'::regnamespace
+GROUP BY c.relname, i.relname ORDER BY 1, 2
+"""
 
 
 def discover(
@@ -209,6 +222,10 @@ def discover(
             if ref == "id":  # a reference by key (e.g. leagues.league_id) keeps its meaning
                 fks[(tbl, str(col))] = (str(target), str(name))
     keys = {str(t): list(cols) for t, cols in conn.execute(sa.text(_PK_SQL)) if t in columns}
+    uniques: dict[str, list[tuple[str, list[str]]]] = {}
+    for tbl, name, cols in conn.execute(sa.text(_UNIQUE_SQL)):
+        if tbl in columns:
+            uniques.setdefault(str(tbl), []).append((str(name), [str(c) for c in cols]))
     found = []
     for tbl, cols in sorted(columns.items()):
         refs = []
@@ -226,7 +243,9 @@ def discover(
             if count_rows
             else 0
         )
-        found.append(ExtraTable(tbl, rows, pk[0] if len(pk) == 1 else None, refs))
+        referencing = {r.column for r in refs}
+        kept = [(n, c) for n, c in uniques.get(tbl, []) if referencing & set(c)]
+        found.append(ExtraTable(tbl, rows, pk[0] if len(pk) == 1 else None, refs, kept))
     return found
 
 
