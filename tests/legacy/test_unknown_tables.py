@@ -319,3 +319,30 @@ def test_merge_that_would_break_a_unique_constraint_of_an_unknown_table(scratch_
     assert code == 1 and "player_settings_player_id_key" in out and "Nothing was changed" in out
     assert "database error" not in out
     assert snapshot(scratch_url) == before
+
+
+def test_downgrade_refuses_a_merge_that_breaks_a_unique_constraint(scratch_url: str) -> None:
+    # One note per series: at head each league's "Series 1" gets its own note; merging the
+    # series back into one row would give it several. Refused by name; nothing changed.
+    _load(scratch_url, ["captain_notes"])
+    engine = make_engine(scratch_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "CREATE TABLE series_pages (id serial PRIMARY KEY, "
+            "series_id integer UNIQUE REFERENCES series(id), url text)"))  # fmt: skip
+        conn.execute(sa.text("INSERT INTO series_pages (series_id) SELECT id FROM series"))
+    engine.dispose()
+    code, out = rally("db", "upgrade", "--no-backup", "--database-url", scratch_url)
+    assert code == 0, out
+    engine = make_engine(scratch_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO series_pages (series_id, url) SELECT s.id, 'new' FROM series s "
+            "WHERE NOT EXISTS (SELECT 1 FROM series_pages p WHERE p.series_id = s.id)"))  # fmt: skip
+    engine.dispose()
+    at_head = snapshot(scratch_url)
+    code, out = rally("db", "downgrade", "legacy", "--no-backup", "--database-url", scratch_url)
+    out = " ".join(out.split())
+    assert code == 1 and "series_pages_series_id_key" in out and "Nothing was changed" in out
+    assert "database error" not in out, out
+    assert snapshot(scratch_url) == at_head

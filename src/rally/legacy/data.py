@@ -318,6 +318,46 @@ def _split(
         log(f"re-pointed {table.name}.{ref.column} (a table Rally does not know): {moved} rows")
 
 
+def _check_extra_uniques_fit(bind: sa.Connection, extras: list[ExtraTable]) -> None:
+    """Refuse, by name, a merge of series that would break a unique constraint of a table
+    Rally does not know (e.g. one note per series, written for each league's series)."""
+    problems = []
+    for table in extras:
+        series_cols = {r.column for r in table.refs if r.target == "series"}
+        for name, cols in table.uniques:
+            if not series_cols & set(cols):
+                continue
+            merged = ", ".join(
+                f"COALESCE(m_{c}.keep_id, x.{c})" if c in series_cols else f"x.{c}" for c in cols
+            )
+            joins = " ".join(
+                f"LEFT JOIN _rally_merge m_{c} ON m_{c}.old_id = x.{c}"
+                for c in cols
+                if c in series_cols
+            )
+            not_null = " AND ".join(f"x.{c} IS NOT NULL" for c in cols)
+            groups = bind.execute(
+                sa.text(
+                    f"SELECT COUNT(*), CAST(ROW({merged}) AS text) FROM {table.name} x {joins} "
+                    f"WHERE {not_null} GROUP BY {merged} HAVING COUNT(*) > 1 "
+                    f"ORDER BY 2 LIMIT 5"
+                )
+            ).all()
+            problems += [
+                f"{n} {table.name} rows would share ({', '.join(cols)}) = {key} "
+                f"(its constraint {name})"
+                for n, key in groups
+            ]
+    if problems:
+        raise LegacyShapeConflict(
+            "Cannot return to the legacy schema: merging each name's per-league series back "
+            "into one would break a unique constraint of a table Rally does not know: "
+            + "; ".join(problems)
+            + ". Nothing was changed; remove or merge these rows first, or restore the "
+            "pre-upgrade backup instead."
+        )
+
+
 def merge_back(bind: sa.Connection) -> None:
     """Return an isolated database to the exact legacy shape, refusing data that cannot fit."""
     log = _logger(bind)
@@ -351,6 +391,7 @@ def merge_back(bind: sa.Connection) -> None:
             "WHERE m.old_id = x.series_id AND m.keep_id <> m.old_id",
         )
         log(f"re-pointed {tbl} to the merged series: {moved} rows")
+    _check_extra_uniques_fit(bind, extras)
     for extra_table, ref in series_refs(extras):
         moved = _run(
             bind,
