@@ -68,7 +68,7 @@ def known_tables(revision: str | None) -> frozenset[str]:
     return tables | {"alembic_version"}
 
 
-# While revision 0002 runs (its data step), both ends of it are Rally's.
+# While revision 0002 runs its data step: the legacy tables and the one 0002 has created.
 DURING_0002 = known_tables(None) | _EARLY_0002
 
 
