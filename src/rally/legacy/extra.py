@@ -56,6 +56,8 @@ def known_tables(revision: str | None) -> frozenset[str]:
     Derived from the frozen schema of that revision: the legacy DDL at the baseline, the
     0002 schema at 0002, the models at head. The revisions between 0002 and head are not
     frozen as metadata; there (where no discovery runs today) both schemas' tables count.
+    The legacy tables are Rally's at every revision: `series_leagues` stays at head while an
+    online upgrade's window is open (`rally.legacy.online`), until --finalize drops it.
     """
     if revision is None or revision == BASELINE:
         tables = _LEGACY
@@ -65,7 +67,7 @@ def known_tables(revision: str | None) -> frozenset[str]:
         tables = _AT_HEAD
     else:
         tables = _AT_0002 | _AT_HEAD
-    return tables | {"alembic_version"}
+    return tables | _LEGACY | {"alembic_version"}
 
 
 # While revision 0002 runs its data step: the legacy tables and the one 0002 has created.
