@@ -34,7 +34,7 @@ import time
 import uuid
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,8 @@ class Phase:
     latencies: list[float]
     errors: int
     seconds: float
+    #: Status line of each answer that was not 2xx ("HTTP/1.1 503 ...") -> how many.
+    failures: dict[str, int] = field(default_factory=dict)
 
     @property
     def throughput(self) -> float:
@@ -72,8 +74,12 @@ class Phase:
             f"{self.name:<22} {len(self.latencies):>7} req  {self.throughput:>8,.0f} req/s  "
             f"p50 {self.pct(0.50):6.2f} ms  p90 {self.pct(0.90):6.2f} ms  "
             f"p99 {self.pct(0.99):6.2f} ms  max {max(self.latencies) * 1000:7.2f} ms  "
-            f"errors {self.errors}"
+            f"errors {self.errors}" + (f" ({_failures(self.failures)})" if self.failures else "")
         )
+
+
+def _failures(failures: dict[str, int]) -> str:
+    return ", ".join(f"{n} x {status}" for status, n in sorted(failures.items()))
 
 
 def _free_port() -> int:
@@ -89,6 +95,7 @@ async def _client(
     budget: list[int],
     latencies: list[float],
     errors: list[int],
+    failures: dict[str, int] | None = None,
 ) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
@@ -106,6 +113,9 @@ async def _client(
             latencies.append(time.perf_counter() - start)
             if not head.startswith(b"HTTP/1.1 2"):
                 errors[0] += 1
+                if failures is not None:
+                    status = head.split(b"\r\n", 1)[0].decode(errors="replace")[9:]
+                    failures[status] = failures.get(status, 0) + 1
     finally:
         writer.close()
 
@@ -116,18 +126,19 @@ def run_phase(
     """Drive one closed-loop client per request maker until the time or request budget ends."""
     latencies: list[float] = []
     errors = [0]
+    failures: dict[str, int] = {}
     budget = [max_requests]
 
     async def main() -> float:
         start = time.perf_counter()
         stop_at = start + seconds
         await asyncio.gather(
-            *(_client(port, m, stop_at, budget, latencies, errors) for m in makers)
+            *(_client(port, m, stop_at, budget, latencies, errors, failures) for m in makers)
         )
         return time.perf_counter() - start
 
     elapsed = _run(main())
-    return Phase(name, latencies, errors[0], elapsed)
+    return Phase(name, latencies, errors[0], elapsed, failures)
 
 
 def _run(main: Coroutine[Any, Any, float]) -> float:
@@ -262,13 +273,22 @@ def load_arguments(doc: str | None) -> argparse.Namespace:
 
 
 @contextmanager
-def serving(url: str, data_dir: Path, workers: int = 1) -> Iterator[str]:
+def serving(
+    url: str, data_dir: Path, workers: int = 1, env: dict[str, str] | None = None
+) -> Iterator[str]:
     """Run `rally serve --no-access-log` on `url` in a subprocess; yield its base URL.
+
+    `env`: more environment variables for the server (settings).
 
     On the way out, reports how often the server logged "database is locked".
     """
     port = _free_port()
-    env = {**os.environ, "RALLY_SECRET_KEY": "benchmark", "RALLY_DATA_DIR": str(data_dir)}
+    env = {
+        **os.environ,
+        "RALLY_SECRET_KEY": "benchmark",
+        "RALLY_DATA_DIR": str(data_dir),
+        **(env or {}),
+    }
     command = [str(Path(sys.executable).with_name("rally")), "serve", "--host", "127.0.0.1"]
     server = subprocess.Popen(
         [

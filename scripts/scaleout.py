@@ -130,12 +130,12 @@ def _clusters(d: Deployment, name_suffix: str, replica_delay_ms: int) -> None:
     _run("pg_ctlcluster", "--skip-systemctl-redirect", v, replica, "start")
 
 
-def _haproxy_config(d: Deployment) -> str:
-    servers = "\n".join(
-        f"  server app{i} 127.0.0.1:{port} check" for i, port in enumerate(d.app_ports)
-    )
+def _haproxy_config(d: Deployment, indexes: list[int], port: int, name: str) -> str:
+    servers = "\n".join(f"  server app{i} 127.0.0.1:{d.app_ports[i]} check" for i in indexes)
     return f"""global
   maxconn 4000
+  # Read-only state of the servers (`wait_balanced`): show stat.
+  stats socket {Path(d.directory, f"{name}.sock")} mode 600 level user
 defaults
   mode http
   timeout connect 1s
@@ -146,7 +146,7 @@ defaults
   # A request whose instance died before answering goes to another one; never a write.
   retry-on conn-failure empty-response response-timeout
 frontend rally
-  bind 127.0.0.1:{d.balancer_port}
+  bind 127.0.0.1:{port}
   http-request disable-l7-retry if !METH_GET !METH_HEAD
   default_backend apps
 backend apps
@@ -158,6 +158,54 @@ backend apps
   default-server inter 1s fall 3 rise 2
 {servers}
 """
+
+
+def balancer_servers(d: Deployment, name: str = "haproxy") -> dict[str, str]:
+    """Return each instance's state as HAProxy sees it (`UP`, `DOWN`, `UP 1/2`...)."""
+    with socket.socket(socket.AF_UNIX) as conn:
+        conn.settimeout(5)
+        conn.connect(str(Path(d.directory, f"{name}.sock")))
+        conn.sendall(b"show stat\n")
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    lines = b"".join(chunks).decode().lstrip("# ").splitlines()
+    rows = [dict(zip(lines[0].split(","), line.split(","), strict=False)) for line in lines[1:]]
+    return {
+        r["svname"]: r["status"]
+        for r in rows
+        if r.get("pxname") == "apps" and r.get("svname") not in ("FRONTEND", "BACKEND")
+    }
+
+
+def wait_balanced(d: Deployment, timeout: float = 60, name: str = "haproxy") -> None:
+    """Wait until HAProxy has every instance in rotation (health checks passed)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            servers = balancer_servers(d, name)
+        except OSError:  # HAProxy starting: no stats socket yet
+            servers = {}
+        if servers and all(state == "UP" for state in servers.values()):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"HAProxy does not have every instance up: {servers}")
+        time.sleep(0.2)
+
+
+def start_balancer(d: Deployment, indexes: list[int], port: int, name: str = "haproxy") -> int:
+    """Start HAProxy on `port` in front of instances `indexes` (`<name>.cfg`); return its pid."""
+    config = Path(d.directory, f"{name}.cfg")
+    config.write_text(_haproxy_config(d, indexes, port, name))
+    with Path(d.directory, f"{name}.log").open("ab") as log:
+        balancer = subprocess.Popen(
+            ["haproxy", "-f", str(config), "-db"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    _CHILDREN[balancer.pid] = balancer
+    return balancer.pid
 
 
 def start_app(d: Deployment, index: int, *, replica: bool = True) -> int:
@@ -219,19 +267,10 @@ def start(
             if done.returncode not in (0, 1, 3):
                 raise RuntimeError(f"rally etl import failed: {done.stdout}{done.stderr}")
         d.app_pids = [start_app(d, i, replica=replica) for i in range(instances)]
-        config = Path(d.directory, "haproxy.cfg")
-        config.write_text(_haproxy_config(d))
-        with Path(d.directory, "haproxy.log").open("ab") as log:
-            balancer = subprocess.Popen(
-                ["haproxy", "-f", str(config), "-db"],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        _CHILDREN[balancer.pid] = balancer
-        d.balancer_pid = balancer.pid
+        d.balancer_pid = start_balancer(d, list(range(instances)), d.balancer_port)
         d.save()
         _wait_http(f"{d.url}/readyz")
+        wait_balanced(d)
     except BaseException:
         stop(d)
         raise

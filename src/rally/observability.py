@@ -2,6 +2,8 @@
 
 - `configure_logging(settings)`: every log line carries a UTC timestamp and level, then
   key=value pairs (`text`) or one JSON object per line (`json`, python-json-logger).
+- `logging_to_stderr(settings)`: the same lines for the duration of a CLI command (the long
+  commands log their steps this way when not on a terminal, see `rally.cli._common`).
 - `RequestLog`: an ASGI middleware that gives each request an id (the client's
   `X-Request-ID` if sane, else a new one, echoed in the response), and logs method, path,
   route, status, duration and the signed-in user id (set by the auth dependency in
@@ -17,7 +19,8 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +35,11 @@ log = logging.getLogger("rally.request")
 #: Attributes every LogRecord has; anything else passed in `extra=` is a field of the line.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def reserved_field(name: str) -> bool:
+    """Tell whether `name` cannot be a field of a line (a LogRecord attribute of its own)."""
+    return name in _STANDARD
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -99,6 +107,48 @@ def configure_logging(settings: Settings, *, stream: Any = None) -> None:
         logger.propagate = True
     # Requests are logged once, by RequestLog, with their id and duration.
     logging.getLogger("uvicorn.access").disabled = True
+
+
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler writing to whatever `sys.stderr` is when a line is written (test runners
+    swap it during a command)."""
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def _not_chatter(record: logging.LogRecord) -> bool:
+    # Alembic announces each of its plugins at INFO before every migration run.
+    return record.name != "alembic.runtime.plugins" or record.levelno >= logging.WARNING
+
+
+@contextmanager
+def logging_to_stderr(settings: Settings) -> Iterator[None]:
+    """Log to stderr in the configured format and level until the block ends.
+
+    The handler is added to the root logger (so library lines, such as Alembic's, come out
+    the same way) and removed again afterwards; handlers already there are kept.
+    """
+    handler = StderrHandler()
+    handler.setFormatter(formatter(settings.log_format))
+    handler.addFilter(_not_chatter)
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(settings.log_level.upper())
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
 
 
 def uvicorn_log_config(settings: Settings) -> dict[str, Any]:

@@ -1,13 +1,17 @@
-"""Progress: one bar per league and phase on a terminal, plain lines otherwise."""
+"""Progress: one bar per league and phase on a terminal, log lines otherwise."""
 
 from __future__ import annotations
 
 import io
+import logging
 from pathlib import Path
+from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from rich.console import Console
 
+from rally.cli._common import CommandLog
 from rally.cli.etl_progress import BarProgress, LineProgress
 from rally.etl.importer import import_paths
 
@@ -25,13 +29,29 @@ def test_bars_per_league_and_phase(engine: sa.Engine, sample_dir: Path) -> None:
     assert all(task.finished for task in progress.bars.tasks)
 
 
-def test_plain_lines_when_not_a_terminal(engine: sa.Engine, sample_dir: Path) -> None:
-    out = io.StringIO()
-    import_paths(engine, [sample_dir], progress=LineProgress(Console(file=out, width=200)))
-    lines = out.getvalue().splitlines()
-    assert lines[0].startswith("checked 4 file(s)")
-    assert [line.split(":")[0] for line in lines[1:]] == ["CNSWPL"] * 3 + ["NSTF"] * 3
-    assert "read 6 row(s)" in lines[1] and "loaded in" in lines[2] and "committed" in lines[3]
-    again = io.StringIO()
-    import_paths(engine, [sample_dir], progress=LineProgress(Console(file=again, width=200)))
-    assert "NSTF: input unchanged since its last import, skipped" in again.getvalue()
+def test_log_lines_when_not_a_terminal(
+    engine: sa.Engine, sample_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="rally.cli")
+    log = CommandLog("etl import", enabled=True)
+    import_paths(engine, [sample_dir], progress=LineProgress(log))
+    records: list[Any] = [r for r in caplog.records if r.name == "rally.cli"]
+    assert [r.getMessage() for r in records] == ["files checked"] + [
+        "league read", "league loaded", "league finished"
+    ] * 2  # fmt: skip
+    assert records[0].files == 4 and records[1].league == "CNSWPL" and records[1].rows == 6
+    assert all(r.command == "etl import" and r.duration_s >= 0 for r in records[:3])
+    assert records[3].outcome == "committed" and records[3].inserted > 0
+    caplog.clear()
+    import_paths(engine, [sample_dir], progress=LineProgress(log))
+    skipped = [r for r in caplog.records if r.getMessage() == "league finished"]
+    assert [r.league for r in skipped] == ["CNSWPL", "NSTF"]
+    assert all(r.outcome.startswith("skipped: input unchanged") for r in skipped)
+
+
+def test_no_log_lines_on_a_terminal(
+    engine: sa.Engine, sample_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="rally.cli")
+    import_paths(engine, [sample_dir], progress=LineProgress(CommandLog("etl import")))
+    assert not [r for r in caplog.records if r.name == "rally.cli"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -155,6 +156,9 @@ def test_cli_plan_online_abort_then_online_and_finalize(pg_empty_url: str) -> No
     code, out = rally("db", "upgrade", "--online", "--no-backup", "--database-url", pg_empty_url)
     assert code == 0, out
     assert "both applications work" in out
+    # Off a terminal (as here) each batched backfill step ends with a log line: rows, seconds.
+    done = [line for line in out.splitlines() if 'msg="batched step done"' in line]
+    assert done and all(re.search(r" rows=\d+ duration_s=[\d.]+ ", line) for line in done), out
     code, out = rally("db", "plan", "--online", "--database-url", pg_empty_url)
     assert "[done] backfill: split" in out and "window open" in out
     assert failed_checks(pg_empty_url) == []

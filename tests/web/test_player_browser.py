@@ -81,14 +81,10 @@ def _check(page: Any, name: str) -> None:
     assert_accessible(page)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 14, open: the player-page browser check fails on the merged team page (locator finds three hidden elements); see the session note",
-)
 def test_player_page_with_its_chart(server: tuple[str, dict[str, int]], page: Any) -> None:
     base, ids = server
     page.goto(f"{base}/teams/{ids['team_tennaqua_12']}")
-    page.click("text=Aaron Walsh")  # roster names lead to the player page
+    page.locator("#roster a", has_text="Aaron Walsh").click()  # roster names lead to the player page
     page.wait_for_url(f"{base}/players/{ids['player_aaron_apta']}")
     assert page.locator("h1").inner_text() == "Aaron Walsh"
     chart = page.locator("svg.chart")

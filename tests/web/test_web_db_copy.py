@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,9 @@ def test_copy_sqlite_to_postgresql_and_back_is_identical_and_serves(
     there = runner.invoke(cli, ["db", "copy", original, postgres])
     assert there.exit_code == 0, there.output
     assert "checksums match the source" in there.output
+    # Off a terminal (as here): a log line per table copied, with its rows, on stderr.
+    copied = dict(re.findall(r'msg="table copied" .*?table=(\w+) rows=(\d+) ', there.stderr))
+    assert int(copied["players"]) > 1000 and 'msg="copy verified"' in there.stderr
     again = runner.invoke(cli, ["db", "copy", postgres, back])
     assert again.exit_code == 0, again.output
 

@@ -19,7 +19,7 @@ from web_fixtures import seed
 from web_helpers import FAST_HASHER, PASSWORD, bearer, make_app, register, serving
 
 from rally.config import Settings
-from rally.db import make_engine
+from rally.db import make_engine, writer
 from rally.db.writer import WriterQueue
 from rally.models import Player, Team
 from rally.web import create_app
@@ -161,6 +161,40 @@ def test_reads_do_not_wait_for_a_writer(sqlite_client: Any) -> None:
         queue.release()
         other.execute("ROLLBACK")
         other.close()
+
+
+def test_server_connections_are_kept_with_wal_and_a_shared_memory_map(sqlite_client: Any) -> None:
+    client, app, _url, world = sqlite_client
+    engine: sa.Engine = app.state.engine
+    with engine.connect() as conn:
+        pragma = {
+            name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "synchronous", "mmap_size", "cache_size", "temp_store")
+        }
+    assert pragma == {
+        "journal_mode": "wal",
+        "synchronous": 1,  # NORMAL
+        "mmap_size": writer.MMAP_BYTES,
+        "cache_size": -writer.CACHE_KIB,
+        "temp_store": 2,  # MEMORY
+    }
+    # Concurrent page views reuse the pooled connections instead of opening new ones.
+    pages = [f"/teams/{world['team_tennaqua_12']}"] * 64
+    opened: list[object] = []
+
+    def count(*_args: object) -> None:
+        opened.append(1)
+
+    with ThreadPoolExecutor(8) as pool:
+        assert {r.status_code for r in pool.map(client.get, pages)} == {200}
+    sa.event.listen(engine, "connect", count)
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            assert {r.status_code for r in pool.map(client.get, pages)} == {200}
+    finally:
+        sa.event.remove(engine, "connect", count)
+    assert opened == []
+    assert engine.pool.size() == app.state.db_capacity
 
 
 def test_an_overloaded_writer_queue_answers_503_with_retry_after(sqlite_client: Any) -> None:

@@ -1,9 +1,11 @@
-"""What every command shares: database selection, error-to-exit-code mapping, console."""
+"""What every command shares: database selection, error-to-exit-code mapping, console, and
+the log lines of the long commands when they do not run on a terminal."""
 
 from __future__ import annotations
 
 import functools
 import sys
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -67,11 +69,14 @@ def _is_database_error(exc: BaseException) -> bool:
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print `message` on stderr and return the Exit to raise."""
-    from rich.markup import escape  # rich is loaded to print anyway
+    """Print `message` on stderr (a log line in a logged command) and return the Exit to raise."""
+    if _current.enabled:
+        _current.error(message, exit_code=code)
+    else:
+        from rich.markup import escape  # rich is loaded to print anyway
 
-    # The message is text, not markup: "[uq_series_name_league_id]" must print as it is.
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+        # The message is text, not markup: "[uq_series_name_league_id]" must print as it is.
+        err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -116,3 +121,101 @@ def open_engine(database_url: str | None, *, check: bool = True) -> tuple[Settin
 def is_terminal() -> bool:
     """Tell whether stdout is an interactive terminal (progress bars only then)."""
     return sys.stdout.isatty()
+
+
+class CommandLog:
+    """The steps of a long command as log lines, or nothing (on a terminal; see `logged`).
+
+    `log("league read", league="NSTF", rows=1200, duration_s=0.8)` writes one line of the
+    `rally.cli` logger with the command's name, the fields given and `elapsed_s` (seconds
+    since the command started), in the format of `RALLY_LOG_FORMAT` (key=value or JSON).
+    """
+
+    def __init__(self, command: str = "", *, enabled: bool = False) -> None:
+        self.command = command
+        self.enabled = enabled
+        self.started = time.perf_counter()
+
+    def __call__(self, event: str, **fields: Any) -> None:
+        self._emit(20, event, fields)  # logging.INFO
+
+    def warning(self, event: str, **fields: Any) -> None:
+        """Log a step that went wrong without stopping the command."""
+        self._emit(30, event, fields)  # logging.WARNING
+
+    def error(self, event: str, **fields: Any) -> None:
+        """Log why the command stops."""
+        self._emit(40, event, fields)  # logging.ERROR
+
+    def _emit(self, level: int, event: str, fields: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        import logging
+
+        from rally.observability import reserved_field
+
+        extra: dict[str, Any] = {"command": self.command}
+        extra |= {(f"{k}_" if reserved_field(k) else k): v for k, v in fields.items()}
+        extra["elapsed_s"] = round(time.perf_counter() - self.started, 3)
+        logging.getLogger("rally.cli").log(level, event, extra=extra)
+
+
+_current = CommandLog()
+
+
+def command_log() -> CommandLog:
+    """Return the log of the command running now (disabled on a terminal)."""
+    return _current
+
+
+def logged(command: str) -> Callable[[F], F]:
+    """Make a long command log its steps when stdout is not a terminal (cron, CI, pipes).
+
+    Off a terminal its progress (and an error that stops it) comes as log lines on stderr in
+    the server's format (`RALLY_LOG_FORMAT`, `RALLY_LOG_LEVEL`), with a line when it starts
+    and one when it ends (exit code, seconds); what it prints as its result stays on stdout.
+    Put it above `handle_errors`, so that the error sentence is one of those lines.
+    """
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            global _current
+            if is_terminal():
+                return func(*args, **kwargs)
+            from rally.config import Settings
+            from rally.observability import logging_to_stderr
+
+            try:
+                settings = Settings.load()
+            except RallyError as exc:
+                raise fail(str(exc), exc.exit_code) from None
+            log = CommandLog(command, enabled=True)
+            previous, _current = _current, log
+            try:
+                with logging_to_stderr(settings):
+                    log("started")
+                    try:
+                        result = func(*args, **kwargs)
+                    except typer.Exit as exc:
+                        _ended(log, exc.exit_code)
+                        raise
+                    except KeyboardInterrupt:
+                        _ended(log, 130)
+                        raise
+                    except BaseException as exc:
+                        log.error("failed", error=f"{type(exc).__name__}: {exc}")
+                        raise
+                    _ended(log, 0)
+                    return result
+            finally:
+                _current = previous
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def _ended(log: CommandLog, code: int) -> None:
+    seconds = round(time.perf_counter() - log.started, 3)
+    (log.warning if code else log)("finished", exit_code=code, duration_s=seconds)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,9 +16,11 @@ from rally._lazy import lazy
 from rally.cli._common import (
     DatabaseUrlOption,
     JsonOption,
+    command_log,
     console,
     handle_errors,
     is_terminal,
+    logged,
     open_engine,
 )
 from rally.errors import RallyError, UsageError
@@ -51,20 +54,29 @@ app = typer.Typer(
 
 
 class StepLog:
-    """Print each step with a timestamp, and append it to a log file when one is given."""
+    """Print each step with a timestamp (a log line off a terminal, with the seconds since the
+    step before), and append it to a log file when one is given."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._file: TextIO | None = None
+        self._last = time.perf_counter()
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._file = path.open("a", encoding="utf-8")
 
-    def __call__(self, message: str) -> None:
+    def __call__(self, message: str, **fields: object) -> None:
         now = datetime.now(UTC)
-        console.print(
-            f"[dim]{now.strftime('%H:%M:%S.%f')[:-3]}[/] {message}", highlight=False, soft_wrap=True
-        )
+        log = command_log()
+        if log.enabled:
+            since, self._last = time.perf_counter() - self._last, time.perf_counter()
+            log(message, **fields, step_s=round(since, 3))
+        else:
+            console.print(
+                f"[dim]{now.strftime('%H:%M:%S.%f')[:-3]}[/] {message}",
+                highlight=False,
+                soft_wrap=True,
+            )
         if self._file is not None:
             self._file.write(f"{now.isoformat(timespec='milliseconds')} {message}\n")
             self._file.flush()
@@ -139,12 +151,17 @@ def _safety_backup(engine: Engine, directory: Path, log: StepLog) -> None:
     info = backup_mod.backup(engine, backup_mod.default_backup_path(engine, directory))
     log(
         f"backup: {info.path} ({info.size} bytes, {info.entries} entries read back, "
-        f"{info.seconds:.1f}s)"
+        f"{info.seconds:.1f}s)",
+        path=str(info.path),
+        bytes=info.size,
+        entries=info.entries,
+        duration_s=round(info.seconds, 3),
     )
     log(f"backup: sha256 {info.sha256}")
 
 
 @app.command()
+@logged("db upgrade")
 @handle_errors
 def upgrade(
     database_url: DatabaseUrlOption = None,
@@ -299,6 +316,7 @@ def plan(
 
 
 @app.command()
+@logged("db downgrade")
 @handle_errors
 def downgrade(
     revision: Annotated[
@@ -322,6 +340,7 @@ def downgrade(
 
 
 @app.command("backup")
+@logged("db backup")
 @handle_errors
 def backup_command(
     file: Annotated[
@@ -337,7 +356,15 @@ def backup_command(
         info = backup_mod.backup(engine, path)
     finally:
         engine.dispose()
-    console.print(f"backup:  {info.path}", highlight=False)
+    command_log()(
+        "backup written",
+        path=str(info.path),
+        bytes=info.size,
+        entries=info.entries,
+        sha256=info.sha256,
+        duration_s=round(info.seconds, 3),
+    )
+    console.print(f"backup:  {info.path}", highlight=False, soft_wrap=True)
     console.print(f"sha256:  {info.sha256}", highlight=False)
     console.print(
         f"size:    {info.size} bytes, {info.entries} entries read back; took {info.seconds:.2f}s",
@@ -346,6 +373,7 @@ def backup_command(
 
 
 @app.command()
+@logged("db restore")
 @handle_errors
 def restore(
     file: Annotated[Path, typer.Argument(help="A file written by `rally db backup`.")],
@@ -356,13 +384,16 @@ def restore(
 ) -> None:
     """Restore a backup into the database, all or nothing; refuses a non-empty one unless --force."""
     _settings, engine = open_engine(database_url)
+    log = command_log()
+    log("restoring", file=str(file), bytes=file.stat().st_size if file.is_file() else None)
     try:
         seconds = backup_mod.restore(engine, file, force=force)
     finally:
         engine.dispose()
+    digest = backup_mod.sha256_of(file)
+    log("restored", file=str(file), sha256=digest, duration_s=round(seconds, 3))
     console.print(
-        f"Restored {file} (sha256 {backup_mod.sha256_of(file)}) in {seconds:.2f}s.",
-        highlight=False,
+        f"Restored {file} (sha256 {digest}) in {seconds:.2f}s.", highlight=False, soft_wrap=True
     )
 
 
@@ -505,6 +536,7 @@ def quarantine_command(
 
 
 @app.command("copy")
+@logged("db copy")
 @handle_errors
 def copy_command(
     source_url: Annotated[str, typer.Argument(help="The database to copy from.")],
@@ -529,23 +561,46 @@ def copy_command(
     if parsed.get_backend_name() == "sqlite" and not Path(parsed.database or "").is_file():
         raise UsageError(f"The source database {parsed.database} does not exist.")
     source, target = make_engine(source_url), make_engine(target_url)
+    log = command_log()
     try:
         check_connection(source)
         check_connection(target)
         columns = (TextColumn("{task.description:<26}"), BarColumn(), MofNCompleteColumn())
         with Progress(*columns, console=console, transient=True, disable=not is_terminal()) as bar:
             task = bar.add_task("copying", total=None)
+            expected: dict[str, int] = {}
+            copied: dict[str, int] = {}
+            started = [time.perf_counter()]
 
             def totals(counts: dict[str, int]) -> None:
                 bar.update(task, total=sum(counts.values()))
+                expected.update(counts)
+                log("source counted", tables=len(counts), rows=sum(counts.values()))
+                started[0] = time.perf_counter()
 
             def advanced(table: str, rows: int) -> None:
                 bar.update(task, advance=rows, description=table)
+                copied[table] = copied.get(table, 0) + rows
+                if copied[table] == expected.get(table):
+                    seconds, started[0] = time.perf_counter() - started[0], time.perf_counter()
+                    log(
+                        "table copied",
+                        table=table,
+                        rows=copied[table],
+                        duration_s=round(seconds, 3),
+                    )
 
             report = copy_database(source, target, replace=force, progress=advanced, totals=totals)
     finally:
         source.dispose()
         target.dispose()
+    log(
+        "copy verified",
+        revision=report.revision,
+        tables=len(report.tables),
+        rows=report.rows,
+        replaced_rows=report.replaced_rows,
+    )
     table = Table(title=f"rally db copy (revision {report.revision})")
     for name in ("table", "rows", "sha256", "verified"):
         table.add_column(name, justify="right" if name == "rows" else "left")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy import Engine
 
-from rally.cli._common import console, is_terminal
+from rally.cli._common import command_log, console, is_terminal
 from rally.db import migrate
 from rally.errors import RallyError, UsageError
 from rally.legacy import online
@@ -17,11 +18,38 @@ from rally.legacy.plan import build_plan
 Log = Callable[[str], None]
 
 
+#: Off a terminal, a batched step still running logs its progress at most this often.
+PROGRESS_EVERY_S = 10.0
+
+
+def _progress_lines() -> Callable[[str, int, int], None]:
+    """Log lines for the batched steps: one when each ends (rows, seconds), and one at most
+    every PROGRESS_EVERY_S seconds while it runs."""
+    log = command_log()
+    started: dict[str, float] = {}
+    last_line: dict[str, float] = {}
+    ended: set[str] = set()
+
+    def update(step: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        first = started.setdefault(step, now)
+        if step in ended:
+            return
+        if done >= total:
+            ended.add(step)
+            log("batched step done", step=step, rows=total, duration_s=round(now - first, 3))
+        elif now - last_line.setdefault(step, first) >= PROGRESS_EVERY_S:
+            last_line[step] = now
+            log("batched step running", step=step, done=done, total=total)
+
+    return update
+
+
 @contextmanager
 def _progress_bar() -> Iterator[Callable[[str, int, int], None]]:
-    """A bar per batched step on a terminal; nothing otherwise (the log has the steps)."""
+    """A bar per batched step on a terminal; log lines otherwise (see `_progress_lines`)."""
     if not is_terminal():
-        yield lambda _s, _d, _t: None
+        yield _progress_lines()
         return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeRemainingColumn())  # fmt: skip

@@ -19,10 +19,12 @@ import typer
 
 from rally.cli._common import (
     DatabaseUrlOption,
+    command_log,
     console,
     fail,
     handle_errors,
     is_terminal,
+    logged,
     open_engine,
 )
 
@@ -110,6 +112,7 @@ def _write_lines(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 @app.command("import")
+@logged("etl import")
 @handle_errors
 def import_(
     paths: PathsArgument,
@@ -176,9 +179,17 @@ def import_(
         else:
             from rally.cli.etl_progress import LineProgress
 
-            report = import_paths(engine, paths, progress=LineProgress(console), **options)
+            report = import_paths(engine, paths, progress=LineProgress(command_log()), **options)
     finally:
         engine.dispose()
+    command_log()(
+        "import summary",
+        leagues=len(report.leagues),
+        failed=sum(1 for lg in report.leagues.values() if lg.failed),
+        rejected=len(report.rejects),
+        unlinked=sum(len(lg.unlinked) for lg in report.leagues.values()),
+        dry_run=report.dry_run,
+    )
     _finish(report, rejects, unlinked)
 
 

@@ -16,7 +16,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from rally.cli._common import real_console
+from rally.cli._common import CommandLog, real_console
 from rally.etl.importer import ImportProgress
 from rally.etl.report import LeagueReport
 
@@ -79,35 +79,46 @@ class BarProgress(ImportProgress):
 
 
 class LineProgress(ImportProgress):
-    """Plain lines (cron logs): one when the files are checked, one per league and phase."""
+    """Log lines (cron logs): one when the files are checked, one per league and phase.
 
-    def __init__(self, console: Console) -> None:
-        self.console = console
-        self.started = time.perf_counter()
-        self.phase_started = self.started
+    Each line carries its counts and how long the phase took (`duration_s`); see
+    `rally.cli._common.CommandLog` for the format.
+    """
+
+    def __init__(self, log: CommandLog) -> None:
+        self.log = log
+        self.phase_started = time.perf_counter()
         self.reading: str | None = None
 
-    def _say(self, text: str) -> None:
-        self.console.print(text, highlight=False, soft_wrap=True)
+    def _took(self) -> float:
+        now = time.perf_counter()
+        seconds, self.phase_started = now - self.phase_started, now
+        return round(seconds, 3)
 
     def scan(self, path: Path, done: int, total: int) -> None:
         if done == total:
-            elapsed = time.perf_counter() - self.phase_started
-            self._say(f"checked {total} file(s) in {elapsed:.1f} s")
-            self.phase_started = time.perf_counter()
+            self.log("files checked", files=total, duration_s=self._took())
 
     def read(self, league: str, path: Path, done: int, total: int) -> None:
         if done == total and self.reading != league:
             self.reading = league
-            elapsed = time.perf_counter() - self.phase_started
-            self._say(f"{league}: read {total:,} row(s) in {elapsed:.1f} s")
-            self.phase_started = time.perf_counter()
+            self.log("league read", league=league, rows=total, duration_s=self._took())
 
     def load(self, league: str, step: str, done: int, total: int) -> None:
         if done == total:
-            elapsed = time.perf_counter() - self.phase_started
-            self._say(f"{league}: loaded in {elapsed:.1f} s")
+            self.log("league loaded", league=league, steps=total, duration_s=self._took())
 
     def finished(self, league: str, result: LeagueReport) -> None:
-        self._say(f"{league}: {_outcome(result)}")
+        counts = {
+            name: sum(getattr(c, name) for c in result.entities.values())
+            for name in ("inserted", "updated", "unchanged", "deactivated", "rejected", "unlinked")
+        }
+        fields = {"league": league, "outcome": _outcome(result).split(":")[0], **counts}
+        if result.unchanged_input:
+            fields["outcome"] = "skipped: input unchanged since its last import"
+            fields["rejected"] = result.remembered_rejects
+        if result.failed:
+            self.log.error("league finished", **fields, error=result.error)
+        else:
+            self.log("league finished", **fields)
         self.phase_started = time.perf_counter()

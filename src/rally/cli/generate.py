@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from rally.cli._common import console, handle_errors
+from rally.cli._common import command_log, console, handle_errors, logged
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from rally.synth import GenerateResult
+    from rally.synth import GenerateResult, LeagueResult
 
 _COLUMNS = {
     "players.json": "players",
@@ -59,6 +59,7 @@ def _today(value: str | None) -> dt.date | None:
         ) from None
 
 
+@logged("generate")
 @handle_errors
 def generate_command(
     out_dir: Annotated[Path, typer.Argument(help="Directory to write one folder per league into.")],
@@ -84,7 +85,26 @@ def generate_command(
     started = time.perf_counter()
     from rally.synth import generate
 
-    result = generate(out_dir, leagues=leagues, scale=scale, seed=seed, today=_today(today))
+    log = command_log()
+    last = [started]
+
+    def written(league: LeagueResult) -> None:
+        now = time.perf_counter()
+        seconds, last[0] = now - last[0], now
+        counts = {_COLUMNS[name]: rows for name, rows in league.rows.items()}
+        log("league written", league=league.key, style=league.style, **counts,
+            malformed=league.malformed, duration_s=round(seconds, 3))  # fmt: skip
+
+    result = generate(
+        out_dir, leagues=leagues, scale=scale, seed=seed, today=_today(today), on_league=written
+    )
+    log(
+        "generated",
+        leagues=len(result.leagues),
+        rows=sum(result.total(name) for name in _COLUMNS),
+        malformed=result.malformed_count,
+        out_dir=str(result.out_dir),
+    )
     console.print(_summary(result, time.perf_counter() - started))
     console.print(f"Written to {result.out_dir}", highlight=False, soft_wrap=True)
     console.print(

@@ -38,6 +38,9 @@ log = logging.getLogger("rally.db.writer")
 
 #: Seconds a write waits for its turn before the request is answered 503.
 DEFAULT_WAIT = 10.0
+#: The memory map and page cache size (per connection) of a server's SQLite connections.
+MMAP_BYTES = 256 * 1024 * 1024
+CACHE_KIB = 16 * 1024
 _TURN = "rally_writer_turn"
 _READ_PREFIXES = ("SELECT", "PRAGMA", "EXPLAIN", "VALUES")
 
@@ -121,6 +124,11 @@ def install(engine: Engine, *, wait: float = DEFAULT_WAIT) -> WriterQueue:
         # consistent, and only the last commits before a power cut can be lost.
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Reads through a shared memory map of the file (no copy per connection), a larger
+        # page cache than the default 2 MB, temporary sorts in memory.
+        cursor.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
+        cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+        cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.close()
 
     @event.listens_for(engine, "before_cursor_execute")

@@ -119,8 +119,10 @@ def _private_file(path: Path) -> None:
 
 
 def _first_line(output: bytes) -> str:
+    # The first error, not the notices before it (psql prints NOTICE lines on stderr too).
     lines = [line for line in output.decode(errors="replace").splitlines() if line.strip()]
-    return lines[0].strip() if lines else "no output"
+    errors = [line for line in lines if "ERROR:" in line or "FATAL:" in line]
+    return (errors or lines or ["no output"])[0].strip()
 
 
 def verify_backup(path: Path, *, backend: str) -> int:
@@ -218,15 +220,31 @@ def user_tables(engine: Engine) -> list[str]:
 
 
 _DROP_SQL = """
-SELECT format('DROP %s IF EXISTS %I.%I CASCADE',
-              CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
-                             WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END,
-              n.nspname, c.relname)
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S')
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
-ORDER BY CASE c.relkind WHEN 'v' THEN 0 WHEN 'm' THEN 0 WHEN 'S' THEN 2 ELSE 1 END, 1
+SELECT statement FROM (
+  SELECT format('DROP %s IF EXISTS %I.%I CASCADE',
+                CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+                               WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END,
+                n.nspname, c.relname) AS statement,
+         CASE c.relkind WHEN 'v' THEN 0 WHEN 'm' THEN 0 WHEN 'S' THEN 2 ELSE 1 END AS rank
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S')
+    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+    AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
+  UNION ALL
+  -- Functions of the schema (rally_fold, triggers' functions), not those of extensions: the
+  -- backup creates them again.
+  SELECT format('DROP %s IF EXISTS %I.%I(%s) CASCADE',
+                CASE p.prokind WHEN 'a' THEN 'AGGREGATE' WHEN 'p' THEN 'PROCEDURE'
+                               ELSE 'FUNCTION' END,
+                n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)), 3
+  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+    AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
+    AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                    WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                      AND d.deptype = 'e')
+) AS drops
+ORDER BY rank, statement
 """
 
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Literal
+from functools import lru_cache
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from rally.errors import UsageError
@@ -173,6 +174,24 @@ def _day(value: dt.datetime) -> dt.date:
     return value.astimezone(LEAGUE_TZ).date() if value.tzinfo else value.date()
 
 
+@lru_cache(maxsize=1)
+def _answers_statement() -> Any:
+    # Built once (every team page runs it): players' answers linked to one of the matches,
+    # or legacy ones tied to a date only, oldest first.
+    a = PlayerAvailability.__table__.c
+    return (
+        select(a.player_id, a.schedule_id, a.match_date, a.availability_status, a.notes)
+        .where(
+            a.player_id.in_(bindparam("player_ids", expanding=True)),
+            or_(
+                a.schedule_id.in_(bindparam("schedule_ids", expanding=True)),
+                a.schedule_id.is_(None),
+            ),
+        )
+        .order_by(a.updated_at.asc().nulls_first(), a.id.asc())
+    )
+
+
 def answers_for(
     session: Session, *, player_ids: list[int], matches: list[tuple[int, dt.date]]
 ) -> dict[tuple[int, int], Answer]:
@@ -184,23 +203,9 @@ def answers_for(
     for sid, day in matches:
         by_day.setdefault(day, []).append(sid)
     ids = [sid for sid, _ in matches]
-    rows = session.execute(
-        select(
-            PlayerAvailability.player_id,
-            PlayerAvailability.schedule_id,
-            PlayerAvailability.match_date,
-            PlayerAvailability.availability_status,
-            PlayerAvailability.notes,
-        )
-        .where(
-            PlayerAvailability.player_id.in_(player_ids),
-            or_(
-                PlayerAvailability.schedule_id.in_(ids),
-                PlayerAvailability.schedule_id.is_(None),
-            ),
-        )
-        .order_by(PlayerAvailability.updated_at.asc().nulls_first(), PlayerAvailability.id.asc())
-    ).all()
+    rows = session.connection().execute(
+        _answers_statement(), {"player_ids": player_ids, "schedule_ids": ids}
+    )
     found: dict[tuple[int, int], Answer] = {}
     legacy: dict[tuple[int, int], Answer] = {}
     for pid, linked, when, code, note in rows:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Integer, bindparam, or_, select, union
 from sqlalchemy.orm import Session
 
 from rally.models import MatchScore, Player, Schedule, Team
@@ -31,6 +33,7 @@ class RosterEntry:
 class Fixture:
     """A scheduled match of the team."""
 
+    schedule_id: int
     date: dt.date | None
     time: dt.time | None
     home_team: str | None
@@ -87,61 +90,103 @@ def is_captain(flag: str | None) -> bool:
     return (flag or "").strip().lower() in CAPTAIN_FLAGS
 
 
-def _names(session: Session, league_id: int, ids: set[str]) -> dict[str, str]:
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(Player.tenniscores_player_id, Player.first_name, Player.last_name)
-        .where(Player.league_id == league_id, Player.tenniscores_player_id.in_(ids))
-        # One name per source id: the newest row's (the team page's fast path agrees).
-        .order_by(Player.id)
+@dataclass(frozen=True)
+class _Statements:
+    header: Any
+    roster: Any
+    fixtures: Any
+    matches: Any
+    names: Any
+
+
+@lru_cache(maxsize=1)
+def _statements() -> _Statements:
+    """The page's statements, built once with bind parameters (Core, no ORM objects): every
+    view of a team page runs them, and building or loading entities costs more than SQLite
+    takes to answer."""
+    team = bindparam("team_id", type_=Integer)
+    players, schedule, scores = Player.__table__.c, Schedule.__table__.c, MatchScore.__table__.c
+    return _Statements(
+        header=team_select().add_columns(Team.league_id).where(Team.id == team),
+        roster=select(
+            players.id,
+            players.tenniscores_player_id,
+            players.first_name,
+            players.last_name,
+            players.pti,
+            players.wins,
+            players.losses,
+            players.captain_status,
+        )
+        .where(players.team_id == team, players.is_active.is_not(False))
+        .order_by(players.last_name, players.first_name, players.id),
+        fixtures=select(
+            schedule.id,
+            schedule.match_date,
+            schedule.match_time,
+            schedule.home_team,
+            schedule.away_team,
+            schedule.location,
+            schedule.home_team_id,
+        )
+        .where(or_(schedule.home_team_id == team, schedule.away_team_id == team))
+        .order_by(schedule.match_date, schedule.match_time, schedule.id),
+        matches=select(
+            scores.match_date,
+            scores.home_team,
+            scores.away_team,
+            scores.home_team_id,
+            scores.home_player_1_id,
+            scores.home_player_2_id,
+            scores.away_player_1_id,
+            scores.away_player_2_id,
+            scores.scores,
+            scores.winner,
+            scores.line,
+        )
+        .where(or_(scores.home_team_id == team, scores.away_team_id == team))
+        .order_by(scores.match_date, scores.line, scores.id),
+        # The names of every player id on the team's lines, one per source id: the newest
+        # row's (the team page's fast path agrees). One constant statement (no list of ids).
+        names=select(players.tenniscores_player_id, players.first_name, players.last_name)
+        .where(
+            players.league_id == bindparam("league_id", type_=Integer),
+            players.tenniscores_player_id.in_(
+                union(
+                    *(
+                        select(column).where(
+                            or_(scores.home_team_id == team, scores.away_team_id == team)
+                        )
+                        for column in (
+                            scores.home_player_1_id,
+                            scores.home_player_2_id,
+                            scores.away_player_1_id,
+                            scores.away_player_2_id,
+                        )
+                    )
+                )
+            ),
+        )
+        .order_by(players.id),
     )
-    return {tid: f"{first} {last}" for tid, first, last in rows}
 
 
 def team_detail(session: Session, *, team_id: int) -> TeamDetail:
     """Return a team's roster (PTI, record), schedule and results by line (TeamNotFound)."""
-    row = session.execute(
-        team_select().add_columns(Team.league_id).where(Team.id == team_id)
-    ).first()
+    statements = _statements()
+    conn = session.connection()
+    params = {"team_id": team_id}
+    row = conn.execute(statements.header, params).first()
     if row is None:
         raise TeamNotFound(f"There is no team {team_id}.")
     league_id = row[7]
-    players = session.execute(
-        select(
-            Player.id,
-            Player.tenniscores_player_id,
-            Player.first_name,
-            Player.last_name,
-            Player.pti,
-            Player.wins,
-            Player.losses,
-            Player.captain_status,
-        )
-        .where(Player.team_id == team_id, Player.is_active.is_not(False))
-        .order_by(Player.last_name, Player.first_name, Player.id)
-    ).all()
-    fixtures = session.execute(
-        select(Schedule)
-        .where(or_(Schedule.home_team_id == team_id, Schedule.away_team_id == team_id))
-        .order_by(Schedule.match_date, Schedule.match_time)
-    ).scalars()
-    matches = (
-        session.execute(
-            select(MatchScore)
-            .where(or_(MatchScore.home_team_id == team_id, MatchScore.away_team_id == team_id))
-            .order_by(MatchScore.match_date, MatchScore.line, MatchScore.id)
-        )
-        .scalars()
-        .all()
-    )
-    ids = {
-        pid
-        for m in matches
-        for pid in (m.home_player_1_id, m.home_player_2_id, m.away_player_1_id, m.away_player_2_id)
-        if pid
-    }
-    names = _names(session, league_id, ids)
+    players = conn.execute(statements.roster, params).all()
+    fixtures = conn.execute(statements.fixtures, params).all()
+    matches = conn.execute(statements.matches, params).all()
+    names: dict[str, str] = {}
+    if matches:
+        rows = conn.execute(statements.names, {**params, "league_id": league_id})
+        names = {tid: f"{first} {last}" for tid, first, last in rows}
     record: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     grouped: dict[tuple[object, ...], list[LineResult]] = defaultdict(list)
     for m in matches:
@@ -209,6 +254,7 @@ def team_detail(session: Session, *, team_id: int) -> TeamDetail:
         roster=roster,
         schedule=[
             Fixture(
+                schedule_id=f.id,
                 date=f.match_date,
                 time=f.match_time,
                 home_team=f.home_team,

@@ -9,13 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rally.models import Player, Schedule, Team
 from rally.services.availability import Counts, answers_for, count
 from rally.services.errors import TeamNotFound
-from rally.services.team_page import MatchResult, RosterEntry, team_detail
+from rally.services.team_page import Fixture, MatchResult, RosterEntry, team_detail
 from rally.services.teams import Context, team_select
 
 
@@ -103,46 +103,40 @@ def team_week(
 ) -> TeamWeek:
     """Return a team's page as of `today` (TeamNotFound); `results_limit` newest results."""
     detail = team_detail(session, team_id=team_id)
-    fixtures = session.execute(
-        select(Schedule).where(
-            or_(Schedule.home_team_id == team_id, Schedule.away_team_id == team_id)
-        )
-    ).scalars()
-    dated = [f for f in fixtures]
-    active = session.scalars(
-        select(Player.id).where(Player.team_id == team_id, Player.is_active.is_not(False))
-    ).all()
+    dated = detail.schedule
+    # The roster is the team's active players: the ones whose answers count.
+    active = [entry.player_id for entry in detail.roster]
     answers = answers_for(
         session,
-        player_ids=list(active),
-        matches=[(f.id, f.match_date) for f in dated if f.match_date is not None],
+        player_ids=active,
+        matches=[(f.schedule_id, f.date) for f in dated if f.date is not None],
     )
 
-    def match(f: Schedule) -> Match:
+    def match(f: Fixture) -> Match:
         return Match(
-            schedule_id=f.id,
-            date=f.match_date,
-            weekday=f.match_date.strftime("%A") if f.match_date else None,
-            time=f.match_time,
-            opponent=opponent_of(f, team_id),
-            home=f.home_team_id == team_id,
+            schedule_id=f.schedule_id,
+            date=f.date,
+            weekday=f.date.strftime("%A") if f.date else None,
+            time=f.time,
+            opponent=f.away_team if f.home else f.home_team,
+            home=f.home,
             location=f.location,
-            counts=count([answers.get((pid, f.id)) for pid in active]),
+            counts=count([answers.get((pid, f.schedule_id)) for pid in active]),
         )
 
     upcoming = sorted(
-        (f for f in dated if f.match_date is None or f.match_date >= today),
+        (f for f in dated if f.date is None or f.date >= today),
         key=lambda f: (
-            f.match_date is None,
-            f.match_date or dt.date.min,
-            f.match_time is None,
-            f.match_time or dt.time(0),
-            f.id,
+            f.date is None,
+            f.date or dt.date.min,
+            f.time is None,
+            f.time or dt.time(0),
+            f.schedule_id,
         ),
     )
     past = sorted(
-        (f for f in dated if f.match_date is not None and f.match_date < today),
-        key=lambda f: (f.match_date, f.match_time is not None, f.match_time or dt.time(0), f.id),
+        (f for f in dated if f.date is not None and f.date < today),
+        key=lambda f: (f.date, f.time is not None, f.time or dt.time(0), f.schedule_id),
         reverse=True,
     )
     results = detail.results[::-1]
@@ -155,7 +149,7 @@ def team_week(
         series=detail.series,
         series_id=detail.series_id,
         today=today,
-        next_match=next((match(f) for f in upcoming if f.match_date is not None), None),
+        next_match=next((match(f) for f in upcoming if f.date is not None), None),
         upcoming=[match(f) for f in upcoming],
         past=[match(f) for f in past],
         results=results if results_limit is None else results[:results_limit],

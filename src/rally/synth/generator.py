@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -235,11 +235,13 @@ def generate(
     scale: float = 1.0,
     seed: int = 0,
     today: dt.date | None = None,
+    on_league: Callable[[LeagueResult], None] | None = None,
 ) -> GenerateResult:
     """Write `leagues` league folders into `out_dir`, about `scale` times the real corpus.
 
     With `today` each season is placed around that date (results before it, the rest of the
-    schedule after); without, on the real leagues' historical dates.
+    schedule after); without, on the real leagues' historical dates. `on_league` is told of
+    each league once its files are written.
     """
     _check_args(leagues, scale)
     out = Path(out_dir)
@@ -286,4 +288,6 @@ def generate(
             marks += file_marks
         malformed += marks
         results.append(LeagueResult(key, style.name, rows, len(marks)))
+        if on_league is not None:
+            on_league(results[-1])
     return GenerateResult(out, tuple(results), tuple(malformed))

@@ -38,6 +38,8 @@ from rally.web.hashing import LimitedHasher
 from rally.web.replica import ReplicaRouter
 
 HERE = Path(__file__).resolve().parent
+#: SQLite: connections kept open, and requests holding a session at once.
+SQLITE_CONNECTIONS = 16
 log = logging.getLogger("rally.web")
 
 
@@ -123,7 +125,10 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
     replica_engine: Engine | None = None
     replica_pool: AsyncPool | None = None
     if url.startswith("sqlite"):
-        pool = {"pool_size": 5, "max_overflow": 10}
+        # Every request that holds a session keeps its connection in the pool: opening one
+        # (file, pragmas, page cache) costs more than most queries. The few connections taken
+        # outside the request slots (session renewal) may overflow.
+        pool = {"pool_size": SQLITE_CONNECTIONS, "max_overflow": 5}
         engine = make_engine(url, connect_args={"check_same_thread": False}, **pool)
         # Reads never wait, writes take turns in this process (see rally.db.writer).
         writer_queue: writer.WriterQueue | None = writer.install(engine)
@@ -187,7 +192,9 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
         else None
     )
     # Requests holding a session never outnumber the pool's connections (see deps.get_db).
-    app.state.db_capacity = pool["pool_size"] + pool["max_overflow"]
+    app.state.db_capacity = (
+        pool["pool_size"] if writer_queue is not None else pool["pool_size"] + pool["max_overflow"]
+    )
     app.state.db_slots = weakref.WeakKeyDictionary()
     app.state.secret = secret_key(settings)
     # Today in the leagues' time zone; tests replace it with a fixed clock.

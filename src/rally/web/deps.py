@@ -55,10 +55,7 @@ async def request_session(request: Request) -> AsyncIterator[Session]:
     """
     async with _slots(request):
         reads_only = request.method in ("GET", "HEAD")
-        factory = request.app.state.read_sessions if reads_only else request.app.state.sessions
-        if reads_only and request.app.state.replica_sessions and use_replica(request.state):
-            factory = request.app.state.replica_sessions
-        session: Session = factory()
+        session: Session = _session_factory(request)()
         # SQLite: a write's COMMIT may checkpoint the WAL (disk writes and fsync); it runs in
         # the thread pool so that the event loop keeps serving meanwhile.
         commit_aside = not reads_only and request.app.state.writer is not None
@@ -73,6 +70,32 @@ async def request_session(request: Request) -> AsyncIterator[Session]:
             raise
         finally:
             session.close()
+
+
+def _session_factory(request: Request) -> Callable[[], Session]:
+    reads_only = request.method in ("GET", "HEAD")
+    factory = request.app.state.read_sessions if reads_only else request.app.state.sessions
+    if reads_only and request.app.state.replica_sessions and use_replica(request.state):
+        factory = request.app.state.replica_sessions
+    return factory  # type: ignore[no-any-return]
+
+
+def _in_session(factory: Callable[[], Session], work: Callable[[Session], T]) -> T:
+    with factory() as session:  # closing rolls back what was not committed
+        result = work(session)
+        session.commit()
+        return result
+
+
+async def run_in_session(request: Request, work: Callable[[Session], T]) -> T:
+    """Run `work(session)` in the request's one session, wholly in the thread pool.
+
+    The same transaction as `request_session` (commit when `work` returns, roll back when it
+    raises), but the session is opened, committed and closed in the worker thread too: one
+    hop to the pool per request, and the event loop never does the session's bookkeeping.
+    """
+    async with _slots(request):
+        return await run_in_threadpool(_in_session, _session_factory(request), work)
 
 
 def _write_in_transaction(engine: Engine, work: Callable[[Connection], T]) -> T:

@@ -8,7 +8,6 @@ from typing import Annotated, Literal, TypeVar
 from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, StringConstraints, TypeAdapter
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from rally.services import accounts, availability, calendar, week, week_sql
 from rally.services.availability import AnswerOut, Grid
@@ -16,7 +15,14 @@ from rally.services.calendar import FeedInfo
 from rally.services.errors import NotSignedIn
 from rally.services.week import TeamWeek
 from rally.web.api import _ERRORS as API_ERRORS
-from rally.web.deps import CurrentUser, Db, WriteDb, api_csrf, request_session, session_token
+from rally.web.deps import (
+    CurrentUser,
+    Db,
+    WriteDb,
+    api_csrf,
+    run_in_session,
+    session_token,
+)
 from rally.web.schemas import MAX_ID, DbId, _Body
 
 router = APIRouter(prefix="/api", dependencies=[Depends(api_csrf)], responses=API_ERRORS)
@@ -59,8 +65,7 @@ def _json(content: str | bytes) -> Response:
 
 async def in_session(request: Request, work: Callable[[Session], T]) -> T:
     """Run `work(session)` in the thread pool inside the request's one session."""
-    async with request_session(request) as db:
-        return await run_in_threadpool(work, db)
+    return await run_in_session(request, work)
 
 
 @router.get("/teams/{team_id}", response_model=TeamWeek)
