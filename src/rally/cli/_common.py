@@ -73,7 +73,10 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     if _current.enabled:
         _current.error(message, exit_code=code)
     else:
-        err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+        from rich.markup import escape  # rich is loaded to print anyway
+
+        # The message is text, not markup: "[uq_series_name_league_id]" must print as it is.
+        err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

@@ -76,6 +76,22 @@ def check_can_start(engine: Engine, assign_unknown: str | None, log: Log) -> mig
         log("checking the legacy data (read-only, as `rally db plan`)")
         plan = build_plan(engine, assign_unknown=assign_unknown)
         problems = list(plan["blockers"])
+        # Tables Rally does not know: the online backfill does not re-point their series
+        # references (nor count them as uses), so they take the offline path (issue 18).
+        series_refs = [
+            f"{t['table']}.{r['column']}"
+            for t in plan.get("unknown_tables", [])
+            for r in t["references"]
+            if r["references"] == "series"
+        ]
+        if series_refs:
+            problems.append(
+                "tables Rally does not know reference series ("
+                + ", ".join(series_refs[:8])
+                + (", ..." if len(series_refs) > 8 else "")
+                + "): the online upgrade does not re-point them; the offline "
+                "`rally db upgrade` does"
+            )
         if plan.get("needs_resolve"):
             problems += [
                 f"{r['count']} rows need the resolution {r['rule']!r}" for r in plan["resolutions"]

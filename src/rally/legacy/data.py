@@ -31,7 +31,14 @@ from rally.legacy.analysis import (
     resolved_sql,
     split_sql,
 )
-from rally.legacy.extra import ExtraTable, blocking_foreign_keys, discover, series_refs
+from rally.legacy.extra import (
+    DURING_0002,
+    ExtraTable,
+    blocking_foreign_keys,
+    discover,
+    name_collisions,
+    series_refs,
+)
 from rally.legacy.headcheck import Violation
 from rally.legacy.resolve import Resolution
 from rally.legacy.shape import LegacyShapeConflict
@@ -179,8 +186,12 @@ def carry(
     data without `resolve`, and anything the head constraints would still refuse; without it
     (the plan's dry run on copies) it returns what it found instead.
     """
-    extras = discover(bind)
-    cannot_keep = blocking_foreign_keys(bind)
+    extras = discover(bind, known=DURING_0002)
+    # legacy_quarantine: revision 0002 has just created it (a legacy one would have failed).
+    cannot_keep = [
+        *name_collisions(bind, created=frozenset({quarantine.TABLE})),
+        *blocking_foreign_keys(bind),
+    ]
     if strict and cannot_keep:
         raise LegacyDataBlocked(
             "Cannot upgrade: " + "; ".join(cannot_keep) + ". Nothing was changed."
@@ -293,16 +304,58 @@ def _split(
     )
     log(f"user contexts: series_id backfilled from their team on {contexts} rows")
     for table, ref in series_refs(extras):
-        league = table.league_inline("x")
-        if league is None:
-            continue
+        # The row's own league (its league, team or player), else --assign-unknown's: the
+        # league the analysis counted the row for (`uses_cte`), on a series that is split.
+        own = table.league_inline("x")
+        league = f"COALESCE({own}, CAST(:assign AS integer))" if own else "CAST(:assign AS integer)"
         moved = _run(
             bind,
             f"UPDATE {table.name} x SET {ref.column} = m.new_id FROM _rally_map m "
             f"WHERE m.old_id = x.{ref.column} AND m.league_id = {league} "
             f"AND m.new_id <> x.{ref.column}",
+            assign=assign,
         )
         log(f"re-pointed {table.name}.{ref.column} (a table Rally does not know): {moved} rows")
+
+
+def _check_extra_uniques_fit(bind: sa.Connection, extras: list[ExtraTable]) -> None:
+    """Refuse, by name, a merge of series that would break a unique constraint of a table
+    Rally does not know (e.g. one note per series, written for each league's series)."""
+    problems = []
+    for table in extras:
+        series_cols = {r.column for r in table.refs if r.target == "series"}
+        for name, cols in table.uniques:
+            if not series_cols & set(cols):
+                continue
+            merged = ", ".join(
+                f"COALESCE(m_{c}.keep_id, x.{c})" if c in series_cols else f"x.{c}" for c in cols
+            )
+            joins = " ".join(
+                f"LEFT JOIN _rally_merge m_{c} ON m_{c}.old_id = x.{c}"
+                for c in cols
+                if c in series_cols
+            )
+            not_null = " AND ".join(f"x.{c} IS NOT NULL" for c in cols)
+            groups = bind.execute(
+                sa.text(
+                    f"SELECT COUNT(*), CAST(ROW({merged}) AS text) FROM {table.name} x {joins} "
+                    f"WHERE {not_null} GROUP BY {merged} HAVING COUNT(*) > 1 "
+                    f"ORDER BY 2 LIMIT 5"
+                )
+            ).all()
+            problems += [
+                f"{n} {table.name} rows would share ({', '.join(cols)}) = {key} "
+                f"(its constraint {name})"
+                for n, key in groups
+            ]
+    if problems:
+        raise LegacyShapeConflict(
+            "Cannot return to the legacy schema: merging each name's per-league series back "
+            "into one would break a unique constraint of a table Rally does not know: "
+            + "; ".join(problems)
+            + ". Nothing was changed; remove or merge these rows first, or restore the "
+            "pre-upgrade backup instead."
+        )
 
 
 def merge_back(bind: sa.Connection) -> None:
@@ -338,6 +391,7 @@ def merge_back(bind: sa.Connection) -> None:
             "WHERE m.old_id = x.series_id AND m.keep_id <> m.old_id",
         )
         log(f"re-pointed {tbl} to the merged series: {moved} rows")
+    _check_extra_uniques_fit(bind, extras)
     for extra_table, ref in series_refs(extras):
         moved = _run(
             bind,

@@ -10,6 +10,12 @@ move their references to merged duplicate players, and verify checks them at hea
 
 Their own constraints are never dropped: ids of teams, players and leagues do not change,
 and a series reference is only ever moved to another existing series row.
+
+Which tables are Rally's depends on the revision the database is at (`known_tables`): the
+legacy schema's on a legacy database, the frozen 0002 schema's at 0002, the models' at head.
+A legacy table that bears the name of a table a revision creates (an old ``audit_log``, say)
+is therefore found like any other, and `name_collisions` refuses it by name before anything
+is changed, rather than letting the revision fail on "relation already exists".
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from rally.db.migrations.legacy_ddl import LEGACY_TABLES
+from rally.db.migrations.schema_0002 import metadata_0002
+from rally.db.state import BASELINE, head_revision, script_directory
 from rally.models import Base
 
 TARGETS = ("series", "teams", "players", "leagues")
@@ -31,8 +39,53 @@ _BY_NAME = {
     "leagues": re.compile(r"^(.+_)?league_id$"),
 }
 _INTEGER_TYPES = ("integer", "bigint", "smallint")
-# Tables Rally owns at some revision (legacy, head and bookkeeping): never "unknown".
-_RALLY_TABLES = frozenset({*LEGACY_TABLES, *Base.metadata.tables, "alembic_version"})
+REVISION_0002 = "0002_league_isolation"
+# The tables of each schema Rally has frozen: legacy (the baseline), 0002, head (the models).
+_LEGACY = frozenset(LEGACY_TABLES)
+_AT_0002 = frozenset(metadata_0002().tables)
+_AT_HEAD = frozenset(Base.metadata.tables)
+# Tables some revision creates, which a legacy database must not already hold.
+CREATED_BY_REVISIONS = (_AT_0002 | _AT_HEAD) - _LEGACY
+# Created by revision 0002 before its data step runs (its resolutions write there).
+_EARLY_0002 = frozenset({"legacy_quarantine"})
+
+
+def known_tables(revision: str | None) -> frozenset[str]:
+    """Tables that are Rally's at `revision` (None: a legacy database, not stamped by Rally).
+
+    Derived from the frozen schema of that revision: the legacy DDL at the baseline, the
+    0002 schema at 0002, the models at head. The revisions between 0002 and head are not
+    frozen as metadata; there (where no discovery runs today) both schemas' tables count.
+    The legacy tables are Rally's at every revision: `series_leagues` stays at head while an
+    online upgrade's window is open (`rally.legacy.online`), until --finalize drops it.
+    """
+    if revision is None or revision == BASELINE:
+        tables = _LEGACY
+    elif revision == REVISION_0002:
+        tables = _AT_0002
+    elif revision == head_revision():
+        tables = _AT_HEAD
+    else:
+        tables = _AT_0002 | _AT_HEAD
+    return tables | _LEGACY | {"alembic_version"}
+
+
+# While revision 0002 runs its data step: the legacy tables and the one 0002 has created.
+DURING_0002 = known_tables(None) | _EARLY_0002
+
+
+def current_revision(conn: Connection) -> str | None:
+    """The Rally revision the database is stamped at (None: legacy, or a foreign revision)."""
+    if conn.execute(sa.text("SELECT to_regclass('public.alembic_version')")).scalar() is None:
+        return None
+    version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    ours = {rev.revision for rev in script_directory().walk_revisions()}
+    return str(version) if version in ours else None
+
+
+def _is_rally_bookkeeping(table: str) -> bool:
+    # Rally's own work tables (the online upgrade's) are not the application's.
+    return table.startswith(("rally_online", "_rally"))
 
 
 @dataclass(frozen=True)
@@ -59,6 +112,9 @@ class ExtraTable:
     rows: int
     key: str | None  # single-column primary key, when there is one
     refs: list[ExtraRef] = field(default_factory=list)
+    # Unique constraints and indexes over a reference column: (name, columns). Moving a
+    # reference (to a survivor, to a league's series) must not break them.
+    uniques: list[tuple[str, list[str]]] = field(default_factory=list)
 
     def first(self, target: str) -> ExtraRef | None:
         """The column that says the row's `target` (the plain name wins, e.g. league_id)."""
@@ -129,16 +185,33 @@ JOIN pg_class c ON c.oid = k.conrelid
 JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = ANY(k.conkey)
 WHERE k.contype = 'p' AND c.relnamespace = 'public'::regnamespace GROUP BY c.relname
 """
+# Unique indexes (those of unique constraints included) on plain columns, without predicate.
+_UNIQUE_SQL = """
+SELECT c.relname, i.relname, array_agg(a.attname ORDER BY k.ord)
+FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid
+CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, ord)
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+WHERE x.indisunique AND NOT x.indisprimary AND x.indpred IS NULL AND x.indexprs IS NULL
+  AND c.relnamespace = 'public'::regnamespace
+GROUP BY c.relname, i.relname ORDER BY 1, 2
+"""
 
 
-def discover(conn: Connection, *, count_rows: bool = True) -> list[ExtraTable]:
-    """Every public table Rally does not know that references series/teams/players/leagues."""
+def discover(
+    conn: Connection, *, count_rows: bool = True, known: frozenset[str] | None = None
+) -> list[ExtraTable]:
+    """Every public table Rally does not know that references series/teams/players/leagues.
+
+    `known`: the tables that are Rally's; by default those of the revision the database is
+    stamped at (`known_tables`).
+    """
     if conn.dialect.name != "postgresql":
         return []  # legacy deployments, and so their extra tables, live on PostgreSQL
+    if known is None:
+        known = known_tables(current_revision(conn))
     columns: dict[str, list[tuple[str, str, bool]]] = {}
     for tbl, col, type_, nullable in conn.execute(sa.text(_COLUMNS_SQL)):
-        # Rally's own bookkeeping (the online upgrade's work tables) is not the application's.
-        if tbl not in _RALLY_TABLES and not tbl.startswith(("rally_online", "_rally")):
+        if tbl not in known and not _is_rally_bookkeeping(tbl):
             columns.setdefault(tbl, []).append((col, type_, bool(nullable)))
     if not columns:
         return []
@@ -151,6 +224,10 @@ def discover(conn: Connection, *, count_rows: bool = True) -> list[ExtraTable]:
             if ref == "id":  # a reference by key (e.g. leagues.league_id) keeps its meaning
                 fks[(tbl, str(col))] = (str(target), str(name))
     keys = {str(t): list(cols) for t, cols in conn.execute(sa.text(_PK_SQL)) if t in columns}
+    uniques: dict[str, list[tuple[str, list[str]]]] = {}
+    for tbl, name, cols in conn.execute(sa.text(_UNIQUE_SQL)):
+        if tbl in columns:
+            uniques.setdefault(str(tbl), []).append((str(name), [str(c) for c in cols]))
     found = []
     for tbl, cols in sorted(columns.items()):
         refs = []
@@ -168,7 +245,9 @@ def discover(conn: Connection, *, count_rows: bool = True) -> list[ExtraTable]:
             if count_rows
             else 0
         )
-        found.append(ExtraTable(tbl, rows, pk[0] if len(pk) == 1 else None, refs))
+        referencing = {r.column for r in refs}
+        kept = [(n, c) for n, c in uniques.get(tbl, []) if referencing & set(c)]
+        found.append(ExtraTable(tbl, rows, pk[0] if len(pk) == 1 else None, refs, kept))
     return found
 
 
@@ -187,11 +266,11 @@ def handling(table: ExtraTable, ref: ExtraRef) -> str:
                     r.column for r in (table.first(k) for k in ("leagues", "teams", "players")) if r
                 )
                 + "); else as the series' other uses decide; else left on the series that "
-                "keeps the id, and reported"
+                "keeps the id, and reported (--assign-unknown KEY: put on KEY's series)"
             )
         return (
             "re-pointed when the series is used by one league; else left on the series "
-            "that keeps the id, and reported"
+            "that keeps the id, and reported (--assign-unknown KEY: put on KEY's series)"
         )
     if ref.target == "players":
         return "kept; moved to the survivor when its player is a merged duplicate"
@@ -219,6 +298,25 @@ def as_dict(tables: list[ExtraTable]) -> list[dict[str, object]]:
     ]
 
 
+def name_collisions(conn: Connection, *, created: frozenset[str] = frozenset()) -> list[str]:
+    """Tables of a legacy database named like a table the upgrade creates, as sentences.
+
+    `created`: tables the running upgrade has already created itself (not a collision).
+    """
+    if conn.dialect.name != "postgresql":
+        return []
+    present = set(
+        conn.execute(
+            sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        ).scalars()
+    )
+    return [
+        f"table {name} (which Rally does not know) has the name of a table the upgrade "
+        f"creates: rename it before the upgrade (ALTER TABLE {name} RENAME TO ...)"
+        for name in sorted(present & (CREATED_BY_REVISIONS - created))
+    ]
+
+
 def blocking_foreign_keys(conn: Connection) -> list[str]:
     """Foreign keys of unknown tables that the upgrade cannot keep, as sentences.
 
@@ -243,7 +341,8 @@ def blocking_foreign_keys(conn: Connection) -> list[str]:
         f"upgrade replaces what it references on {ref}; drop it before the upgrade and "
         "recreate it after"
         for tbl, name, ref, definition, to_pk in rows
-        if tbl not in _RALLY_TABLES
+        if tbl not in DURING_0002
+        and not _is_rally_bookkeeping(tbl)
         and ref in LEGACY_TABLES
         and (not to_pk or ref == "series_leagues")
     ]

@@ -3,7 +3,8 @@
 Every NOT NULL column, unique constraint, foreign key (composite league keys included) and
 CHECK constraint that ``rally.models`` declares on a table the upgrade keeps becomes one
 query selecting the rows that would break it; so does every reference of a table Rally does
-not know (`rally.legacy.extra`: no dangling id, no series of another league than the row's).
+not know (`rally.legacy.extra`: no dangling id, no series of another league than the row's,
+no unique constraint over a reference broken by a moved reference).
 The plan runs them on its dry-run copies and lists what they find as blockers; the upgrade
 runs them before creating the constraints and, should anything remain, stops with a sentence
 naming the check, the table and the rows, so it never fails on a raw driver error.
@@ -126,6 +127,18 @@ def extra_checks(extras: Sequence[ExtraTable]) -> list[HeadCheck]:
     out = []
     for table in extras:
         key = f"CAST(x.{table.key} AS text)" if table.key else "CAST(x.ctid AS text)"
+        for name, cols in table.uniques:
+            listed = ", ".join(f"x.{c}" for c in cols)
+            not_null = " AND ".join(f"x.{c} IS NOT NULL" for c in cols)
+            out.append(
+                HeadCheck(
+                    f"UNIQUE {table.name} ({', '.join(cols)}) [{name}]",
+                    table.name,
+                    f"SELECT {key} AS k FROM {table.name} x WHERE {not_null} AND ({listed}) IN "
+                    f"(SELECT {listed} FROM {table.name} x WHERE {not_null} GROUP BY {listed} "
+                    "HAVING COUNT(*) > 1)",
+                )
+            )
         for ref in table.refs:
             out.append(
                 HeadCheck(

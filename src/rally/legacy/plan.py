@@ -164,6 +164,7 @@ def build_plan(
                     conn, [*data.KEPT_TABLES, *(t.name for t in outcome.extras)]
                 )
                 plan["blockers"] = [
+                    *extra.name_collisions(conn),
                     *extra.blocking_foreign_keys(conn),
                     *analysis.blockers,
                     *(v.sentence() for v in outcome.violations),
