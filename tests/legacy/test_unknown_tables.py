@@ -348,3 +348,66 @@ def test_downgrade_refuses_a_merge_that_breaks_a_unique_constraint(scratch_url: 
     assert code == 1 and "series_pages_series_id_key" in out and "Nothing was changed" in out
     assert "database error" not in out, out
     assert snapshot(scratch_url) == at_head
+
+
+def _orphan(url: str, table: str) -> int:
+    """Give one `table` row a club that does not exist (production lacked the foreign key)."""
+    from damage import _drop
+
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        _drop(conn, table, "f", "club_id")
+        row = conn.execute(sa.text(f"SELECT MIN(id) FROM {table}")).scalar_one()
+        conn.execute(sa.text(f"UPDATE {table} SET club_id = 900000123 WHERE id = :i"), {"i": row})
+    engine.dispose()
+    return int(row)
+
+
+def test_quarantined_player_releases_the_unknown_tables_references(scratch_url: str) -> None:
+    # The player's club is gone, so the resolutions quarantine the player; saved_lineups still
+    # points at it by a nullable foreign key. The plan (on copies without constraints) and the
+    # upgrade (where the key would refuse the delete) both set the reference to NULL.
+    _load(scratch_url, ["saved_lineups"])
+    player = _orphan(scratch_url, "players")
+    # Each changed column of a row is copied into the quarantine before its change.
+    refs = _scalar(
+        scratch_url,
+        f"SELECT SUM(CAST(player_id = {player} AS int) + CAST(captain_player_id = {player} AS int))"
+        " FROM saved_lineups",
+    )
+    assert refs
+    code, out = rally("db", "plan", "--json", "--resolve", "--database-url", scratch_url)
+    plan = json.loads(out)
+    assert code == 0, out
+    planned = {r["rule"]: r["count"] for r in plan["resolutions"]}
+    assert planned["orphan-players-club_id"] == 1
+    assert "dangling-saved_lineups-player_id" in planned
+    code, out = rally("db", "upgrade", "--no-backup", "--resolve", "--database-url", scratch_url)
+    assert code == 0 and "database error" not in out, out
+    left = _scalar(
+        scratch_url,
+        f"SELECT COUNT(*) FROM saved_lineups WHERE player_id = {player} "
+        f"OR captain_player_id = {player}",
+    )
+    assert left == 0
+    quarantined = _scalar(
+        scratch_url, "SELECT COUNT(*) FROM legacy_quarantine WHERE table_name = 'saved_lineups'"
+    )
+    assert quarantined == refs
+    code, out = rally("db", "verify", "--database-url", scratch_url)
+    assert code == 0, out
+
+
+def test_quarantined_team_still_needed_by_an_unknown_table_is_refused(scratch_url: str) -> None:
+    # polls.team_id is NOT NULL: no value can replace the team. Refused by name, unchanged.
+    _load(scratch_url, ["polls"])
+    _orphan(scratch_url, "teams")
+    before = snapshot(scratch_url)
+    code, out = rally("db", "plan", "--json", "--resolve", "--database-url", scratch_url)
+    plan = json.loads(out)
+    assert code == 1 and any("polls.team_id" in b for b in plan["blockers"]), out
+    code, out = rally("db", "upgrade", "--no-backup", "--resolve", "--database-url", scratch_url)
+    out = " ".join(out.split())
+    assert code == 1 and "polls" in out and "Nothing was changed" in out, out
+    assert "database error" not in out
+    assert snapshot(scratch_url) == before

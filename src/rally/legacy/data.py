@@ -197,7 +197,9 @@ def carry(
             "Cannot upgrade: " + "; ".join(cannot_keep) + ". Nothing was changed."
         )
     assign = league_id_for(bind, assign_unknown)
-    resolutions = resolve_mod.run(bind, extras=extras, assign=assign, target=target, log=log)
+    resolutions = resolve_mod.run(
+        bind, extras=extras, assign=assign, target=target, log=log, strict=strict
+    )
     if strict and resolutions and not resolve:
         raise LegacyDataBlocked(refusal([r.as_dict() for r in resolutions]))
     analysis = analyse(bind, assign_unknown=assign_unknown, extras=extras)

@@ -28,8 +28,9 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from rally.db.migrations.schema_0002 import metadata_0002
+from rally.errors import RallyError
 from rally.legacy import quarantine
-from rally.legacy.extra import ExtraTable
+from rally.legacy.extra import ExtraRef, ExtraTable
 from rally.legacy.rules import (
     CHANGED,
     DELETED,
@@ -59,6 +60,10 @@ _FILLED_BY_UPGRADE = ("league_id", "series_id")
 # The data step runs inside revision 0002, so it answers to the schema as 0002 creates it
 # (frozen), not to the live models: a later revision's columns do not exist yet.
 _SCHEMA_0002 = metadata_0002()
+
+
+class StillReferenced(RallyError):
+    """A resolution would delete rows that a table Rally does not know still needs."""
 
 
 @dataclass
@@ -273,17 +278,21 @@ def run(
     assign: int | None = None,
     target: str = quarantine.TABLE,
     log: Callable[[str], None] | None = None,
+    strict: bool = True,
 ) -> list[Resolution]:
     """Find and apply every rule in order; return what each did (rules with no rows omitted).
 
     Orphan rules repeat while a pass deletes rows (a deletion can orphan other rows).
     `assign` is the numeric league id of --assign-unknown (None: unknown rows quarantined).
+    Foreign keys of unknown tables onto deleted rows are released first (`release`).
     """
     done: dict[str, Resolution] = {}
 
     def one(rule: Rule) -> Resolution:
         found = find(conn, rule, {"assign": assign})
         if found.count:
+            for cleared in release(conn, rule, found, extras, strict=strict, target=target):
+                _merge(done, cleared)
             apply(conn, rule, found, target=target)
             if found.count:
                 _merge(done, found)
@@ -299,6 +308,72 @@ def run(
     for rule in later_rules(extras, assign=assign):
         one(rule)
     return list(done.values())
+
+
+def _released(extras: Sequence[ExtraTable], rule: Rule) -> list[tuple[ExtraTable, ExtraRef]]:
+    """The foreign keys of unknown tables onto the rows a deleting `rule` removes."""
+    if rule.action != DELETED or rule.match != "r.row_id = x.id":
+        return []
+    return [
+        (table, ref)
+        for table in extras
+        for ref in table.refs
+        if ref.target == rule.table and ref.constraint is not None
+    ]
+
+
+def release(
+    conn: Connection,
+    rule: Rule,
+    found: Resolution,
+    extras: Sequence[ExtraTable],
+    *,
+    strict: bool = True,
+    target: str = quarantine.TABLE,
+) -> list[Resolution]:
+    """Before `rule` deletes rows: clear the unknown tables' foreign keys that point at them.
+
+    A nullable reference is set to NULL (the row copied into the quarantine first), under the
+    same rule id as `dangling_rules`, which does the same to references whose row is already
+    gone: the plan, on copies without constraints, meets them there; the upgrade here, before
+    the foreign key would refuse the delete. A NOT NULL reference is refused by name
+    (`strict`, the upgrade); the plan reports it with the head checks instead.
+    """
+    done = []
+    for table, ref in _released(extras, rule):
+        keyed = table.key is not None
+        select = (
+            f"SELECT {'x.' + str(table.key) if keyed else 'DISTINCT x.' + ref.column} AS row_id, "
+            f"'{ref.column} ' || x.{ref.column} || ' -> NULL (its {_ONE[ref.target]} was "
+            f"quarantined)' AS becomes FROM {table.name} x "
+            f"JOIN {found.source} d ON d.row_id = x.{ref.column}"
+        )
+        if not ref.nullable:
+            count = conn.execute(sa.text(f"SELECT COUNT(*) FROM ({select}) v")).scalar_one()
+            if count and strict:
+                raise StillReferenced(
+                    f"Cannot upgrade: rule {rule.id} would quarantine {rule.table} rows that "
+                    f"{count} rows of {table.name} still need ({table.name}.{ref.column} is NOT "
+                    f"NULL, {ref.how}); fix or remove those rows first. Nothing was changed."
+                )
+            continue
+        follow = Rule(
+            f"dangling-{table.name}-{ref.column}",
+            f"{table.name}.{ref.column} refers to a {ref.target} row that does not exist",
+            table.name,
+            CHANGED,
+            f"set {ref.column} to NULL",
+            select,
+            sets=((ref.column, "NULL"),),
+            match=f"r.row_id = x.{table.key}" if keyed else f"r.row_id = x.{ref.column}",
+            by_value=not keyed,
+        )
+        cleared = find(conn, follow)
+        if cleared.count:
+            apply(conn, follow, cleared, target=target)
+            conn.execute(sa.text(f"DROP TABLE {cleared.source}"))
+            done.append(cleared)
+    return done
 
 
 def describe(resolutions: Iterable[Resolution]) -> list[dict[str, Any]]:
