@@ -2,8 +2,11 @@
 
 One transaction (under the lock budget, retried): it must merge the per-league series back
 and restore the legacy constraints atomically, so the old application never sees a half
-state. Its writes wait for this transaction (about as long as `rally db downgrade legacy`
-takes on the same data); none fail. Data written in the window is kept.
+state. It first takes ACCESS EXCLUSIVE on every table in one bounded statement
+(`lock_up_front`), so it never waits holding a lock and no application write can end as a
+deadlock victim. Its writes wait for this transaction (about as long as
+`rally db downgrade legacy` takes on the same data); none fail. Data written in the window
+is kept.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from rally.legacy import data as legacy_data
 from rally.legacy import shape
 from rally.legacy.online import triggers
 from rally.legacy.online.backfill import drop_work_tables
-from rally.legacy.online.runner import STATE_TABLE, Log, steps
+from rally.legacy.online.runner import STATE_TABLE, Log, lock_up_front, steps
 
 
 class NothingToAbort(RallyError):
@@ -88,7 +91,17 @@ def _down_to_built_revision(conn: Connection, log: Log) -> None:
         command.downgrade(alembic_config(conn), BUILT_REVISION)
 
 
-def abort_work(conn: Connection, log: Log) -> None:
+def _lock_every_table(conn: Connection, within_s: float) -> None:
+    tables = conn.execute(
+        sa.text(
+            "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+            "AND relkind IN ('r', 'p')"
+        )
+    ).scalars()
+    lock_up_front(conn, dict.fromkeys(tables, "ACCESS EXCLUSIVE"), within_s=within_s)
+
+
+def abort_work(conn: Connection, log: Log, *, lock_within_s: float = 1.0) -> None:
     """Return the database to the legacy shape (runs in the caller's transaction)."""
     progress = steps(conn)
     if not progress:
@@ -98,6 +111,7 @@ def abort_work(conn: Connection, log: Log) -> None:
             "The online upgrade is being finalized; the window is closed. Finish it with "
             "`rally db upgrade --finalize`, then `rally db downgrade legacy` if needed."
         )
+    _lock_every_table(conn, lock_within_s)
     _down_to_built_revision(conn, log)
     for table in triggers.TABLES:
         triggers.drop_trigger(conn, table)

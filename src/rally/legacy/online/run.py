@@ -281,7 +281,13 @@ def abort(engine: Engine, *, log: Log, options: OnlineOptions | None = None) -> 
     """Return to the legacy shape from anywhere in the online upgrade, keeping every row."""
     opts = options or OnlineOptions()
     budget = LockBudget(lock_timeout_s=opts.lock_timeout_s, retries=opts.retries)
-    in_transaction(engine, lambda c: abort_work(c, log), budget=budget, what="abort", log=log)
+    in_transaction(
+        engine,
+        partial(abort_work, log=log, lock_within_s=budget.lock_timeout_s),
+        budget=budget,
+        what="abort",
+        log=log,
+    )
 
 
 def online_plan(engine: Engine) -> dict[str, Any]:
