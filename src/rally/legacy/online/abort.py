@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 
 from rally.errors import RallyError
 from rally.legacy import data as legacy_data
-from rally.legacy import shape
+from rally.legacy import quarantine, shape
 from rally.legacy.online import triggers
 from rally.legacy.online.backfill import drop_work_tables
 from rally.legacy.online.runner import STATE_TABLE, Log, lock_up_front, steps
@@ -125,6 +125,9 @@ def abort_work(conn: Connection, log: Log, *, lock_within_s: float = 1.0) -> Non
                 "JOIN players p ON p.id = c.player_id ON CONFLICT DO NOTHING"
             )
         )
+    # Rows the resolutions (--resolve) changed or deleted go back, as `rally db downgrade
+    # legacy` puts them back.
+    saved = quarantine.save(conn) if _exists(conn, quarantine.TABLE) else 0
     for table in legacy_data.NEW_TABLES:
         conn.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
     shape.drop_constraints_and_indexes(
@@ -135,6 +138,9 @@ def abort_work(conn: Connection, log: Log, *, lock_within_s: float = 1.0) -> Non
     for table, column in legacy_data.NEW_COLUMNS:
         conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN IF EXISTS {column}"))
     shape.restore_nullability(conn, legacy)
+    if saved:
+        restored = quarantine.restore(conn, log)
+        log(f"abort: put back {sum(restored.values())} rows from the quarantine")
     shape.check_unique_fit(conn, legacy)
     added = shape.add_constraints_and_indexes(conn, legacy)
     shape.drop_scratch(conn)
