@@ -220,7 +220,15 @@ def test_lock_held_during_expand_bounds_every_wait(pg_empty_url: str) -> None:
     try:
         started = time.perf_counter()
         thread.start()
-        time.sleep(2.5)
+        # Held until the upgrade has given up twice (a fixed sleep was too short on a loaded
+        # machine: the upgrade had not reached expand yet). Without a per-try budget it would
+        # wait in its first try and never log a refusal.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not done.is_set():
+            if sum(f"lock not granted within {budget:g}s" in line for line in log) >= 2:
+                break
+            time.sleep(0.05)
+        time.sleep(0.3)
         assert not done.is_set(), "the upgrade took a lock another session holds"
         released = time.perf_counter()
         held.rollback()
