@@ -154,6 +154,7 @@ def test_cli_plan_online_abort_then_online_and_finalize(pg_empty_url: str) -> No
     assert "both applications work" in out
     code, out = rally("db", "plan", "--online", "--database-url", pg_empty_url)
     assert "[done] backfill: split" in out and "window open" in out
+    assert "[done] backfill: resolve" in out
     assert failed_checks(pg_empty_url) == []
 
     code, out = rally("db", "upgrade", "--abort", "--database-url", pg_empty_url)

@@ -139,6 +139,10 @@ def resolve_damage(ctx: Context) -> None:
     """
     if not ctx.resolve:
         ctx.log("backfill: resolve: not asked (--resolve); the plan found no damage")
+        ctx.tx(
+            "backfill: resolve",
+            partial(mark, step="backfill: resolve", done=True, note="not asked"),
+        )
         return
     with ctx.engine.connect() as conn:
         extras = discover(conn)

@@ -193,9 +193,10 @@ LATER_REVISION_LOCKS = {
 def stamp_head(ctx: Context) -> None:
     """Record 0002 in alembic_version, then run the later revisions to head.
 
-    The online phases build exactly revision 0002's schema; the revisions after it are small
-    schema additions and run here, in this one short transaction. (The old application's own
-    alembic id is kept for --abort.)
+    The online phases build exactly revision 0002's schema; the revisions after it run here,
+    as they are, in this one transaction: writes to the tables they lock wait for all of it
+    (seconds at scale: 0005 rewrites players; see the README's figures). (The old
+    application's own alembic id is kept for --abort.)
 
     The revisions lock table after table as their DDL goes; with the old application writing,
     that order closed deadlock cycles (e.g. ACCESS EXCLUSIVE on users, then on
