@@ -12,7 +12,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from legacy_builder import LegacyBuilder
 from legacy_helpers import Clone, load_legacy
@@ -76,10 +75,6 @@ def complete(url: str, flag: str) -> str:
     return out.stdout
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 11, open: same cause as test_online_upgrade_while_the_old_application_writes; see the session note",
-)
 def test_kill_in_every_phase_then_rerun_completes(
     pg_clone: Clone, legacy_corpus_url: str, corpus_builder: LegacyBuilder
 ) -> None:

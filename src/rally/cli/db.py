@@ -226,7 +226,7 @@ def upgrade(
                 else (lambda: _safety_backup(engine, _backup_dir(settings, backup_dir), log))
             )
             options = legacy_online.OnlineOptions(
-                batch_size, pause, lock_timeout, assign_unknown=assign_unknown
+                batch_size, pause, lock_timeout, assign_unknown=assign_unknown, resolve=resolve
             )
             db_online.run(engine, mode=modes[0], options=options, log=log, backup=backup)
         return

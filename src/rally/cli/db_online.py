@@ -64,7 +64,9 @@ def _progress_bar() -> Iterator[Callable[[str, int, int], None]]:
         yield update
 
 
-def check_can_start(engine: Engine, assign_unknown: str | None, log: Log) -> migrate.DbState:
+def check_can_start(
+    engine: Engine, assign_unknown: str | None, log: Log, *, resolve: bool = False
+) -> migrate.DbState:
     """Refuse what the online path cannot carry; return the database's state."""
     if engine.dialect.name != "postgresql":
         raise UsageError(
@@ -75,7 +77,6 @@ def check_can_start(engine: Engine, assign_unknown: str | None, log: Log) -> mig
     if state.kind == "legacy":
         log("checking the legacy data (read-only, as `rally db plan`)")
         plan = build_plan(engine, assign_unknown=assign_unknown)
-        problems = list(plan["blockers"])
         # Tables Rally does not know: the online backfill does not re-point their series
         # references (nor count them as uses), so they take the offline path (issue 18).
         series_refs = [
@@ -85,26 +86,31 @@ def check_can_start(engine: Engine, assign_unknown: str | None, log: Log) -> mig
             if r["references"] == "series"
         ]
         if series_refs:
-            problems.append(
-                "tables Rally does not know reference series ("
+            raise RallyError(
+                "Cannot upgrade online: tables Rally does not know reference series ("
                 + ", ".join(series_refs[:8])
                 + (", ..." if len(series_refs) > 8 else "")
                 + "): the online upgrade does not re-point them; the offline "
-                "`rally db upgrade` does"
+                "`rally db upgrade` does. Nothing was changed."
             )
-        if plan.get("needs_resolve"):
-            problems += [
-                f"{r['count']} rows need the resolution {r['rule']!r}" for r in plan["resolutions"]
-            ]
-        if problems:
-            # TODO(issue 11): run the damaged-data resolutions (rally.legacy.resolve) as the
-            # first backfill step; until then damaged data goes through the offline path.
+        if plan["blockers"]:
             raise RallyError(
-                "Cannot upgrade online: " + "; ".join(problems) + ". The online "
-                "upgrade does not repair damaged data: resolve it with the offline path "
-                "(`rally db upgrade --resolve`, see docs/runbook.md) or fix the rows, then run "
-                "`--online` again. Nothing was changed."
+                "Cannot upgrade online: " + "; ".join(plan["blockers"]) + ". No resolution "
+                "covers these; fix the rows (`rally db plan` shows them), then run `--online` "
+                "again. Nothing was changed."
             )
+        needed = [
+            f"{r['count']} rows need the resolution {r['rule']!r}" for r in plan["resolutions"]
+        ]
+        if plan.get("needs_resolve") and not resolve:
+            raise RallyError(
+                "Cannot upgrade online: " + "; ".join(needed) + ". Check the resolutions "
+                "with `rally db plan` (sample rows, each one copied to the quarantine first), "
+                "then run `rally db upgrade --online --resolve` to apply them in the backfill "
+                "(or fix the rows yourself). Nothing was changed."
+            )
+        if needed:
+            log("plan: resolutions to apply in the backfill: " + "; ".join(needed))
     elif state.kind != "online" and not (state.kind == "rally" and _window_open(engine)):
         raise UsageError(
             f"--online upgrades a legacy database; this one is {state.describe}. "
@@ -137,7 +143,7 @@ def run(
         console.print(f"Finalized: the database is at {migrate.head_revision()}, "
                       "the old application's translation triggers are gone.")  # fmt: skip
         return
-    state = check_can_start(engine, options.assign_unknown, log)
+    state = check_can_start(engine, options.assign_unknown, log, resolve=options.resolve)
     if state.kind == "legacy" and backup is not None:
         backup()
     with _progress_bar() as progress:

@@ -289,25 +289,70 @@ def run(
     done: dict[str, Resolution] = {}
 
     def one(rule: Rule) -> Resolution:
-        found = find(conn, rule, {"assign": assign})
+        released: list[Resolution] = []
+        found = resolve_one(
+            conn,
+            rule,
+            assign=assign,
+            extras=extras,
+            strict=strict,
+            target=target,
+            log=log,
+            released=released,
+        )
+        for cleared in released:
+            _merge(done, cleared)
         if found.count:
-            for cleared in release(conn, rule, found, extras, strict=strict, target=target):
-                _merge(done, cleared)
-            apply(conn, rule, found, target=target)
-            if found.count:
-                _merge(done, found)
-                if log:
-                    log(f"resolved {found.count} {rule.table} rows: {rule.kind} -> {rule.text}")
-            conn.execute(sa.text(f"DROP TABLE {found.source}"))
+            _merge(done, found)
         return found
 
+    in_order(one, extras=extras, assign=assign)
+    return list(done.values())
+
+
+def resolve_one(
+    conn: Connection,
+    rule: Rule,
+    *,
+    assign: int | None,
+    extras: Sequence[ExtraTable] = (),
+    strict: bool = True,
+    target: str = quarantine.TABLE,
+    log: Callable[[str], None] | None = None,
+    released: list[Resolution] | None = None,
+) -> Resolution:
+    """Find and apply one rule in the caller's transaction; return what it did.
+
+    Foreign keys of unknown tables onto the rows it deletes are released first (`release`);
+    what that changed is appended to `released`.
+    """
+    found = find(conn, rule, {"assign": assign})
+    if found.count:
+        cleared = release(conn, rule, found, extras, strict=strict, target=target)
+        if released is not None:
+            released.extend(cleared)
+        apply(conn, rule, found, target=target)
+        if found.count and log:
+            log(f"resolved {found.count} {rule.table} rows: {rule.kind} -> {rule.text}")
+        conn.execute(sa.text(f"DROP TABLE {found.source}"))
+    return found
+
+
+def in_order(
+    one: Callable[[Rule], Resolution], *, extras: Sequence[ExtraTable], assign: int | None
+) -> None:
+    """Call `one` for every rule in the order `run` applies them.
+
+    `run` applies them all in the caller's transaction; the online upgrade gives each its own
+    short transaction (a rule finds only what is still damaged, so a re-run after a kill
+    resumes: the rules already committed find nothing).
+    """
     for _ in range(MAX_ORPHAN_PASSES):
         deleted = [one(rule) for rule in orphan_rules()]
         if not any(f.count and f.action == DELETED for f in deleted):
             break
     for rule in later_rules(extras, assign=assign):
         one(rule)
-    return list(done.values())
 
 
 def _released(extras: Sequence[ExtraTable], rule: Rule) -> list[tuple[ExtraTable, ExtraRef]]:

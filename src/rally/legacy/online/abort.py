@@ -2,8 +2,11 @@
 
 One transaction (under the lock budget, retried): it must merge the per-league series back
 and restore the legacy constraints atomically, so the old application never sees a half
-state. Its writes wait for this transaction (about as long as `rally db downgrade legacy`
-takes on the same data); none fail. Data written in the window is kept.
+state. It first takes ACCESS EXCLUSIVE on every table in one bounded statement
+(`lock_up_front`), so it never waits holding a lock and no application write can end as a
+deadlock victim. Its writes wait for this transaction (about as long as
+`rally db downgrade legacy` takes on the same data); none fail. Data written in the window
+is kept.
 """
 
 from __future__ import annotations
@@ -13,10 +16,10 @@ from sqlalchemy import Connection
 
 from rally.errors import RallyError
 from rally.legacy import data as legacy_data
-from rally.legacy import shape
+from rally.legacy import quarantine, shape
 from rally.legacy.online import triggers
 from rally.legacy.online.backfill import drop_work_tables
-from rally.legacy.online.runner import STATE_TABLE, Log, steps
+from rally.legacy.online.runner import STATE_TABLE, Log, lock_up_front, steps
 
 
 class NothingToAbort(RallyError):
@@ -88,7 +91,17 @@ def _down_to_built_revision(conn: Connection, log: Log) -> None:
         command.downgrade(alembic_config(conn), BUILT_REVISION)
 
 
-def abort_work(conn: Connection, log: Log) -> None:
+def _lock_every_table(conn: Connection, within_s: float) -> None:
+    tables = conn.execute(
+        sa.text(
+            "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+            "AND relkind IN ('r', 'p')"
+        )
+    ).scalars()
+    lock_up_front(conn, dict.fromkeys(tables, "ACCESS EXCLUSIVE"), within_s=within_s)
+
+
+def abort_work(conn: Connection, log: Log, *, lock_within_s: float = 1.0) -> None:
     """Return the database to the legacy shape (runs in the caller's transaction)."""
     progress = steps(conn)
     if not progress:
@@ -98,6 +111,7 @@ def abort_work(conn: Connection, log: Log) -> None:
             "The online upgrade is being finalized; the window is closed. Finish it with "
             "`rally db upgrade --finalize`, then `rally db downgrade legacy` if needed."
         )
+    _lock_every_table(conn, lock_within_s)
     _down_to_built_revision(conn, log)
     for table in triggers.TABLES:
         triggers.drop_trigger(conn, table)
@@ -111,6 +125,9 @@ def abort_work(conn: Connection, log: Log) -> None:
                 "JOIN players p ON p.id = c.player_id ON CONFLICT DO NOTHING"
             )
         )
+    # Rows the resolutions (--resolve) changed or deleted go back, as `rally db downgrade
+    # legacy` puts them back.
+    saved = quarantine.save(conn) if _exists(conn, quarantine.TABLE) else 0
     for table in legacy_data.NEW_TABLES:
         conn.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
     shape.drop_constraints_and_indexes(
@@ -121,6 +138,9 @@ def abort_work(conn: Connection, log: Log) -> None:
     for table, column in legacy_data.NEW_COLUMNS:
         conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN IF EXISTS {column}"))
     shape.restore_nullability(conn, legacy)
+    if saved:
+        restored = quarantine.restore(conn, log)
+        log(f"abort: put back {sum(restored.values())} rows from the quarantine")
     shape.check_unique_fit(conn, legacy)
     added = shape.add_constraints_and_indexes(conn, legacy)
     shape.drop_scratch(conn)

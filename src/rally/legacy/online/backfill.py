@@ -20,8 +20,11 @@ from sqlalchemy import Connection, Engine
 from rally.db.migrations.schema_0002 import metadata_0002
 from rally.legacy import data as legacy_data
 from rally.legacy.analysis import LEAGUE_FILL_TABLES, RESOLVED_SQL, SPLIT_SQL, league_fill_sql
+from rally.legacy.extra import discover
 from rally.legacy.online import triggers
 from rally.legacy.online.runner import LockBudget, Log, autocommit, in_transaction, mark, steps
+from rally.legacy.resolve import Resolution, in_order, resolve_one
+from rally.legacy.rules import Rule
 
 USES, SPLIT, MAP = "rally_online_uses", "rally_online_split", "rally_online_map"
 Progress = Callable[[str, int, int], None]  # step, rows done, rows total
@@ -38,8 +41,8 @@ class Context:
     pause_s: float = 0.0
     assign: int | None = None
     progress: Progress = field(default=lambda _s, _d, _t: None)
-    # Resolutions of damaged data (issue 10) run as the first backfill step once available.
-    resolve: Callable[[Connection], None] | None = None
+    # --resolve: the damaged-data resolutions run as the first backfill step.
+    resolve: bool = False
 
     def tx(self, what: str, work: Callable[[Connection], object]) -> None:
         """Run `work` in one short transaction under the lock budget."""
@@ -125,14 +128,54 @@ def steps_done(engine: Engine) -> dict[str, bool]:
 # --- backfill ------------------------------------------------------------------------------
 
 
+def resolve_damage(ctx: Context) -> None:
+    """With --resolve: the resolutions of `rally.legacy.resolve`, one rule per transaction.
+
+    The same rules in the same order as `rally db upgrade --resolve` (each row copied whole
+    into legacy_quarantine first), before the snapshot, so the league decisions see the
+    repaired rows. Each rule is its own short transaction under the batch lock budget, with
+    the translating triggers stepping aside (the backfill decides leagues set-based, as
+    offline). A killed run re-runs the rules: those already committed find nothing.
+    """
+    if not ctx.resolve:
+        ctx.log("backfill: resolve: not asked (--resolve); the plan found no damage")
+        ctx.tx(
+            "backfill: resolve",
+            partial(mark, step="backfill: resolve", done=True, note="not asked"),
+        )
+        return
+    with ctx.engine.connect() as conn:
+        extras = discover(conn)
+    total = 0
+
+    def one(rule: Rule) -> Resolution:
+        def work(conn: Connection) -> Resolution:
+            conn.execute(sa.text("SET LOCAL rally.online_backfill = 'on'"))
+            return resolve_one(conn, rule, assign=ctx.assign, extras=extras, log=ctx.log)
+
+        found = in_transaction(
+            ctx.engine,
+            work,
+            budget=ctx.budget,
+            what=f"backfill: resolve {rule.id}",
+            log=ctx.log,
+            timeout_s=ctx.budget.batch_lock_timeout_s,
+        )
+        nonlocal total
+        total += found.count
+        return found
+
+    in_order(one, extras=extras, assign=ctx.assign)
+    ctx.tx(
+        "backfill: resolve",
+        partial(mark, step="backfill: resolve", done=True, note=f"{total} rows resolved"),
+    )
+
+
 def snapshot(ctx: Context) -> None:
     """Materialise analysis.py's decisions (a long read; it blocks no writer)."""
 
     def work(conn: Connection) -> None:
-        if ctx.resolve is not None:
-            # The seam for damaged-data resolutions: they run first, atomically with the
-            # snapshot, so the snapshot sees the repaired rows.
-            ctx.resolve(conn)
         for table in (USES, SPLIT):
             conn.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
         params = {"assign": ctx.assign}

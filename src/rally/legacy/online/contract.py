@@ -26,7 +26,7 @@ from rally.db.state import head_revision
 from rally.legacy import data as legacy_data
 from rally.legacy.online import triggers
 from rally.legacy.online.backfill import Context, build_index, drop_work_tables
-from rally.legacy.online.runner import STATE_TABLE, mark
+from rally.legacy.online.runner import STATE_TABLE, lock_up_front, mark
 
 KEPT_TABLES = legacy_data.KEPT_TABLES
 NEW_TABLES = ("player_claims", "user_sessions", "login_attempts")
@@ -171,16 +171,43 @@ def _create(conn: Connection, *, table: sa.Table) -> None:
 #: The revision whose schema the online phases build (frozen, see schema_0002).
 BUILT_REVISION = "0002_league_isolation"
 
+#: The strongest lock each revision after BUILT_REVISION takes on a table that exists at
+#: BUILT_REVISION (ADD COLUMN: ACCESS EXCLUSIVE; a foreign key: SHARE ROW EXCLUSIVE on the
+#: table it references; CREATE INDEX: SHARE). `stamp_head` takes them all up front.
+#: tests/legacy/test_online_locks.py compares this with what the revisions really lock.
+LATER_REVISION_LOCKS = {
+    "users": "ACCESS EXCLUSIVE",  # 0003: email_verified_at, disabled_at
+    "user_sessions": "ACCESS EXCLUSIVE",  # 0003: client
+    "player_claims": "ACCESS EXCLUSIVE",  # 0003: status, check
+    "teams": "SHARE ROW EXCLUSIVE",  # 0003, 0004: referenced by team_captains, calendar_feeds
+    "leagues": "SHARE ROW EXCLUSIVE",  # 0003, 0006: referenced by new tables
+    "player_availability": "ACCESS EXCLUSIVE",  # 0004: schedule_id, its FK, UNIQUE, update
+    "schedule": "SHARE ROW EXCLUSIVE",  # 0004: referenced by player_availability
+    "players": "ACCESS EXCLUSIVE",  # 0005: generated search_name
+    "match_scores": "SHARE",  # 0005: indexes
+    "player_history": "SHARE",  # 0005, 0006: indexes
+    "series_stats": "ACCESS EXCLUSIVE",  # 0006: computed
+}
+
 
 def stamp_head(ctx: Context) -> None:
     """Record 0002 in alembic_version, then run the later revisions to head.
 
-    The online phases build exactly revision 0002's schema; the revisions after it are small
-    schema additions and run here, in this one short transaction. (The old application's own
-    alembic id is kept for --abort.)
+    The online phases build exactly revision 0002's schema; the revisions after it run here,
+    as they are, in this one transaction: writes to the tables they lock wait for all of it
+    (seconds at scale: 0005 rewrites players; see the README's figures). (The old
+    application's own alembic id is kept for --abort.)
+
+    The revisions lock table after table as their DDL goes; with the old application writing,
+    that order closed deadlock cycles (e.g. ACCESS EXCLUSIVE on users, then on
+    player_availability, while an insert into player_availability waited for its foreign-key
+    check on users), and PostgreSQL aborted the application's insert. So every lock they need
+    is taken first, in one bounded statement (`lock_up_front`): after it, nothing here waits.
     """
 
     def work(conn: Connection) -> None:
+        if head_revision() != BUILT_REVISION:
+            lock_up_front(conn, LATER_REVISION_LOCKS, within_s=ctx.budget.lock_timeout_s)
         exists = conn.execute(sa.text("SELECT to_regclass('alembic_version')")).scalar()
         if exists is None:
             conn.execute(

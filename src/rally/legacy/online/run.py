@@ -28,6 +28,7 @@ from rally.legacy.online.runner import (
 )
 
 WINDOW_STEP = "contract: stamp head"
+RESOLVE_OPTION = "option: --resolve"
 
 
 class OnlineUnavailable(RallyError):
@@ -43,6 +44,7 @@ class OnlineOptions:
     lock_timeout_s: float = 1.0
     retries: int = 40
     assign_unknown: str | None = None
+    resolve: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,14 @@ def _all_steps() -> list[Step]:
             "series, a context gets its team's series",
             "brief SHARE ROW EXCLUSIVE per table",
             backfill.install_triggers,
+        ),
+        Step(
+            "backfill: resolve",
+            "backfill",
+            "with --resolve: the damaged-data resolutions (as `rally db plan` lists them), "
+            "one rule per transaction, each row quarantined first",
+            "row locks of one rule's rows",
+            backfill.resolve_damage,
         ),
         Step(
             "backfill: snapshot",
@@ -218,7 +228,11 @@ def _context(engine: Engine, options: OnlineOptions, log: Log, progress: Progres
     budget = LockBudget(lock_timeout_s=options.lock_timeout_s, retries=options.retries)
     with engine.connect() as conn:
         assign = league_id_for(conn, options.assign_unknown)
-    return Context(engine, budget, log, options.batch_size, options.pause_s, assign, progress)
+        # A resumed run resolves as the run that started did (--resolve is recorded).
+        resolve = options.resolve or steps(conn).get(RESOLVE_OPTION, (0, False, None))[1]
+    return Context(
+        engine, budget, log, options.batch_size, options.pause_s, assign, progress, resolve
+    )
 
 
 def _run(ctx: Context, todo: list[Step]) -> None:
@@ -228,15 +242,22 @@ def _run(ctx: Context, todo: list[Step]) -> None:
                 continue
         ctx.log(f"{step.name}: {step.what}")
         step.run(ctx)
-        if step.name not in ("backfill: snapshot", "backfill: split", "backfill: sweep"):
+        if step.name not in (
+            "backfill: resolve",
+            "backfill: snapshot",
+            "backfill: split",
+            "backfill: sweep",
+        ):
             ctx.tx(step.name, partial(mark, step=step.name, done=True))
 
 
-def start(engine: Engine, budget: LockBudget, log: Log) -> None:
+def start(engine: Engine, budget: LockBudget, log: Log, *, resolve: bool = False) -> None:
     """Create the step table and remember the old application's alembic_version (for abort)."""
 
     def work(conn: Connection) -> None:
         if steps(conn):
+            if resolve:
+                mark(conn, RESOLVE_OPTION, done=True)
             return
         create_state(conn)
         existed = conn.execute(sa.text("SELECT to_regclass('alembic_version')")).scalar()
@@ -245,6 +266,7 @@ def start(engine: Engine, budget: LockBudget, log: Log) -> None:
             foreign = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
         mark(conn, "alembic_version: existed", done=existed is not None)
         mark(conn, "expand: started", done=True, note=foreign)
+        mark(conn, RESOLVE_OPTION, done=resolve)
 
     in_transaction(engine, work, budget=budget, what="start", log=log)
 
@@ -257,8 +279,9 @@ def upgrade_online(
     progress: Progress = lambda _s, _d, _t: None,
 ) -> None:
     """Run (or resume) expand, backfill and contract; the window then stays open."""
+    budget = LockBudget(lock_timeout_s=options.lock_timeout_s, retries=options.retries)
+    start(engine, budget, log, resolve=options.resolve)
     ctx = _context(engine, options, log, progress)
-    start(engine, ctx.budget, log)
     _run(ctx, _all_steps())
 
 
@@ -281,7 +304,13 @@ def abort(engine: Engine, *, log: Log, options: OnlineOptions | None = None) -> 
     """Return to the legacy shape from anywhere in the online upgrade, keeping every row."""
     opts = options or OnlineOptions()
     budget = LockBudget(lock_timeout_s=opts.lock_timeout_s, retries=opts.retries)
-    in_transaction(engine, lambda c: abort_work(c, log), budget=budget, what="abort", log=log)
+    in_transaction(
+        engine,
+        partial(abort_work, log=log, lock_within_s=budget.lock_timeout_s),
+        budget=budget,
+        what="abort",
+        log=log,
+    )
 
 
 def online_plan(engine: Engine) -> dict[str, Any]:

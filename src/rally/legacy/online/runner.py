@@ -7,9 +7,10 @@ when the lock is not granted it gives up, sleeps a jittered, growing pause and t
 
 from __future__ import annotations
 
+import graphlib
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -106,6 +107,90 @@ def autocommit(
                 conn.execute(sa.text(statement))
 
     _with_retries(once, budget=budget, what=what, log=log, timeout_s=budget.lock_timeout_s)
+
+
+# --- locks taken up front ------------------------------------------------------------------
+
+#: LOCK TABLE modes, weakest first.
+LOCK_MODES = (
+    "ACCESS SHARE",
+    "ROW SHARE",
+    "ROW EXCLUSIVE",
+    "SHARE UPDATE EXCLUSIVE",
+    "SHARE",
+    "SHARE ROW EXCLUSIVE",
+    "EXCLUSIVE",
+    "ACCESS EXCLUSIVE",
+)
+
+
+def referencing_first(conn: Connection, tables: Iterable[str]) -> list[str]:
+    """Order `tables` so that a table comes before the tables its foreign keys reference.
+
+    The old application's transactions go that way (a row of player_availability, then its
+    foreign-key checks on players and users), so locks taken in this order rarely close a
+    cycle with them.
+    """
+    wanted = sorted(set(tables))
+    edges = conn.execute(
+        sa.text(
+            "SELECT c.conrelid::regclass::text, c.confrelid::regclass::text FROM pg_constraint c "
+            "WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace"
+        )
+    ).all()
+    graph: dict[str, set[str]] = {t: set() for t in wanted}
+    for child, parent in edges:
+        if child != parent and child in graph and parent in graph:
+            graph[str(parent)].add(str(child))  # the parent after its children
+    try:
+        return list(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError:
+        return wanted
+
+
+def lock_up_front(conn: Connection, locks: dict[str, str], *, within_s: float) -> None:
+    """Take every table lock the rest of this transaction needs, all within `within_s`.
+
+    A transaction that takes its locks one by one as its DDL goes can hold one table while
+    it waits for another that an application transaction holds, and that transaction may be
+    waiting for the first table: a deadlock. PostgreSQL aborts whichever waiter's
+    `deadlock_timeout` expires first, often the application's. Here the locks are taken in
+    one statement, referencing tables first, and the whole statement gives up (55P03,
+    retried by the caller) before `deadlock_timeout` could expire for any session waiting
+    on a lock it already holds; once it holds them all, the transaction waits for nobody.
+    Tables that do not exist are skipped.
+    """
+    deadlock_ms = int(
+        conn.execute(
+            sa.text("SELECT setting::int FROM pg_settings WHERE name = 'deadlock_timeout'")
+        ).scalar_one()
+    )
+    bound_ms = max(1, int(min(within_s * 1000, deadlock_ms / 2)))
+    previous = conn.execute(sa.text("SELECT current_setting('lock_timeout')")).scalar_one()
+    statements = []
+    for table in referencing_first(conn, locks):
+        mode = locks[table]
+        if mode not in LOCK_MODES:
+            raise ValueError(f"unknown lock mode {mode!r}")
+        qualified = 'public."' + table.replace('"', '""') + '"'
+        literal = qualified.replace("'", "''")
+        statements.append(
+            f"IF to_regclass('{literal}') IS NOT NULL THEN "
+            "left_ms := ceil(extract(epoch FROM deadline - clock_timestamp()) * 1000); "
+            "IF left_ms < 1 THEN RAISE EXCEPTION USING ERRCODE = 'lock_not_available', "
+            f"MESSAGE = 'locks not all taken within {bound_ms}ms'; END IF; "
+            "PERFORM set_config('lock_timeout', left_ms || 'ms', true); "
+            f"LOCK TABLE {qualified} IN {mode} MODE; END IF;"
+        )
+    conn.execute(
+        sa.text(
+            "DO $rally$ DECLARE deadline timestamptz := clock_timestamp() + "
+            f"interval '{bound_ms} milliseconds'; left_ms bigint; BEGIN "
+            + " ".join(statements)
+            + " END $rally$"
+        )
+    )
+    conn.execute(sa.text("SELECT set_config('lock_timeout', :v, true)"), {"v": previous})
 
 
 # --- persisted progress --------------------------------------------------------------------

@@ -1,0 +1,153 @@
+"""Locks taken up front: the later revisions' lock list is complete; the taking is bounded."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+
+from rally.db import make_engine, migrate
+from rally.db.state import alembic_config
+from rally.legacy.online.contract import BUILT_REVISION, LATER_REVISION_LOCKS
+from rally.legacy.online.runner import LOCK_MODES, lock_up_front, referencing_first
+
+
+def _mode(pg_mode: str) -> str:
+    # pg_locks says "ShareRowExclusiveLock"; LOCK TABLE says "SHARE ROW EXCLUSIVE".
+    return " ".join(re.findall(r"[A-Z][a-z]+", pg_mode.removesuffix("Lock"))).upper()
+
+
+def test_later_revisions_lock_exactly_what_the_list_says(pg_empty_url: str) -> None:
+    engine = make_engine(pg_empty_url)
+    try:
+        migrate.upgrade(engine, revision=BUILT_REVISION, verify=False)
+        with engine.connect() as conn:
+            existing = set(
+                conn.execute(
+                    sa.text(
+                        "SELECT relname FROM pg_class WHERE relkind = 'r' "
+                        "AND relnamespace = 'public'::regnamespace"
+                    )
+                ).scalars()
+            )
+            conn.commit()
+            with conn.begin() as tx:
+                command.upgrade(alembic_config(conn), "head")
+                held = conn.execute(
+                    sa.text(
+                        "SELECT c.relname, l.mode FROM pg_locks l JOIN pg_class c "
+                        "ON c.oid = l.relation WHERE l.pid = pg_backend_pid() "
+                        "AND c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace"
+                    )
+                ).all()
+                tx.rollback()
+    finally:
+        engine.dispose()
+    strongest: dict[str, str] = {}
+    for table, pg_mode in held:
+        if table not in existing or table == "alembic_version":
+            continue  # tables the revisions create, and the stamp itself
+        mode = _mode(pg_mode)
+        if LOCK_MODES.index(mode) > LOCK_MODES.index(strongest.get(table, LOCK_MODES[0])):
+            strongest[table] = mode
+    # A new revision that locks another table (or locks one harder) must be listed, or the
+    # online upgrade would take that lock late and could deadlock the old application.
+    assert strongest == LATER_REVISION_LOCKS
+
+
+def test_referencing_tables_are_locked_before_the_tables_they_reference(
+    pg_db_url: str,
+) -> None:
+    engine = make_engine(pg_db_url)
+    try:
+        with engine.connect() as conn:
+            order = referencing_first(conn, LATER_REVISION_LOCKS)
+    finally:
+        engine.dispose()
+    assert sorted(order) == sorted(LATER_REVISION_LOCKS)
+    for child, parent in [
+        ("player_availability", "players"),
+        ("player_availability", "users"),
+        ("player_availability", "schedule"),
+        ("players", "teams"),
+        ("series_stats", "teams"),
+        ("teams", "leagues"),
+    ]:
+        assert order.index(child) < order.index(parent), order
+
+
+def test_locks_not_all_granted_in_time_are_all_given_up_and_writers_go_on(
+    pg_db_url: str,
+) -> None:
+    """A long transaction holds one table: the locks already taken are released in time."""
+    engine = make_engine(pg_db_url)
+    holder = engine.connect()
+    holder.begin()
+    holder.execute(sa.text("LOCK TABLE series_stats IN ROW EXCLUSIVE MODE"))
+    waited: list[float] = []
+    errors: list[str] = []
+
+    def writer() -> None:
+        time.sleep(0.1)  # after lock_up_front holds player_availability
+        started = time.perf_counter()
+        try:
+            with engine.begin() as conn:
+                conn.execute(
+                    sa.text("UPDATE player_availability SET player_id = player_id WHERE false")
+                )
+        except sa.exc.DBAPIError as exc:
+            errors.append(str(exc.orig))
+        waited.append(time.perf_counter() - started)
+
+    thread = threading.Thread(target=writer)
+    try:
+        with engine.connect() as conn, conn.begin():
+            thread.start()
+            started = time.perf_counter()
+            with pytest.raises(sa.exc.OperationalError) as failure:
+                lock_up_front(
+                    conn,
+                    {"series_stats": "ACCESS EXCLUSIVE", "player_availability": "ACCESS EXCLUSIVE"},
+                    within_s=0.4,
+                )
+            elapsed = time.perf_counter() - started
+        thread.join(10)
+    finally:
+        holder.rollback()
+        holder.close()
+        engine.dispose()
+    assert getattr(failure.value.orig, "sqlstate", None) == "55P03"
+    assert 0.3 < elapsed < 1.5, elapsed
+    assert errors == []
+    assert waited and waited[0] < 1.5, waited
+
+
+def test_locks_are_taken_when_free_and_the_lock_timeout_is_restored(pg_db_url: str) -> None:
+    engine = make_engine(pg_db_url)
+    try:
+        with engine.connect() as conn, conn.begin():
+            conn.execute(sa.text("SET LOCAL lock_timeout = '700ms'"))
+            lock_up_front(
+                conn,
+                {"players": "ACCESS EXCLUSIVE", "teams": "SHARE", "no_such_table": "SHARE"},
+                within_s=1.0,
+            )
+            held = dict(
+                conn.execute(
+                    sa.text(
+                        "SELECT c.relname, l.mode FROM pg_locks l JOIN pg_class c "
+                        "ON c.oid = l.relation WHERE l.pid = pg_backend_pid() "
+                        "AND c.relname IN ('players', 'teams')"
+                    )
+                ).all()
+            )
+            assert held == {"players": "AccessExclusiveLock", "teams": "ShareLock"}
+            assert conn.execute(sa.text("SHOW lock_timeout")).scalar() == "700ms"
+            with pytest.raises(ValueError, match="unknown lock mode"):
+                lock_up_front(conn, {"players": "EVERYTHING"}, within_s=1.0)
+    finally:
+        engine.dispose()
