@@ -19,7 +19,7 @@ from rally.services.plan import Plan
 from rally.services.standings import Standings, standings_plan
 from rally.web.charts import bar_chart, line_chart
 from rally.web.deps import Db, OptionalUser, OptionalUserId, request_session
-from rally.web.fragments import date_label, fixture_list
+from rally.web.fragments import date_label, fixture_list, played_list
 from rally.web.loader import load
 from rally.web.page_cache import answer_key, render_page
 from rally.web.pages import render
@@ -51,7 +51,9 @@ async def player(request: Request, user_id: OptionalUserId, player_id: Id) -> Re
                 else ""
             ),
         )
-        return {"player": page, "name": name, "chart": chart, "date_label": date_label}
+        recent = played_list(page.matches)
+        context = {"player": page, "name": name, "chart": chart, "recent": recent}
+        return {**context, "date_label": date_label}
 
     return render_page(request, "player.html", (player_id, answer_key(answers)), context)
 
