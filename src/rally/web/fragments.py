@@ -17,6 +17,7 @@ from markupsafe import escape as markup_escape
 
 from rally.services.fixtures import SeriesMatch
 from rally.services.players import PlayedLine
+from rally.services.search import SearchHit
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -105,3 +106,17 @@ def played_list(matches: Sequence[PlayedLine]) -> Markup:
             "</span></li>\n"
         )
     return Markup('\n<ul class="played">\n' + "".join(items) + "\n</ul>\n")
+
+
+def search_hits(hits: Sequence[SearchHit]) -> Markup:
+    """The hits of the search page (search.html's list items, built without its Jinja loop)."""
+    items = []
+    for h in hits:
+        pti = f'<span class="pti">PTI {h.pti:.1f}</span>' if h.pti is not None else ""
+        items.append(
+            f'\n<li class="card"><a class="who" href="/players/{_text(h.player_id)}">'
+            f"{_text(h.first_name)} {_text(h.last_name)}</a>\n"
+            f'<span class="where">{_text(h.team or h.club)} · {_text(h.series)} · '
+            f"{_text(h.league_name)} · {_text(h.club)}</span>\n{pti}</li>\n"
+        )
+    return Markup("".join(items))

@@ -19,7 +19,7 @@ from rally.services.plan import Plan
 from rally.services.standings import Standings, standings_plan
 from rally.web.charts import bar_chart, line_chart
 from rally.web.deps import Db, OptionalUser, OptionalUserId, request_session
-from rally.web.fragments import date_label, fixture_list, played_list
+from rally.web.fragments import date_label, fixture_list, played_list, search_hits
 from rally.web.loader import load
 from rally.web.page_cache import answer_key, render_page
 from rally.web.pages import render
@@ -81,6 +81,7 @@ async def search_page(
             "league": league.upper(),
             "leagues": leagues,
             "hits": hits,
+            "hit_items": search_hits(hits),
             "searched": bool(q),
         },
     )
