@@ -14,7 +14,7 @@ parameters.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -39,8 +39,22 @@ def dialect_of(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def run(session: Session, plan: Plan[T], answers: list[tuple[Any, ...]] | None = None) -> T:
-    """Run a plan on a Session; append each query's rows to `answers` when given."""
+class Answered(Exception):
+    """Raised by `run`/`run_async` when `done()` says the answers so far are enough."""
+
+
+def run(
+    session: Session,
+    plan: Plan[T],
+    answers: list[tuple[Any, ...]] | None = None,
+    done: Callable[[], bool] | None = None,
+) -> T:
+    """Run a plan on a Session; append each query's rows to `answers` when given.
+
+    After each query, `done()` (when given) may end the plan before it shapes its result:
+    `Answered` is raised (a page already rendered from the same answers, see
+    rally.web.page_cache). A plan is deterministic, so equal answers mean an equal result.
+    """
     try:
         statement, params = next(plan)
         while True:
@@ -48,6 +62,9 @@ def run(session: Session, plan: Plan[T], answers: list[tuple[Any, ...]] | None =
             rows = list(session.connection().execute(statement, dict(params)).all())
             if answers is not None:
                 answers.append(tuple(rows))
+                if done is not None and done():
+                    plan.close()
+                    raise Answered
             statement, params = plan.send(rows)
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
@@ -73,10 +90,11 @@ async def run_async(
     connection: psycopg.AsyncConnection[Any],
     plan: Plan[T],
     answers: list[tuple[Any, ...]] | None = None,
+    done: Callable[[], bool] | None = None,
 ) -> T:
     """Run a plan on an autocommit psycopg connection (PostgreSQL), each query prepared.
 
-    Each query's rows are appended to `answers` when given.
+    Each query's rows are appended to `answers` when given; `done` as in `run`.
     """
     try:
         statement, params = next(plan)
@@ -94,6 +112,9 @@ async def run_async(
             rows = [make._make(row) for row in await cursor.fetchall()] if make else []
             if answers is not None:
                 answers.append(tuple(rows))
+                if done is not None and done():
+                    plan.close()
+                    raise Answered
             statement, params = plan.send(rows)
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]

@@ -57,6 +57,10 @@ class PageCache:
         self._pages.move_to_end(key)
         return parts
 
+    def peek(self, key: Hashable) -> list[str] | None:
+        """The page of `key`, if kept (not counted, not refreshed)."""
+        return self._pages.get(key)
+
     def put(self, key: Hashable, parts: list[str]) -> None:
         self._pages[key] = parts
         self._pages.move_to_end(key)
@@ -77,7 +81,6 @@ def render_page(
     user is signed in (added here): the database's answer and the request's inputs.
     `context()` is called on a miss only. With `key` None the page is always rendered.
     """
-    csrf = csrf_token(request)
     user = signed_in(request)
     cache: PageCache = request.app.state.page_cache
     full_key = (name, user is not None, key)
@@ -92,6 +95,46 @@ def render_page(
         parts = template.render(values).split(_CSRF)
         if key is not None:
             cache.put(full_key, parts)
-    response = HTMLResponse(csrf.join(parts), status_code=status_code)
+    return _respond(request, parts, status_code)
+
+
+def _respond(request: Request, parts: list[str], status_code: int = 200) -> Response:
+    response = HTMLResponse(csrf_token(request).join(parts), status_code=status_code)
     remember_anon(request, response)
     return response
+
+
+class PlanPage:
+    """A page rendered from a plan's rows (rally.services.plan): collects the rows and ends
+    the plan, before it shapes its result, as soon as a page rendered from the same rows is
+    kept. Use: ``load(request, None, plan_for, page.answers, page.done)``, then
+    `page.respond()` on `Answered`, else `render_page(request, name, page.key(), ...)`."""
+
+    def __init__(self, request: Request, name: str, inputs: Hashable) -> None:
+        self.request = request
+        self.name = name
+        self.inputs = inputs
+        self.answers: list[tuple[Any, ...]] = []
+        self._signed_in = signed_in(request) is not None
+        self._found: list[str] | None = None
+
+    def key(self) -> Hashable:
+        """The key `render_page` takes: the request's inputs and the rows."""
+        return (self.inputs, answer_key(self.answers))
+
+    def done(self) -> bool:
+        """Tell whether a page was rendered from the rows read so far (a plan is
+        deterministic: the same rows so far, the same remaining queries and page)."""
+        cache: PageCache = self.request.app.state.page_cache
+        try:
+            self._found = cache.peek((self.name, self._signed_in, self.key()))
+        except TypeError:  # an unhashable value in the rows: no early end
+            return False
+        return self._found is not None
+
+    def respond(self) -> Response:
+        """The kept page, after `done()` said True."""
+        assert self._found is not None
+        cache: PageCache = self.request.app.state.page_cache
+        cache.get((self.name, self._signed_in, self.key()))  # counted and refreshed
+        return _respond(self.request, self._found)

@@ -15,13 +15,13 @@ from starlette.concurrency import run_in_threadpool
 
 from rally.services import clubs, players, search
 from rally.services.fixtures import SeriesMatch, series_matches_plan
-from rally.services.plan import Plan
+from rally.services.plan import Answered, Plan
 from rally.services.standings import Standings, standings_plan
 from rally.web.charts import bar_chart, line_chart
 from rally.web.deps import Db, OptionalUser, OptionalUserId, request_session
 from rally.web.fragments import date_label, fixture_list, played_list, search_hits
 from rally.web.loader import load
-from rally.web.page_cache import answer_key, render_page
+from rally.web.page_cache import PlanPage, render_page
 from rally.web.pages import render
 from rally.web.schemas import MAX_ID
 
@@ -35,10 +35,17 @@ LeagueKey = Annotated[str, Query(max_length=64)]
 @router.get("/players/{player_id}")
 async def player(request: Request, user_id: OptionalUserId, player_id: Id) -> Response:
     """A player: teams in every league, record, PTI with its history chart, recent matches."""
-    answers: list[Any] = []
-    page = await load(
-        request, None, lambda _: players.player_page_plan(player_id=player_id), answers
-    )
+    probe = PlanPage(request, "player.html", player_id)
+    try:
+        page = await load(
+            request,
+            None,
+            lambda _: players.player_page_plan(player_id=player_id),
+            probe.answers,
+            probe.done,
+        )
+    except Answered:
+        return probe.respond()
 
     def context() -> dict[str, Any]:
         name = f"{page.first_name} {page.last_name}"
@@ -55,7 +62,7 @@ async def player(request: Request, user_id: OptionalUserId, player_id: Id) -> Re
         context = {"player": page, "name": name, "chart": chart, "recent": recent}
         return {**context, "date_label": date_label}
 
-    return render_page(request, "player.html", (player_id, answer_key(answers)), context)
+    return render_page(request, "player.html", probe.key(), context)
 
 
 @router.get("/search")
@@ -63,19 +70,23 @@ async def search_page(
     request: Request, user_id: OptionalUserId, q: SearchText = "", league: LeagueKey = ""
 ) -> Response:
     """Find a player by name within a league (or all leagues)."""
-    answers: list[Any] = []
-    leagues, hits = await load(
-        request,
-        None,
-        lambda dialect: search.search_page_plan(
-            query=q, league=league or None, limit=30, dialect=dialect
-        ),
-        answers,
-    )
+    probe = PlanPage(request, "search.html", (q, league))
+    try:
+        leagues, hits = await load(
+            request,
+            None,
+            lambda dialect: search.search_page_plan(
+                query=q, league=league or None, limit=30, dialect=dialect
+            ),
+            probe.answers,
+            probe.done,
+        )
+    except Answered:
+        return probe.respond()
     return render_page(
         request,
         "search.html",
-        (q, league, answer_key(answers)),
+        probe.key(),
         lambda: {
             "q": q,
             "league": league.upper(),
@@ -99,9 +110,18 @@ def club_list(request: Request, user: OptionalUser, db: Db, name: SearchText = "
 @router.get("/clubs/{club_id}")
 async def club(request: Request, user_id: OptionalUserId, club_id: Id) -> Response:
     """A club: every team across series and leagues with its standing and record."""
-    answers: list[Any] = []
-    page = await load(request, None, lambda _: clubs.club_page_plan(club_id=club_id), answers)
-    return render_page(request, "club.html", (club_id, answer_key(answers)), lambda: {"club": page})
+    probe = PlanPage(request, "club.html", club_id)
+    try:
+        page = await load(
+            request,
+            None,
+            lambda _: clubs.club_page_plan(club_id=club_id),
+            probe.answers,
+            probe.done,
+        )
+    except Answered:
+        return probe.respond()
+    return render_page(request, "club.html", probe.key(), lambda: {"club": page})
 
 
 def _series_plan(series_id: int) -> Plan[tuple[Standings, list[SeriesMatch]]]:
@@ -114,8 +134,14 @@ async def series_page(
     request: Request, db: Session | None, series_id: int, highlight: int | None = None
 ) -> Response:
     """Render a series: standings (team column kept in view), points chart, fixtures."""
-    answers: list[Any] = []
-    table, matches = await load(request, db, lambda _: _series_plan(series_id), answers)
+    # Pages without standings are not kept (they read the teams apart): no early end there.
+    probe = PlanPage(request, "standings.html", (series_id, highlight))
+    try:
+        table, matches = await load(
+            request, db, lambda _: _series_plan(series_id), probe.answers, probe.done
+        )
+    except Answered:
+        return probe.respond()
 
     def context() -> dict[str, Any]:
         mine = next(
@@ -143,8 +169,7 @@ async def series_page(
         else:
             teams = await run_in_threadpool(series_teams, db, series_id=series_id)
         return render_page(request, "standings.html", None, lambda: {**context(), "teams": teams})
-    key = (series_id, highlight, answer_key(answers))
-    return render_page(request, "standings.html", key, context)
+    return render_page(request, "standings.html", probe.key(), context)
 
 
 @router.get("/series/{series_id}")
