@@ -18,12 +18,13 @@ from functools import lru_cache
 from typing import Any
 
 from icalendar import Calendar, Event, Timezone
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from rally.models import CalendarFeed, Player, PlayerClaim, Schedule, Team
 from rally.services.availability import LEAGUE_TZ, answer_rights
 from rally.services.errors import CalendarFeedNotFound
+from rally.services.plan import Plan, run
 from rally.services.teams import team_select
 
 #: A match without an end time in the data is shown this long.
@@ -102,21 +103,76 @@ def revoke_feed(session: Session, *, user_id: int, feed_id: int) -> None:
     session.flush()
 
 
-def _feed_for(session: Session, token: str, key: bytes) -> CalendarFeed:
-    feed_id, _, _mac = token.partition(".")
-    feed = (
-        session.get(CalendarFeed, int(feed_id)) if feed_id.isdigit() and len(feed_id) < 10 else None
+_NOT_FOUND = (
+    "This calendar link does not work: it was revoked or mistyped. "
+    "Get a new one on your team page in Rally."
+)
+
+
+@lru_cache(maxsize=1)
+def _feed_statements() -> dict[str, Any]:
+    # Built once: rally.services.plan prepares each statement on PostgreSQL.
+    feed = select(
+        CalendarFeed.id,
+        CalendarFeed.salt,
+        CalendarFeed.revoked_at,
+        CalendarFeed.team_id,
+        CalendarFeed.user_id,
+    ).where(CalendarFeed.id == bindparam("feed_id"))
+    claimed = (
+        select(Player.team_id)
+        .join(PlayerClaim, PlayerClaim.player_id == Player.id)
+        .where(PlayerClaim.user_id == bindparam("user_id"))
     )
-    if (
-        feed is None
-        or feed.revoked_at is not None
-        or not hmac.compare_digest(feed_token(key, feed.id, feed.salt), token)
+    fixture_columns = (
+        Schedule.id,
+        Schedule.match_date,
+        Schedule.match_time,
+        Schedule.home_team,
+        Schedule.away_team,
+        Schedule.home_team_id,
+        Schedule.away_team_id,
+        Schedule.location,
+    )
+    out: dict[str, Any] = {"feed": feed}
+    for kind, team_filter in (
+        ("team", Team.id == bindparam("team_id")),
+        ("user", Team.id.in_(claimed)),
     ):
-        raise CalendarFeedNotFound(
-            "This calendar link does not work: it was revoked or mistyped. "
-            "Get a new one on your team page in Rally."
+        teams = team_select().where(team_filter)
+        ids = select(teams.subquery().c[0])
+        out[f"teams_{kind}"] = teams
+        out[f"fixtures_{kind}"] = (
+            select(*fixture_columns)
+            .where(
+                or_(Schedule.home_team_id.in_(ids), Schedule.away_team_id.in_(ids)),
+                Schedule.match_date.is_not(None),
+            )
+            .order_by(Schedule.match_date, Schedule.match_time, Schedule.id)
         )
-    return feed
+    return out
+
+
+def feed_plan(*, token: str, key: bytes) -> Plan[bytes]:
+    """Plan of `feed_ics` (see rally.services.plan): the feed, its teams, their fixtures."""
+    feed_id, _, _mac = token.partition(".")
+    if not (feed_id.isdigit() and len(feed_id) < 10):
+        raise CalendarFeedNotFound(_NOT_FOUND)
+    statements = _feed_statements()
+    found = yield statements["feed"], {"feed_id": int(feed_id)}
+    if (
+        not found
+        or found[0][2] is not None
+        or not hmac.compare_digest(feed_token(key, found[0][0], found[0][1]), token)
+    ):
+        raise CalendarFeedNotFound(_NOT_FOUND)
+    _id, _salt, _revoked, team_id, user_id = found[0]
+    kind, params = ("team", {"team_id": team_id}) if team_id else ("user", {"user_id": user_id})
+    teams = {r[0]: tuple(r) for r in (yield statements[f"teams_{kind}"], params)}
+    fixtures = yield statements[f"fixtures_{kind}"], params
+    only = teams.get(team_id) if team_id else None
+    name = f"Rally: {only[1]}" if only else "Rally: my matches"
+    return _render(name, tuple(sorted(teams.values())), tuple(tuple(f) for f in fixtures))
 
 
 def feed_ics(session: Session, *, token: str, key: bytes) -> bytes:
@@ -125,37 +181,7 @@ def feed_ics(session: Session, *, token: str, key: bytes) -> bytes:
     The rows are read on every request; only turning them into iCalendar text is memoized,
     keyed by the rows themselves, so a changed match changes the document at once.
     """
-    feed = _feed_for(session, token, key)
-    if feed.team_id is not None:
-        team_filter = Team.id == feed.team_id
-    else:
-        claimed = (
-            select(Player.team_id)
-            .join(PlayerClaim, PlayerClaim.player_id == Player.id)
-            .where(PlayerClaim.user_id == feed.user_id)
-        )
-        team_filter = Team.id.in_(claimed)
-    teams = {r[0]: tuple(r) for r in session.execute(team_select().where(team_filter))}
-    fixtures = session.execute(
-        select(
-            Schedule.id,
-            Schedule.match_date,
-            Schedule.match_time,
-            Schedule.home_team,
-            Schedule.away_team,
-            Schedule.home_team_id,
-            Schedule.away_team_id,
-            Schedule.location,
-        )
-        .where(
-            or_(Schedule.home_team_id.in_(teams), Schedule.away_team_id.in_(teams)),
-            Schedule.match_date.is_not(None),
-        )
-        .order_by(Schedule.match_date, Schedule.match_time, Schedule.id)
-    ).all()
-    only = teams.get(feed.team_id) if feed.team_id else None
-    name = f"Rally: {only[1]}" if only else "Rally: my matches"
-    return _render(name, tuple(sorted(teams.values())), tuple(tuple(f) for f in fixtures))
+    return run(session, feed_plan(token=token, key=key))
 
 
 @lru_cache(maxsize=1)

@@ -14,7 +14,7 @@ parameters.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -30,6 +30,8 @@ Plan = Generator[Query, list[Any], T]
 
 _DIALECT = postgresql.psycopg.dialect()  # type: ignore[no-untyped-call]
 _COMPILED: dict[int, tuple[Any, str, dict[str, Any]]] = {}
+#: The row type of each statement's text (False: it returns no rows).
+_ROW_MAKERS: dict[str, Any] = {}
 
 
 def dialect_of(session: Session) -> str:
@@ -37,13 +39,32 @@ def dialect_of(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
-def run(session: Session, plan: Plan[T]) -> T:
-    """Run a plan on a Session."""
+class Answered(Exception):
+    """Raised by `run`/`run_async` when `done()` says the answers so far are enough."""
+
+
+def run(
+    session: Session,
+    plan: Plan[T],
+    answers: list[tuple[Any, ...]] | None = None,
+    done: Callable[[], bool] | None = None,
+) -> T:
+    """Run a plan on a Session; append each query's rows to `answers` when given.
+
+    After each query, `done()` (when given) may end the plan before it shapes its result:
+    `Answered` is raised (a page already rendered from the same answers, see
+    rally.web.page_cache). A plan is deterministic, so equal answers mean an equal result.
+    """
     try:
         statement, params = next(plan)
         while True:
             # Core statements on the session's connection: no ORM result processing.
             rows = list(session.connection().execute(statement, dict(params)).all())
+            if answers is not None:
+                answers.append(tuple(rows))
+                if done is not None and done():
+                    plan.close()
+                    raise Answered
             statement, params = plan.send(rows)
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
@@ -65,18 +86,35 @@ def _compiled(statement: Any) -> tuple[str, dict[str, Any]]:
     return entry[1], entry[2]
 
 
-async def run_async(connection: psycopg.AsyncConnection[Any], plan: Plan[T]) -> T:
-    """Run a plan on an autocommit psycopg connection (PostgreSQL), each query prepared."""
+async def run_async(
+    connection: psycopg.AsyncConnection[Any],
+    plan: Plan[T],
+    answers: list[tuple[Any, ...]] | None = None,
+    done: Callable[[], bool] | None = None,
+) -> T:
+    """Run a plan on an autocommit psycopg connection (PostgreSQL), each query prepared.
+
+    Each query's rows are appended to `answers` when given; `done` as in `run`.
+    """
     try:
         statement, params = next(plan)
         while True:
             sql, defaults = _compiled(statement)
             cursor = await connection.execute(sql, {**defaults, **params}, prepare=True)
-            rows = []
-            if cursor.description:
-                # Rows read by column name too, as SQLAlchemy's (records.to_record does).
-                make = _row_type(tuple(column.name for column in cursor.description))
-                rows = [make._make(row) for row in await cursor.fetchall()]
+            make: Any = _ROW_MAKERS.get(sql)
+            if make is None:
+                # Rows read by column name too, as SQLAlchemy's (records.to_record does). A
+                # statement's columns never change: its row type is made once (building
+                # `cursor.description` costs as much as reading the rows).
+                description = cursor.description
+                make = _row_type(tuple(c.name for c in description)) if description else False
+                _ROW_MAKERS[sql] = make
+            rows = [make._make(row) for row in await cursor.fetchall()] if make else []
+            if answers is not None:
+                answers.append(tuple(rows))
+                if done is not None and done():
+                    plan.close()
+                    raise Answered
             statement, params = plan.send(rows)
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]

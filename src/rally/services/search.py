@@ -11,7 +11,7 @@ Both fold the query with `names.normalize`, as ``rally_fold`` folds the names.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -73,8 +73,9 @@ def _statements() -> dict[str, Any]:
 
 
 def _hit(row: Any, score: float) -> SearchHit:
+    # vars, not asdict: the fields are plain values, and asdict deep-copies each of them.
     record = to_record(row)
-    return SearchHit(**asdict(record), club_id=row[13], score=round(float(score), 3))
+    return SearchHit(**vars(record), club_id=row[13], score=round(float(score), 3))
 
 
 def search_plan(

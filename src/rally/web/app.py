@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import jinja2
 from argon2 import PasswordHasher
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -35,6 +36,7 @@ from rally.services.errors import NotSignedIn, SignInBusy, TooManySignInAttempts
 from rally.web.aiodb import AsyncPool
 from rally.web.friendly import page_sentence
 from rally.web.hashing import LimitedHasher
+from rally.web.page_cache import PageCache
 from rally.web.replica import ReplicaRouter
 
 HERE = Path(__file__).resolve().parent
@@ -205,7 +207,15 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
     app.state.mailer = mailer_for(settings)
     if not settings.mail.host:
         log.warning("RALLY_SMTP_HOST is not set: mail goes to %s", settings.data_dir / "outbox")
-    app.state.templates = Jinja2Templates(directory=HERE / "templates")
+    # Templates ship with the package: no modification-time check on every render.
+    app.state.templates = Jinja2Templates(
+        env=jinja2.Environment(
+            loader=jinja2.FileSystemLoader(HERE / "templates"),
+            autoescape=jinja2.select_autoescape(),
+            auto_reload=False,
+        )
+    )
+    app.state.page_cache = PageCache()
     app.state.static_dir = HERE / "static"
     app.state.head_revision = head_revision()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -221,16 +231,18 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
     app.add_middleware(RequestLog, access_log=settings.access_log, metrics=app.state.metrics)
     app.include_router(ops.router)
     app.include_router(api.health)
+    # The pages players open most come before the long lists of routes: a request is
+    # matched against the routes in order, which costs as much as rendering a small page.
+    app.include_router(week_api.feeds)
+    app.include_router(week_pages.router)
+    app.include_router(player_pages.router)
     app.include_router(api.router)
     app.include_router(account_api.router)
     app.include_router(week_api.router)
-    app.include_router(week_api.feeds)
-    app.include_router(week_pages.router)
     app.include_router(pages.router)
     app.include_router(account_pages)
     app.add_middleware(SecurityHeaders)
     app.include_router(player_api.router)
-    app.include_router(player_pages.router)
     _install_error_handlers(app)
     return app
 

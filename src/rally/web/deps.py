@@ -195,33 +195,45 @@ async def current_user(user: Annotated[User | None, Depends(optional_user)]) -> 
     return user
 
 
+async def optional_user_id(request: Request) -> int | None:
+    """Return the signed-in user's id, or None (no ORM object, no session: for the hot paths).
+
+    One statement, awaited on PostgreSQL; each use extends the session as `optional_user`.
+    """
+    token = session_token(request)
+    if token is None:
+        return None
+    pool = request.app.state.async_pool
+    if pool is not None:
+        async with pool.connection() as conn:
+            found = await accounts.user_id_for_token(conn, token=token)
+    else:
+        async with _slots(request):  # a read: on the loop, never waits (rally.db.writer)
+            with request.app.state.engine.connect() as conn:
+                found = accounts.user_id_for_token_in(conn, token=token)
+    if found is None:
+        return None
+    await renew_session(request, token, found[1], found[2])
+    request.state.user_id = found[0]  # for the request log, and pages' signed-in menu
+    return found[0]
+
+
 async def current_user_id(request: Request) -> int:
     """Return the signed-in user's id or answer 401 (no ORM object: for the hot paths)."""
-    token = session_token(request)
-    user_id: int | None = None
-    if token is not None:
-        pool = request.app.state.async_pool
-        if pool is not None:
-            async with pool.connection() as conn:
-                found = await accounts.user_id_for_token(conn, token=token)
-            if found is not None:
-                user_id = found[0]
-                await renew_session(request, token, found[1], found[2])
-        else:
-            async with _slots(request):  # a read: on the loop, never waits (rally.db.writer)
-                with request.app.state.engine.connect() as conn:
-                    found = accounts.user_id_for_token_in(conn, token=token)
-            if found is not None:
-                user_id = found[0]
-                await renew_session(request, token, found[1], found[2])
+    user_id = await optional_user_id(request)
     if user_id is None:
         raise NotSignedIn("Sign in first: this needs a signed-in session.")
-    request.state.user_id = user_id  # for the request log
     return user_id
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
 OptionalUser = Annotated[User | None, Depends(optional_user)]
+OptionalUserId = Annotated[int | None, Depends(optional_user_id)]
+
+
+def signed_in(request: Request) -> object | None:
+    """What pages test to show the signed-in menu: the user (or viewer), or the user's id."""
+    return getattr(request.state, "user", None) or getattr(request.state, "user_id", None)
 
 
 def set_session_cookie(request: Request, response: Response, token: str) -> None:

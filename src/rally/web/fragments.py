@@ -13,8 +13,11 @@ from functools import lru_cache
 from html import escape
 
 from markupsafe import Markup
+from markupsafe import escape as markup_escape
 
 from rally.services.fixtures import SeriesMatch
+from rally.services.players import PlayedLine
+from rally.services.search import SearchHit
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -70,3 +73,50 @@ def fixture_list(matches: Sequence[SeriesMatch]) -> Markup:
     return Markup(
         '<h2>Fixtures and results</h2>\n<ul class="fixtures">\n' + "\n".join(items) + "\n</ul>"
     )
+
+
+def _text(value: object) -> str:
+    # As Jinja prints a value into a page: markupsafe's escaping, None as "None".
+    return str(markup_escape(value))
+
+
+def _link(prefix: str, target: int | None, name: str | None) -> str:
+    text = _text(name)
+    return f'<a href="/{prefix}/{target}">{text}</a>' if target else text
+
+
+def played_list(matches: Sequence[PlayedLine]) -> Markup:
+    """A player's recent matches (player.html's list, ~3x cheaper than its Jinja loop)."""
+    if not matches:
+        return Markup("<p>No matches recorded yet.</p>")
+    items = []
+    for m in matches:
+        line = f" · {_text(m.line)}" if m.line else ""
+        partner = (
+            f"with {_link('players', m.partner.player_id, m.partner.name)} " if m.partner else ""
+        )
+        opponents = " and ".join(_link("players", o.player_id, o.name) for o in m.opponents)
+        items.append(
+            f'\n<li><span class="when">{_text(date_label(m.date))}</span>\n'
+            f"<span>{_link('teams', m.team_id, m.team)} vs "
+            f"{_link('teams', m.opponent_id, m.opponent)}{line}</span>\n"
+            f"<span>{partner}against {opponents or 'unknown players'}</span>\n"
+            f"<span>{_text(m.scores or '')} "
+            f'<strong class="{_text(m.result or "")}">{_text(m.result or "no result")}</strong>'
+            "</span></li>\n"
+        )
+    return Markup('\n<ul class="played">\n' + "".join(items) + "\n</ul>\n")
+
+
+def search_hits(hits: Sequence[SearchHit]) -> Markup:
+    """The hits of the search page (search.html's list items, built without its Jinja loop)."""
+    items = []
+    for h in hits:
+        pti = f'<span class="pti">PTI {h.pti:.1f}</span>' if h.pti is not None else ""
+        items.append(
+            f'\n<li class="card"><a class="who" href="/players/{_text(h.player_id)}">'
+            f"{_text(h.first_name)} {_text(h.last_name)}</a>\n"
+            f'<span class="where">{_text(h.team or h.club)} · {_text(h.series)} · '
+            f"{_text(h.league_name)} · {_text(h.club)}</span>\n{pti}</li>\n"
+        )
+    return Markup("".join(items))

@@ -23,6 +23,7 @@ from rally.web.deps import (
     csrf_token,
     remember_anon,
     session_token,
+    signed_in,
 )
 from rally.web.schemas import MAX_ID
 
@@ -47,7 +48,7 @@ def render(
     """Render a template with the CSRF token and the signed-in user."""
     values = {
         "csrf": csrf_token(request),
-        "user": getattr(request.state, "user", None),
+        "user": signed_in(request),
         **(context or {}),
     }
     response: Response = request.app.state.templates.TemplateResponse(

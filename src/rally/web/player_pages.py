@@ -10,16 +10,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from rally.services import clubs, players, search
 from rally.services.fixtures import SeriesMatch, series_matches_plan
-from rally.services.plan import Plan
+from rally.services.plan import Answered, Plan
 from rally.services.standings import Standings, standings_plan
 from rally.web.charts import bar_chart, line_chart
-from rally.web.deps import Db, OptionalUser
-from rally.web.fragments import date_label, fixture_list
+from rally.web.deps import Db, OptionalUser, OptionalUserId, request_session
+from rally.web.fragments import date_label, fixture_list, played_list, search_hits
 from rally.web.loader import load
+from rally.web.page_cache import PlanPage, render_page
 from rally.web.pages import render
 from rally.web.schemas import MAX_ID
 
@@ -31,39 +33,68 @@ LeagueKey = Annotated[str, Query(max_length=64)]
 
 
 @router.get("/players/{player_id}")
-async def player(request: Request, user: OptionalUser, db: Db, player_id: Id) -> Response:
+async def player(request: Request, user_id: OptionalUserId, player_id: Id) -> Response:
     """A player: teams in every league, record, PTI with its history chart, recent matches."""
-    page = await load(request, db, lambda _: players.player_page_plan(player_id=player_id))
-    name = f"{page.first_name} {page.last_name}"
-    chart = line_chart(
-        [(p.date, p.pti) for p in page.history],
-        label=f"PTI of {name} over time"
-        + (
-            f", from {page.history[0].pti:.1f} to {page.history[-1].pti:.1f}"
-            if page.history
-            else ""
-        ),
-    )
-    context = {"player": page, "name": name, "chart": chart, "date_label": date_label}
-    return render(request, "player.html", context)
+    probe = PlanPage(request, "player.html", player_id)
+    try:
+        page = await load(
+            request,
+            None,
+            lambda _: players.player_page_plan(player_id=player_id),
+            probe.answers,
+            probe.done,
+        )
+    except Answered:
+        return probe.respond()
+
+    def context() -> dict[str, Any]:
+        name = f"{page.first_name} {page.last_name}"
+        chart = line_chart(
+            [(p.date, p.pti) for p in page.history],
+            label=f"PTI of {name} over time"
+            + (
+                f", from {page.history[0].pti:.1f} to {page.history[-1].pti:.1f}"
+                if page.history
+                else ""
+            ),
+        )
+        recent = played_list(page.matches)
+        context = {"player": page, "name": name, "chart": chart, "recent": recent}
+        return {**context, "date_label": date_label}
+
+    return render_page(request, "player.html", probe.key(), context)
 
 
 @router.get("/search")
 async def search_page(
-    request: Request, user: OptionalUser, db: Db, q: SearchText = "", league: LeagueKey = ""
+    request: Request, user_id: OptionalUserId, q: SearchText = "", league: LeagueKey = ""
 ) -> Response:
     """Find a player by name within a league (or all leagues)."""
-    leagues, hits = await load(
-        request,
-        db,
-        lambda dialect: search.search_page_plan(
-            query=q, league=league or None, limit=30, dialect=dialect
-        ),
-    )
-    return render(
+    probe = PlanPage(request, "search.html", (q, league))
+    try:
+        leagues, hits = await load(
+            request,
+            None,
+            lambda dialect: search.search_page_plan(
+                query=q, league=league or None, limit=30, dialect=dialect
+            ),
+            probe.answers,
+            probe.done,
+        )
+    except Answered:
+        return probe.respond()
+    return render_page(
         request,
         "search.html",
-        {"q": q, "league": league.upper(), "leagues": leagues, "hits": hits, "searched": bool(q)},
+        probe.key(),
+        lambda: {
+            "q": q,
+            "league": league.upper(),
+            "leagues": leagues,
+            "hits": hits,
+            "hit_items": search_hits(hits),
+            "searched": bool(q),
+        },
     )
 
 
@@ -77,10 +108,20 @@ def club_list(request: Request, user: OptionalUser, db: Db, name: SearchText = "
 
 
 @router.get("/clubs/{club_id}")
-async def club(request: Request, user: OptionalUser, db: Db, club_id: Id) -> Response:
+async def club(request: Request, user_id: OptionalUserId, club_id: Id) -> Response:
     """A club: every team across series and leagues with its standing and record."""
-    page = await load(request, db, lambda _: clubs.club_page_plan(club_id=club_id))
-    return render(request, "club.html", {"club": page})
+    probe = PlanPage(request, "club.html", club_id)
+    try:
+        page = await load(
+            request,
+            None,
+            lambda _: clubs.club_page_plan(club_id=club_id),
+            probe.answers,
+            probe.done,
+        )
+    except Answered:
+        return probe.respond()
+    return render_page(request, "club.html", probe.key(), lambda: {"club": page})
 
 
 def _series_plan(series_id: int) -> Plan[tuple[Standings, list[SeriesMatch]]]:
@@ -90,31 +131,48 @@ def _series_plan(series_id: int) -> Plan[tuple[Standings, list[SeriesMatch]]]:
 
 
 async def series_page(
-    request: Request, db: Db, series_id: int, highlight: int | None = None
+    request: Request, db: Session | None, series_id: int, highlight: int | None = None
 ) -> Response:
     """Render a series: standings (team column kept in view), points chart, fixtures."""
-    table, matches = await load(request, db, lambda _: _series_plan(series_id))
-    mine = next((i for i, r in enumerate(table.rows) if highlight and r.team_id == highlight), None)
-    chart = bar_chart(
-        [(r.team, float(r.points or 0)) for r in table.rows],
-        label=f"Points per team in {table.series}, {table.league_name}",
-        highlight=mine,
-    )
-    context: dict[str, Any] = {
-        "standings": table,
-        "highlight": highlight,
-        "chart": chart,
-        "fixtures": fixture_list(matches),
-    }
+    # Pages without standings are not kept (they read the teams apart): no early end there.
+    probe = PlanPage(request, "standings.html", (series_id, highlight))
+    try:
+        table, matches = await load(
+            request, db, lambda _: _series_plan(series_id), probe.answers, probe.done
+        )
+    except Answered:
+        return probe.respond()
+
+    def context() -> dict[str, Any]:
+        mine = next(
+            (i for i, r in enumerate(table.rows) if highlight and r.team_id == highlight), None
+        )
+        chart = bar_chart(
+            [(r.team, float(r.points or 0)) for r in table.rows],
+            label=f"Points per team in {table.series}, {table.league_name}",
+            highlight=mine,
+        )
+        return {
+            "standings": table,
+            "highlight": highlight,
+            "chart": chart,
+            "fixtures": fixture_list(matches),
+        }
+
     if not table.rows:
-        # No standings yet: the teams are still worth listing.
+        # No standings yet: the teams are still worth listing (read apart: not cached).
         from rally.services.standings import series_teams
 
-        context["teams"] = await run_in_threadpool(series_teams, db, series_id=series_id)
-    return render(request, "standings.html", context)
+        if db is None:
+            async with request_session(request) as session:
+                teams = await run_in_threadpool(series_teams, session, series_id=series_id)
+        else:
+            teams = await run_in_threadpool(series_teams, db, series_id=series_id)
+        return render_page(request, "standings.html", None, lambda: {**context(), "teams": teams})
+    return render_page(request, "standings.html", probe.key(), context)
 
 
 @router.get("/series/{series_id}")
-async def series(request: Request, user: OptionalUser, db: Db, series_id: Id) -> Response:
+async def series(request: Request, user_id: OptionalUserId, series_id: Id) -> Response:
     """Browse: a series' standings, points chart, fixtures and results."""
-    return await series_page(request, db, series_id)
+    return await series_page(request, None, series_id)

@@ -23,6 +23,7 @@ from rally.web.deps import (
     run_in_session,
     session_token,
 )
+from rally.web.loader import load
 from rally.web.schemas import MAX_ID, DbId, _Body
 
 router = APIRouter(prefix="/api", dependencies=[Depends(api_csrf)], responses=API_ERRORS)
@@ -173,7 +174,8 @@ async def calendar_feed(
 ) -> Response:
     """The iCalendar feed of a secret URL (America/Chicago times, stable event UIDs)."""
     key = request.app.state.secret
-    body = await in_session(request, lambda db: calendar.feed_ics(db, token=token, key=key))
+    # Three statements, awaited on PostgreSQL (rally.web.loader).
+    body = await load(request, None, lambda _: calendar.feed_plan(token=token, key=key))
     return Response(
         content=body,
         media_type="text/calendar; charset=utf-8",

@@ -15,6 +15,7 @@ from rally.services import accounts, availability, calendar, teams, week, week_s
 from rally.services.errors import NotSignedIn
 from rally.services.week import TeamWeek, Viewer
 from rally.web.deps import CurrentUser, Db, WriteDb, session_token
+from rally.web.page_cache import render_page
 from rally.web.pages import FormCsrf, IdForm, _safe_next, render
 from rally.web.schemas import MAX_ID
 from rally.web.week_api import in_session
@@ -62,6 +63,7 @@ async def _team_page(request: Request, team_id: int | None, results: str) -> Res
     token = session_token(request)
     limit = None if results == "all" else HTML_RESULTS
     pool = request.app.state.async_pool
+    text: str | None = None  # the page's JSON, as PostgreSQL built it
     doc: dict[str, Any] | None = None
     if pool is not None:
         async with pool.connection() as conn:
@@ -71,14 +73,13 @@ async def _team_page(request: Request, team_id: int | None, results: str) -> Res
                 text = await week_sql.team_week_json(
                     conn, team_id=target, today=today, results_limit=limit
                 )
-                doc = json.loads(text)
     else:
         viewer, doc = await in_session(
             request, lambda db: _general(db, token, team_id, today, limit)
         )
     if team_id is None and viewer is None:
         raise NotSignedIn("Sign in first: this needs a signed-in session.")
-    if doc is None:
+    if text is None and doc is None:
         return RedirectResponse("/claim", status_code=303)
     request.state.user = viewer
     feed_url = None
@@ -86,8 +87,14 @@ async def _team_page(request: Request, team_id: int | None, results: str) -> Res
         token_ = calendar.feed_token(request.app.state.secret, viewer.feed_id, viewer.feed_salt)
         feed_url = f"{str(request.base_url).rstrip('/')}/calendar/{token_}.ics"
     mine = viewer is not None and viewer.member
-    context = {"team": doc, "mine": mine, "feed_url": feed_url, "day": day, "clock": clock}
-    return render(request, "team.html", context)
+
+    def context() -> dict[str, Any]:
+        team = doc if doc is not None else json.loads(text or "null")
+        return {"team": team, "mine": mine, "feed_url": feed_url, "day": day, "clock": clock}
+
+    # The page is a function of the team's JSON and of these two viewer inputs.
+    key = (text, mine, feed_url) if text is not None else None
+    return render_page(request, "team.html", key, context)
 
 
 Results = Annotated[str, Query(max_length=8, pattern=r"^(all|recent)$")]

@@ -1,0 +1,140 @@
+"""Pages rendered once per distinct database answer.
+
+A page is a pure function of what the database answered (the team page's JSON text, the
+rows of a page's plan) and of a few inputs of the request (ids, the search text, whether
+the viewer is signed in or is on the team). Rendering it through Jinja costs several times
+the queries, so `render_page` keeps the rendered HTML in a small LRU cache keyed by the
+database's answer itself (the JSON text, the rows) together with those inputs. The answer
+is read on every request: a change in the database changes the key and renders the page
+anew, so nothing ever needs invalidating and a page is never stale.
+
+The CSRF token (different for every browser) is the one per-viewer value a cached page may
+contain: pages are rendered with a random per-process placeholder in its place and the
+request's token is joined in.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+
+from rally.web.deps import csrf_token, remember_anon, signed_in
+
+#: Pages kept per process, with the answers they were rendered from (pages are 4-30 kB,
+#: their answers up to ~150 kB of Python objects): at most a few tens of MB.
+SIZE = 512
+#: Stands for the CSRF token in a cached page; random, so no page content can contain it.
+_CSRF = "csrf" + secrets.token_hex(16)
+
+
+def answer_key(answers: Iterable[Iterable[Any]]) -> tuple[tuple[Any, ...], ...]:
+    """The rows of every query of a plan as one hashable value (a page's key compares equal
+    only to the very same rows). Rows are kept as plain tuples: hashing and comparing them
+    costs microseconds where a digest of their serialization costs a millisecond."""
+    return tuple(tuple(map(tuple, rows)) for rows in answers)
+
+
+class PageCache:
+    """A bounded LRU of rendered pages, each split at the CSRF placeholder."""
+
+    def __init__(self, size: int = SIZE) -> None:
+        self.size = size
+        self._pages: OrderedDict[Hashable, list[str]] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Hashable) -> list[str] | None:
+        parts = self._pages.get(key)
+        if parts is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._pages.move_to_end(key)
+        return parts
+
+    def peek(self, key: Hashable) -> list[str] | None:
+        """The page of `key`, if kept (not counted, not refreshed)."""
+        return self._pages.get(key)
+
+    def put(self, key: Hashable, parts: list[str]) -> None:
+        self._pages[key] = parts
+        self._pages.move_to_end(key)
+        while len(self._pages) > self.size:
+            self._pages.popitem(last=False)
+
+
+def render_page(
+    request: Request,
+    name: str,
+    key: Hashable | None,
+    context: Callable[[], dict[str, Any]],
+    status_code: int = 200,
+) -> Response:
+    """Render template `name` (as pages.render does), reusing the HTML rendered for `key`.
+
+    `key` must hold everything the page depends on besides the CSRF token and whether a
+    user is signed in (added here): the database's answer and the request's inputs.
+    `context()` is called on a miss only. With `key` None the page is always rendered.
+    """
+    user = signed_in(request)
+    cache: PageCache = request.app.state.page_cache
+    full_key = (name, user is not None, key)
+    try:
+        parts = cache.get(full_key) if key is not None else None
+    except TypeError:  # an unhashable value in the answer (a list): render every time
+        key = None
+        parts = None
+    if parts is None:
+        template = request.app.state.templates.get_template(name)
+        values = {"request": request, "csrf": _CSRF, "user": user, **context()}
+        parts = template.render(values).split(_CSRF)
+        if key is not None:
+            cache.put(full_key, parts)
+    return _respond(request, parts, status_code)
+
+
+def _respond(request: Request, parts: list[str], status_code: int = 200) -> Response:
+    response = HTMLResponse(csrf_token(request).join(parts), status_code=status_code)
+    remember_anon(request, response)
+    return response
+
+
+class PlanPage:
+    """A page rendered from a plan's rows (rally.services.plan): collects the rows and ends
+    the plan, before it shapes its result, as soon as a page rendered from the same rows is
+    kept. Use: ``load(request, None, plan_for, page.answers, page.done)``, then
+    `page.respond()` on `Answered`, else `render_page(request, name, page.key(), ...)`."""
+
+    def __init__(self, request: Request, name: str, inputs: Hashable) -> None:
+        self.request = request
+        self.name = name
+        self.inputs = inputs
+        self.answers: list[tuple[Any, ...]] = []
+        self._signed_in = signed_in(request) is not None
+        self._found: list[str] | None = None
+
+    def key(self) -> Hashable:
+        """The key `render_page` takes: the request's inputs and the rows."""
+        return (self.inputs, answer_key(self.answers))
+
+    def done(self) -> bool:
+        """Tell whether a page was rendered from the rows read so far (a plan is
+        deterministic: the same rows so far, the same remaining queries and page)."""
+        cache: PageCache = self.request.app.state.page_cache
+        try:
+            self._found = cache.peek((self.name, self._signed_in, self.key()))
+        except TypeError:  # an unhashable value in the rows: no early end
+            return False
+        return self._found is not None
+
+    def respond(self) -> Response:
+        """The kept page, after `done()` said True."""
+        assert self._found is not None
+        cache: PageCache = self.request.app.state.page_cache
+        cache.get((self.name, self._signed_in, self.key()))  # counted and refreshed
+        return _respond(self.request, self._found)
