@@ -10,10 +10,9 @@ import json
 
 import sqlalchemy as sa
 from damage import DAMAGE, Damage, world
-from legacy_builder import LegacyBuilder
-from legacy_helpers import Clone, observed_meaning, snapshot
+from legacy_helpers import Clone, snapshot
 from online_writer import LegacyWriter
-from test_damaged import _links, _rows, damaged
+from test_damaged import _links, _rows, damaged, wrong_meaning
 from test_online import failed_checks, rally
 
 from rally.db import make_engine
@@ -27,19 +26,6 @@ def _quarantine(url: str) -> list[tuple[str, str, str, str]]:
     assert code == 0, out
     rows = json.loads(out)["rows"]
     return sorted((r["table_name"], r["row_id"], r["reason"], r["resolution"]) for r in rows)
-
-
-def _expected_meaning(url: str, b: LegacyBuilder, damage: Damage) -> list[object]:
-    expected = {k: v for k, v in b.meaning.items() if k not in damage.deleted}
-    expected.update(damage.meaning)
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            seen = observed_meaning(conn, head=True)
-    finally:
-        engine.dispose()
-    wrong: list[object] = [(k, v, seen.get(k)) for k, v in expected.items() if seen.get(k) != v]
-    return wrong + [k for k in damage.deleted if k in seen]
 
 
 def _damage_free_writer(url: str, damage: Damage) -> LegacyWriter:
@@ -108,8 +94,8 @@ def test_online_resolve_applies_the_offline_resolutions_while_the_old_applicatio
     assert {
         (t, int(k.split(":")[0])) for t, k, _r, s in online_rows if s.startswith("deleted")
     } >= (damage.deleted)
-    assert _expected_meaning(url, b, damage) == []
-    assert _expected_meaning(offline, b, damage) == []
+    assert wrong_meaning(url, b, damage) == []
+    assert wrong_meaning(offline, b, damage) == []
 
 
 def test_abort_after_online_resolve_puts_every_resolved_row_back(pg_empty_url: str) -> None:

@@ -40,6 +40,7 @@ from rally.legacy.rules import (
     dangling_rules,
     duplicate_rules,
     fill_rules,
+    null_reference,
     unknown_rules,
     unused_rules,
 )
@@ -386,15 +387,9 @@ def release(
     """
     done = []
     for table, ref in _released(extras, rule):
-        keyed = table.key is not None
-        select = (
-            f"SELECT {'x.' + str(table.key) if keyed else 'DISTINCT x.' + ref.column} AS row_id, "
-            f"'{ref.column} ' || x.{ref.column} || ' -> NULL (its {_ONE[ref.target]} was "
-            f"quarantined)' AS becomes FROM {table.name} x "
-            f"JOIN {found.source} d ON d.row_id = x.{ref.column}"
-        )
+        rows = f"FROM {table.name} x JOIN {found.source} d ON d.row_id = x.{ref.column}"
         if not ref.nullable:
-            count = conn.execute(sa.text(f"SELECT COUNT(*) FROM ({select}) v")).scalar_one()
+            count = conn.execute(sa.text(f"SELECT COUNT(*) {rows}")).scalar_one()
             if count and strict:
                 raise StillReferenced(
                     f"Cannot upgrade: rule {rule.id} would quarantine {rule.table} rows that "
@@ -402,17 +397,7 @@ def release(
                     f"NULL, {ref.how}); fix or remove those rows first. Nothing was changed."
                 )
             continue
-        follow = Rule(
-            f"dangling-{table.name}-{ref.column}",
-            f"{table.name}.{ref.column} refers to a {ref.target} row that does not exist",
-            table.name,
-            CHANGED,
-            f"set {ref.column} to NULL",
-            select,
-            sets=((ref.column, "NULL"),),
-            match=f"r.row_id = x.{table.key}" if keyed else f"r.row_id = x.{ref.column}",
-            by_value=not keyed,
-        )
+        follow = null_reference(table, ref, rows)
         cleared = find(conn, follow)
         if cleared.count:
             apply(conn, follow, cleared, target=target)

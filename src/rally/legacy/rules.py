@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rally.legacy.analysis import league_fill_sql, uses_cte
-from rally.legacy.extra import ExtraTable
+from rally.legacy.extra import ExtraRef, ExtraTable
 
 DELETED, CHANGED = "deleted", "changed"
 # Tables whose rows the upgrade keeps (legacy tables that head has).
@@ -229,42 +229,40 @@ def unknown_rules(extras: Sequence[ExtraTable]) -> list[Rule]:
     return rules
 
 
+def null_reference(table: ExtraTable, ref: ExtraRef, rows: str) -> Rule:
+    """The rule that sets `ref` to NULL on the rows `rows` (a FROM/WHERE over alias x)."""
+    if table.key:
+        select = f"SELECT x.{table.key} AS row_id"
+        match, by_value = f"r.row_id = x.{table.key}", False
+    else:  # no primary key: one row per referenced value
+        select = f"SELECT DISTINCT x.{ref.column} AS row_id"
+        match, by_value = f"r.row_id = x.{ref.column}", True
+    return Rule(
+        f"dangling-{table.name}-{ref.column}",
+        f"{table.name}.{ref.column} refers to a {ref.target} row that does not exist",
+        table.name,
+        CHANGED,
+        f"set {ref.column} to NULL",
+        f"{select}, '{ref.column} ' || x.{ref.column} || ' -> NULL' AS becomes {rows}",
+        sets=((ref.column, "NULL"),),
+        match=match,
+        by_value=by_value,
+    )
+
+
 def dangling_rules(extras: Sequence[ExtraTable]) -> list[Rule]:
     """References of unknown tables to rows that do not exist: set to NULL where allowed."""
-    rules = []
-    for table in extras:
-        for ref in table.refs:
-            if not ref.nullable:
-                continue  # refused by name in the plan (headcheck), never guessed
-            missing = f"NOT EXISTS (SELECT 1 FROM {ref.target} p WHERE p.id = x.{ref.column})"
-            if table.key:
-                select = (
-                    f"SELECT x.{table.key} AS row_id, '{ref.column} ' || x.{ref.column} || "
-                    f"' -> NULL' AS becomes FROM {table.name} x WHERE x.{ref.column} IS NOT NULL "
-                    f"AND {missing}"
-                )
-                match, by_value = f"r.row_id = x.{table.key}", False
-            else:
-                select = (
-                    f"SELECT DISTINCT x.{ref.column} AS row_id, '{ref.column} ' || x.{ref.column}"
-                    f" || ' -> NULL' AS becomes FROM {table.name} x "
-                    f"WHERE x.{ref.column} IS NOT NULL AND {missing}"
-                )
-                match, by_value = f"r.row_id = x.{ref.column}", True
-            rules.append(
-                Rule(
-                    f"dangling-{table.name}-{ref.column}",
-                    f"{table.name}.{ref.column} refers to a {ref.target} row that does not exist",
-                    table.name,
-                    CHANGED,
-                    f"set {ref.column} to NULL",
-                    select,
-                    sets=((ref.column, "NULL"),),
-                    match=match,
-                    by_value=by_value,
-                )
-            )
-    return rules
+    return [
+        null_reference(
+            table,
+            ref,
+            f"FROM {table.name} x WHERE x.{ref.column} IS NOT NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM {ref.target} p WHERE p.id = x.{ref.column})",
+        )
+        for table in extras
+        for ref in table.refs
+        if ref.nullable  # a NOT NULL one is refused by name in the plan (headcheck)
+    ]
 
 
 def unused_rules(extras: Sequence[ExtraTable]) -> list[Rule]:
