@@ -130,13 +130,24 @@ def main() -> None:
         print(json.dumps(_child(*args.child)))
         return
 
-    from rally.synth import generate
-
     results: dict[str, list[tuple[float, dict[str, float]]]] = {s: [] for s in args.steps}
     for scale in sorted(args.scales):
         with tempfile.TemporaryDirectory(prefix="rally-scale-") as tmp:
             started = time.perf_counter()
-            generate(Path(tmp) / "leagues", scale=scale, seed=1)
+            # In a process of its own: the generator holds gigabytes at scale 100, and a
+            # child forked from this process would report them as its peak RSS (Linux
+            # keeps the parent's high-water mark in the child's ru_maxrss).
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    "import sys; from rally.synth import generate; "
+                    "generate(sys.argv[1], scale=float(sys.argv[2]), seed=1)",
+                    str(Path(tmp) / "leagues"),
+                    str(scale),
+                ],
+                check=True,
+            )
             print(
                 f"scale {scale:g}: generated in {time.perf_counter() - started:.1f} s", flush=True
             )

@@ -63,7 +63,10 @@ def copy_seconds(source_url: str, target_url: str) -> tuple[int, float]:
                 r[0]
                 for r in src.execute(
                     "SELECT column_name FROM information_schema.columns "
-                    "WHERE table_name = %s ORDER BY ordinal_position",
+                    # Generated columns (players.search_name) cannot be copied; the
+                    # target computes them, as it does for the import.
+                    "WHERE table_name = %s AND is_generated = 'NEVER' "
+                    "ORDER BY ordinal_position",
                     (table,),
                 )
             ]

@@ -14,7 +14,7 @@ from rally.etl.report import Counts
 
 _CENT = Decimal("0.01")
 
-_BATCH = 2000
+_BATCH = 5000
 
 
 def same(old: Any, new: Any) -> bool:
@@ -68,6 +68,53 @@ class Sync:
                 counts.unchanged += 1
         self.write(counts, inserts, updates)
         return [key for key in existing if key not in wanted]
+
+    def stream(
+        self,
+        counts: Counts,
+        rows: Iterable[tuple[Any, dict[str, Any]]],
+        existing: dict[Any, tuple[int, tuple[Any, ...]]],
+        *,
+        hold_new: bool = False,
+    ) -> list[tuple[Any, dict[str, Any]]]:
+        """Like ``apply`` for (key, row) pairs streamed in, written in batches.
+
+        Each key met is taken out of ``existing``: what is left afterwards is the rows not
+        wanted. Keys must be distinct. With ``hold_new`` new rows are returned (key, row)
+        instead of inserted, for the caller to decide on (schedule moves); otherwise the
+        result is empty.
+        """
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        held: list[tuple[Any, dict[str, Any]]] = []
+        cols = self.cols
+        for key, row in rows:
+            found = existing.pop(key, None)
+            if found is None:
+                if hold_new:
+                    held.append((key, row))
+                else:
+                    inserts.append(row)
+                    if len(inserts) >= _BATCH:
+                        self.write(counts, inserts, [])
+                        inserts = []
+                continue
+            row_id, old = found
+            new = tuple([row[c] for c in cols])
+            if new == old:
+                counts.unchanged += 1
+                continue
+            changed = {c: n for c, o, n in zip(cols, old, new, strict=True) if not same(o, n)}
+            if changed:
+                changed["id"] = row_id
+                updates.append(changed)
+                if len(updates) >= _BATCH:
+                    self.write(counts, [], updates)
+                    updates = []
+            else:
+                counts.unchanged += 1
+        self.write(counts, inserts, updates)
+        return held
 
     def write(
         self, counts: Counts, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]

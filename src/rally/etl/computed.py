@@ -17,7 +17,7 @@ replaced on that import.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -67,16 +67,29 @@ def _sets_and_games(scores: str, winner: str | None) -> tuple[int, int, int, int
     return hs, as_, hg, ag
 
 
-def _tally(
-    rows: Iterable[Mapping[str, Any]], series_of: Mapping[int, int]
-) -> dict[int, dict[str, int]]:
-    """Return team id -> counts, for matches whose two teams play in one series."""
-    matches: dict[tuple[Any, int, int], list[int]] = {}
-    for row in rows:
+class Tally:
+    """Lines, sets and games per match, fed one stored match line at a time.
+
+    Only matches whose two teams play in one series that has no scraped standings count:
+    memory holds the matches of series to compute, not every result.
+    """
+
+    def __init__(self, series_of: Mapping[int, int], scraped: Collection[int | None]) -> None:
+        self.series_of = series_of
+        self.scraped = scraped
+        self.matches: dict[tuple[Any, int, int], list[int]] = {}
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        """Count one match line (as stored: with its team ids)."""
         home, away = row["home_team_id"], row["away_team_id"]
-        if home is None or away is None or series_of.get(home) != series_of.get(away):
-            continue
-        totals = matches.setdefault((row["match_date"], home, away), [0] * 6)
+        if home is None or away is None:
+            return
+        series = self.series_of.get(home)
+        if series != self.series_of.get(away) or series in self.scraped:
+            return
+        totals = self.matches.get(key := (row["match_date"], home, away))
+        if totals is None:
+            totals = self.matches[key] = [0] * 6
         winner = row["winner"]
         totals[0] += winner == "home"
         totals[1] += winner == "away"
@@ -85,35 +98,34 @@ def _tally(
         totals[3] += as_
         totals[4] += hg
         totals[5] += ag
-    out: dict[int, dict[str, int]] = {}
-    for (_day, home, away), (hl, al, hs, as_, hg, ag) in matches.items():
-        if hl == al == 0:
-            continue  # no line with a known winner: nothing to count
-        for team, won, lost, sw, sl, gw, gl in (
-            (home, hl, al, hs, as_, hg, ag),
-            (away, al, hl, as_, hs, ag, hg),
-        ):
-            t = out.setdefault(team, dict.fromkeys(_FIELDS, 0))
-            t["mw"] += won > lost
-            t["ml"] += won < lost
-            t["mt"] += won == lost
-            t["lw"] += won
-            t["ll"] += lost
-            t["sw"] += sw
-            t["sl"] += sl
-            t["gw"] += gw
-            t["gl"] += gl
-    return out
+
+    def teams(self) -> dict[int, dict[str, int]]:
+        """Return team id -> counts."""
+        out: dict[int, dict[str, int]] = {}
+        for (_day, home, away), (hl, al, hs, as_, hg, ag) in self.matches.items():
+            if hl == al == 0:
+                continue  # no line with a known winner: nothing to count
+            for team, won, lost, sw, sl, gw, gl in (
+                (home, hl, al, hs, as_, hg, ag),
+                (away, al, hl, as_, hs, ag, hg),
+            ):
+                t = out.setdefault(team, dict.fromkeys(_FIELDS, 0))
+                t["mw"] += won > lost
+                t["ml"] += won < lost
+                t["mt"] += won == lost
+                t["lw"] += won
+                t["ll"] += lost
+                t["sw"] += sw
+                t["sl"] += sl
+                t["gw"] += gw
+                t["gl"] += gl
+        return out
 
 
-def sync_computed(
-    session: Session,
-    report: LeagueReport,
-    league_id: int,
-    match_rows: Iterable[Mapping[str, Any]],
-    teams: Mapping[int, tuple[str, int, str]],
-) -> None:
-    """Compute standings for the league's series that have results but no scraped standings.
+def start_tally(
+    session: Session, league_id: int, teams: Mapping[int, tuple[str, int, str]]
+) -> Tally:
+    """Return an empty tally for the league (after its scraped standings are stored).
 
     ``teams`` maps team id -> (team name, series id, series name).
     """
@@ -124,6 +136,23 @@ def sync_computed(
             .distinct()
         ).scalars()
     )
+    series_of = {team_id: series_id for team_id, (_n, series_id, _s) in teams.items()}
+    return Tally(series_of, scraped)
+
+
+def sync_computed(
+    session: Session,
+    report: LeagueReport,
+    league_id: int,
+    tally: Tally,
+    teams: Mapping[int, tuple[str, int, str]],
+) -> None:
+    """Compute standings for the league's series that have results but no scraped standings.
+
+    ``tally`` holds the league's match lines (see start_tally); ``teams`` maps team id ->
+    (team name, series id, series name).
+    """
+    scraped = tally.scraped
     # Computed rows of a series that now has scraped standings go.
     if scraped:
         session.execute(
@@ -133,10 +162,8 @@ def sync_computed(
                 SeriesStats.series_id.in_(scraped),
             )
         )
-    series_of = {team_id: series_id for team_id, (_n, series_id, _s) in teams.items()}
-    tallies = _tally(match_rows, series_of)
     wanted: dict[Any, dict[str, Any]] = {}
-    for team_id, t in tallies.items():
+    for team_id, t in tally.teams().items():
         name, series_id, series = teams[team_id]
         if series_id in scraped:
             continue

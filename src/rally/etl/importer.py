@@ -31,8 +31,11 @@ from rally.etl.report import ImportReport, LeagueReport
 from rally.leagues import league_name, league_order
 
 if TYPE_CHECKING:
+    from rally.etl.loader import Records
+    from rally.etl.plan import LeaguePlan
     from rally.etl.reader import ParsedCorpus
-    from rally.etl.records import Kind, Record, Reject
+    from rally.etl.records import Kind, Reject
+    from rally.etl.spool import Spool
 
 # The reader (pydantic models) and the loader (ORM models) are imported where a league is
 # actually read: a re-import of unchanged files never needs them, and `rally` starts faster.
@@ -72,6 +75,8 @@ class FileScan:
     leagues: dict[str, int] = field(default_factory=dict)
     #: Known from the database (content imported before), not scanned in this run.
     known: bool = False
+    #: What the file holds (None: not scanned in this run, or empty).
+    kind: Kind | None = None
 
 
 def _one_line(exc: BaseException) -> str:
@@ -93,7 +98,7 @@ def scan_file(path: Path, digest: str, unattributed: list[Reject]) -> FileScan:
     from rally.etl.records import Reject
 
     kind, rows = kind_and_rows(path)
-    scan = FileScan(path=path, digest=digest, rows=0)
+    scan = FileScan(path=path, digest=digest, rows=0, kind=kind)
     name = str(path)
     for index, row in enumerate(rows):
         scan.rows += 1
@@ -137,42 +142,84 @@ def scan_paths(
     return scans
 
 
-def read_league(
-    league: str, scans: Sequence[FileScan], progress: ImportProgress
-) -> tuple[dict[Kind, list[Record]], list[Reject], list[Reject], list[FileRecord]]:
-    """Read one league's rows from its files: records, rejects, warnings, files read."""
-    from rally.etl.files import kind_and_rows
-    from rally.etl.reader import Deduplicator, FileResult, convert_rows
+@dataclass
+class LeagueRead:
+    """One league read from its files: records spooled per kind, its teams, rejects."""
 
-    records: dict[Kind, list[Record]] = {}
+    records: dict[Kind, Spool]
+    plan: LeaguePlan
+    rejects: list[Reject]
+    warnings: list[Reject]
+    files: list[FileRecord]
+
+    def close(self) -> None:
+        """Delete the spooled records."""
+        for spool in self.records.values():
+            spool.close()
+
+
+_KIND_ORDER = ("players", "standings", "schedule", "matches")
+
+
+def read_league(league: str, scans: Sequence[FileScan], progress: ImportProgress) -> LeagueRead:
+    """Read one league's rows from its files into spools on disk (see rally.etl.spool).
+
+    Files are read kind by kind, so that the keys kept to find duplicates are those of one
+    kind at a time; memory holds a batch of rows, the league's teams and those keys.
+    """
+    from rally.etl.files import kind_and_rows
+    from rally.etl.plan import PlanBuilder
+    from rally.etl.reader import Deduplicator, FileResult, convert_rows
+    from rally.etl.spool import Spool
+
+    builder = PlanBuilder()
+    dedup = Deduplicator()
+    records: dict[Kind, Spool] = {}
+    results: dict[int, FileResult] = {}
+    total = sum(s.leagues.get(league, 0) or s.rows for s in scans)
+    done = 0
+    kinds = [scan.kind if scan.kind is not None else kind_and_rows(scan.path)[0] for scan in scans]
+    order = sorted(
+        range(len(scans)),
+        key=lambda i: _KIND_ORDER.index(kinds[i]) if kinds[i] is not None else -1,
+    )
+    last_kind: Kind | None = None
+    for position in order:
+        scan = scans[position]
+        kind, rows = kind_and_rows(scan.path)
+        result = results[position] = FileResult(path=scan.path, kind=kind)
+        if kind is None:
+            continue
+        if last_kind is not None and kind is not last_kind:
+            dedup.forget(league, last_kind)
+        last_kind = kind
+        base = done
+
+        def tick(path: Path, index: int, _total: int, base: int = base) -> None:
+            progress.read(league, path, base + index, total)
+
+        spool = records.get(kind)
+        if spool is None:
+            spool = records[kind] = Spool(kind)
+        for _index, _league, record in convert_rows(
+            kind,
+            enumerate(rows),
+            str(scan.path),
+            accept={league},
+            result=result,
+            progress=tick,
+            unattributed=False,
+            dedup=dedup,
+        ):
+            builder.add(kind, record)
+            spool.add(record)
+        done += result.rows - result.skipped
+    del dedup
     rejects: list[Reject] = []
     warnings: list[Reject] = []
     files: list[FileRecord] = []
-    dedup = Deduplicator()
-    total = sum(s.leagues.get(league, 0) or s.rows for s in scans)
-    done = 0
-    for scan in scans:
-        kind, rows = kind_and_rows(scan.path)
-        result = FileResult(path=scan.path, kind=kind)
-        if kind is not None:
-            base = done
-
-            def tick(path: Path, index: int, _total: int, base: int = base) -> None:
-                progress.read(league, path, base + index, total)
-
-            bucket = records.setdefault(kind, [])
-            for _index, _league, record in convert_rows(
-                kind,
-                enumerate(rows),
-                str(scan.path),
-                accept={league},
-                result=result,
-                progress=tick,
-                unattributed=False,
-                dedup=dedup,
-            ):
-                bucket.append(record)
-            done += result.rows - result.skipped
+    for position, scan in enumerate(scans):
+        result = results[position]
         rejects.extend(result.rejects)
         warnings.extend(result.warnings)
         files.append(
@@ -185,20 +232,20 @@ def read_league(
             )
         )
     progress.read(league, scans[-1].path if scans else Path("."), total, total)
-    return records, rejects, warnings, files
+    return LeagueRead(records, builder.plan(), rejects, warnings, files)
 
 
 def _load(
     engine: Engine,
     result: LeagueReport,
-    records: Mapping[Kind, Sequence[Record]],
+    records: Mapping[Kind, Records],
     *,
     dry_run: bool,
     strict: bool,
     guard: ShrinkGuard,
     progress: ImportProgress,
     files: Sequence[FileRecord] | None = None,
-    consume: bool = False,
+    plan: LeaguePlan | None = None,
 ) -> None:
     """Load one league in its own transaction, filling ``result``; never raises."""
     from sqlalchemy.orm import Session
@@ -213,7 +260,7 @@ def _load(
     if strict and result.rejects:
         result.error = f"{len(result.rejects)} row(s) rejected and --strict is set"
         return
-    if not any(records.values()):
+    if not any(len(found) for found in records.values()):
         return
 
     def step(name: str, done: int, total: int) -> None:
@@ -222,9 +269,7 @@ def _load(
     with Session(engine) as session:
         transaction = session.begin()
         try:
-            loaded = load_league(
-                session, league, records, guard=guard, progress=step, consume=consume
-            )
+            loaded = load_league(session, league, records, guard=guard, progress=step, plan=plan)
             if files is not None and not dry_run:
                 record_fingerprints(session, ensure_league(session, league), files)
         except Exception as exc:  # any failure rolls back this league only
@@ -318,19 +363,22 @@ def import_paths(
                 result.remembered_rejects = remembered
                 progress.finished(league, result)
                 continue
-            records, rejects, warnings, files = read_league(league, mine, progress)
-            result.rejects, result.warnings = rejects, warnings
-            _load(
-                engine,
-                result,
-                records,
-                dry_run=dry_run,
-                strict=strict,
-                guard=guard or ShrinkGuard(),
-                progress=progress,
-                files=files,
-                consume=True,
-            )
-            del records
+            read = read_league(league, mine, progress)
+            try:
+                result.rejects, result.warnings = read.rejects, read.warnings
+                _load(
+                    engine,
+                    result,
+                    read.records,
+                    dry_run=dry_run,
+                    strict=strict,
+                    guard=guard or ShrinkGuard(),
+                    progress=progress,
+                    files=read.files,
+                    plan=read.plan,
+                )
+            finally:
+                read.close()
+            del read
             progress.finished(league, result)
     return report

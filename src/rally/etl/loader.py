@@ -15,27 +15,20 @@ source has none, by (date, home team, away team, line).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from rally.etl.bulk import Sync, bulk_insert, existing_rows, select_rows
-from rally.etl.computed import STANDING_COLS, sync_computed
+from rally.etl.computed import STANDING_COLS, start_tally, sync_computed
 from rally.etl.guard import ShrinkGuard, check_shrink
 from rally.etl.history import record_pti_history
 from rally.etl.matches import Linker, sync_matches
 from rally.etl.plan import LeaguePlan, plan_league
-from rally.etl.records import (
-    Kind,
-    PlayerRecord,
-    Record,
-    ScheduleRecord,
-    StandingRecord,
-    league_name,
-)
+from rally.etl.records import Kind, league_name
 from rally.etl.report import LeagueReport
 from rally.etl.team_names import CLUB_SERIES_LEAGUES, series_suffix, team_key
 from rally.models import (
@@ -85,6 +78,10 @@ def ensure_league(session: Session, league: str) -> int:
     return int(session.execute(select(League.id).where(League.league_id == league)).scalar_one())
 
 
+class Records(Sized, Iterable[Any], Protocol):
+    """One kind's records of a league: sized, and iterable as often as needed."""
+
+
 #: Called after each load step: (step name, steps done, steps in all).
 StepProgress = Callable[[str, int, int], None]
 _STEPS = ("teams", "players", "standings", "schedule", "matches", "computed standings")
@@ -93,64 +90,64 @@ _STEPS = ("teams", "players", "standings", "schedule", "matches", "computed stan
 def load_league(
     session: Session,
     league: str,
-    records: Mapping[Kind, Sequence[Record]],
+    records: Mapping[Kind, Records],
     *,
     guard: ShrinkGuard | None = None,
     progress: StepProgress | None = None,
-    consume: bool = False,
+    plan: LeaguePlan | None = None,
 ) -> LeagueReport:
     """Upsert one league's records; flushes, never commits (the caller owns the transaction).
 
+    ``records`` holds per kind a sized, re-iterable collection (a list, or a
+    :class:`rally.etl.spool.Spool` on disk): each kind is streamed and written in batches,
+    so memory holds a batch of rows and compact lookups (key -> id), not the league.
+    ``plan`` (the league's teams) is worked out from the records when not given.
     Raises ShrinkRefused when the snapshot would deactivate more than ``guard`` allows.
-    With ``consume`` each kind's record list is emptied once stored, so that memory holds
-    the records of the kinds still to load, not all of them.
     """
     guard = guard or ShrinkGuard()
     report = LeagueReport(league=league)
-    done_with = {
-        "players": Kind.PLAYERS,
-        "standings": Kind.STANDINGS,
-        "schedule": Kind.SCHEDULE,
-        "matches": Kind.MATCHES,
-    }
 
     def step(name: str) -> None:
-        if consume and name in done_with:
-            stored = records.get(done_with[name])
-            if isinstance(stored, list):
-                stored.clear()
         if progress is not None:
             progress(name, _STEPS.index(name) + 1, len(_STEPS))
 
     league_id = ensure_league(session, league)
-    plan = plan_league(records)
+    if plan is None:
+        plan = plan_league(records)
     club_ids = _sync_clubs(session, report, league_id, plan)
     series_ids = _sync_series(session, report, league_id, plan)
-    full = bool(records.get(Kind.PLAYERS))
+    players = records.get(Kind.PLAYERS, ())
+    full = len(players) > 0
     teams, bases, team_names = _sync_teams(
         session, report, league, league_id, plan, club_ids, series_ids, guard, retire=full
     )
+    del plan
     step("teams")
     if full:
-        _sync_players(session, report, league_id, records[Kind.PLAYERS], teams, guard)
+        _sync_players(session, report, league_id, players, teams, guard)
     step("players")
-    if records.get(Kind.STANDINGS):
-        _sync_standings(session, report, league_id, records[Kind.STANDINGS], teams)
+    standings = records.get(Kind.STANDINGS, ())
+    if len(standings):
+        _sync_standings(session, report, league_id, standings, teams)
     step("standings")
-    if records.get(Kind.SCHEDULE):
-        _sync_schedule(session, report, league_id, records[Kind.SCHEDULE], teams)
+    schedule = records.get(Kind.SCHEDULE, ())
+    if len(schedule):
+        _sync_schedule(session, report, league_id, schedule, teams)
     step("schedule")
-    if records.get(Kind.MATCHES):
-        linker = Linker(session, league_id, teams, bases)
-        rows = sync_matches(session, report, league_id, records[Kind.MATCHES], linker)
-        step("matches")
+    matches = records.get(Kind.MATCHES, ())
+    if len(matches):
         names = {series_id: name for name, series_id in series_ids.items()}
         by_id = {
             team_id: (team_names[team_id], sid, names[sid])
             for team_id, _club, sid in teams.values()
             if sid in names
         }
-        sync_computed(session, report, league_id, rows, by_id)
+        tally = start_tally(session, league_id, by_id)
+        linker = Linker(session, league_id, teams, bases)
+        sync_matches(session, report, league_id, matches, linker, tally.add)
+        del linker
+        step("matches")
+        sync_computed(session, report, league_id, tally, by_id)
     step("computed standings")
     session.flush()
     return report
@@ -263,7 +260,7 @@ def _sync_players(
     session: Session,
     report: LeagueReport,
     league_id: int,
-    records: Sequence[Record],
+    records: Iterable[Any],
     teams: Mapping[str, tuple[int, int, int]],
     guard: ShrinkGuard,
 ) -> None:
@@ -276,52 +273,74 @@ def _sync_players(
         ("tenniscores_player_id", "team_id"),
         lambda r: (r.tenniscores_player_id, r.team_id),
     )
-    wanted: dict[Any, dict[str, Any]] = {}
-    for rec in records:
-        assert isinstance(rec, PlayerRecord)
-        team_id, club_id, series_id = teams[team_key(rec.team_name)]
-        career = None
-        if rec.career_wins is not None and rec.career_losses is not None:
-            career = rec.career_wins + rec.career_losses
-        wanted[(rec.player_id, team_id)] = {
-            "tenniscores_player_id": rec.player_id,
-            "team_id": team_id,
-            "league_id": league_id,
-            "first_name": rec.first_name,
-            "last_name": rec.last_name,
-            "club_id": club_id,
-            "series_id": series_id,
-            "pti": _cents(rec.pti),
-            "wins": rec.wins,
-            "losses": rec.losses,
-            "win_percentage": _cents(rec.win_percentage),
-            "captain_status": rec.captain_status,
-            "career_wins": rec.career_wins,
-            "career_losses": rec.career_losses,
-            "career_matches": career,
-            "career_win_percentage": _cents(rec.career_win_percentage),
-            "is_active": True,
-        }
     active_at = _PLAYER_COLS.index("is_active")
-    active = [key for key, (_id, old) in existing.items() if old[active_at] is not False]
-    retiring = [key for key in active if key not in wanted]
-    check_shrink(guard, report.league, "players", len(active), len(retiring))
+    active = sum(1 for _id, old in existing.values() if old[active_at] is not False)
+
+    def rows() -> Iterator[tuple[Any, dict[str, Any]]]:
+        for rec in records:
+            team_id, club_id, series_id = teams[team_key(rec.team_name)]
+            career = None
+            if rec.career_wins is not None and rec.career_losses is not None:
+                career = rec.career_wins + rec.career_losses
+            yield (
+                (rec.player_id, team_id),
+                {
+                    "tenniscores_player_id": rec.player_id,
+                    "team_id": team_id,
+                    "league_id": league_id,
+                    "first_name": rec.first_name,
+                    "last_name": rec.last_name,
+                    "club_id": club_id,
+                    "series_id": series_id,
+                    "pti": _cents(rec.pti),
+                    "wins": rec.wins,
+                    "losses": rec.losses,
+                    "win_percentage": _cents(rec.win_percentage),
+                    "captain_status": rec.captain_status,
+                    "career_wins": rec.career_wins,
+                    "career_losses": rec.career_losses,
+                    "career_matches": career,
+                    "career_win_percentage": _cents(rec.career_win_percentage),
+                    "is_active": True,
+                },
+            )
+
     before = (counts.inserted, counts.updated)
-    Sync(session, Player, _PLAYER_COLS).apply(counts, wanted, existing)
+    Sync(session, Player, _PLAYER_COLS).stream(counts, rows(), existing)
+    # What is left of ``existing`` is the players the snapshot no longer lists.
+    retiring = [row_id for row_id, old in existing.values() if old[active_at] is not False]
+    del existing
+    check_shrink(guard, report.league, "players", active, len(retiring))
     # Players no longer on a roster stay (user links survive) but become inactive.
-    retire = [{"id": existing[key][0], "is_active": False} for key in retiring]
-    if retire:
-        session.execute(update(Player), retire)
-    counts.deactivated += len(retire)
+    for start in range(0, len(retiring), 5000):
+        chunk = retiring[start : start + 5000]
+        session.execute(update(Player), [{"id": i, "is_active": False} for i in chunk])
+    counts.deactivated += len(retiring)
     if (counts.inserted, counts.updated) != before:
         record_pti_history(session, league_id)
+
+
+_STANDING_FIELDS = (
+    "points",
+    "matches_won",
+    "matches_lost",
+    "matches_tied",
+    "lines_won",
+    "lines_lost",
+    "lines_for",
+    "lines_ret",
+    "sets_won",
+    "sets_lost",
+    "games_won",
+    "games_lost",
+)
 
 
 def _sync_standings(
     session: Session,
     report: LeagueReport,
     league_id: int,
-    records: Sequence[Record],
+    records: Iterable[Any],
     teams: Mapping[str, tuple[int, int, int]],
 ) -> None:
     existing = existing_rows(
@@ -332,30 +351,31 @@ def _sync_standings(
         (),
         lambda r: team_key(r.team or ""),
     )
-    wanted: dict[Any, dict[str, Any]] = {}
-    for rec in records:
-        assert isinstance(rec, StandingRecord)
-        team_id, _club_id, series_id = teams[team_key(rec.team_name)]
-        row = rec.model_dump(
-            exclude={"league", "team_name", "club", "raw_series", "raw_team", "series", "dropped"}
-        )
-        row.update(
-            league_id=league_id,
-            series=rec.series,
-            team=rec.team_name,
-            series_id=series_id,
-            team_id=team_id,
-            computed=False,
-        )
-        wanted[team_key(rec.team_name)] = row
-    Sync(session, SeriesStats, STANDING_COLS).apply(report.entity("series_stats"), wanted, existing)
+
+    def rows() -> Iterator[tuple[Any, dict[str, Any]]]:
+        for rec in records:
+            key = team_key(rec.team_name)
+            team_id, _club_id, series_id = teams[key]
+            row = {name: getattr(rec, name) for name in _STANDING_FIELDS}
+            row.update(
+                league_id=league_id,
+                series=rec.series,
+                team=rec.team_name,
+                series_id=series_id,
+                team_id=team_id,
+                computed=False,
+            )
+            yield key, row
+
+    counts = report.entity("series_stats")
+    Sync(session, SeriesStats, STANDING_COLS).stream(counts, rows(), existing)
 
 
 def _sync_schedule(
     session: Session,
     report: LeagueReport,
     league_id: int,
-    records: Sequence[Record],
+    records: Iterable[Any],
     teams: Mapping[str, tuple[int, int, int]],
 ) -> None:
     existing = existing_rows(
@@ -366,26 +386,32 @@ def _sync_schedule(
         ("match_date", "home_team", "away_team"),
         lambda r: (r.match_date, team_key(r.home_team or ""), team_key(r.away_team or "")),
     )
-    wanted: dict[Any, dict[str, Any]] = {}
-    for rec in records:
-        assert isinstance(rec, ScheduleRecord)
-        home, away = team_key(rec.home_team), team_key(rec.away_team)
-        wanted[(rec.match_date, home, away)] = {
-            "league_id": league_id,
-            "match_date": rec.match_date,
-            "match_time": rec.match_time,
-            "home_team": rec.home_team,
-            "away_team": rec.away_team,
-            "home_team_id": teams[home][0],
-            "away_team_id": teams[away][0],
-            "location": rec.location,
-        }
-    _follow_moves(existing, wanted)
+
+    def rows() -> Iterator[tuple[Any, dict[str, Any]]]:
+        for rec in records:
+            home, away = team_key(rec.home_team), team_key(rec.away_team)
+            row = {
+                "league_id": league_id,
+                "match_date": rec.match_date,
+                "match_time": rec.match_time,
+                "home_team": rec.home_team,
+                "away_team": rec.away_team,
+                "home_team_id": teams[home][0],
+                "away_team_id": teams[away][0],
+                "location": rec.location,
+            }
+            if row["home_team_id"] is None or row["away_team_id"] is None:
+                report.add_unlinked("schedule", row, "no team of the league has this name")
+            yield (rec.match_date, home, away), row
+
     counts = report.entity("schedule")
-    Sync(session, Schedule, _SCHEDULE_COLS).apply(counts, wanted, existing)
-    for row in wanted.values():
-        if row["home_team_id"] is None or row["away_team_id"] is None:
-            report.add_unlinked("schedule", row, "no team of the league has this name")
+    sync = Sync(session, Schedule, _SCHEDULE_COLS)
+    # New fixtures wait (when the league has a schedule already) until every fixture is
+    # met: one may be a known match moved to another date (see _follow_moves).
+    new = dict(sync.stream(counts, rows(), existing, hold_new=bool(existing)))
+    if new:
+        _follow_moves(existing, new)
+        sync.apply(counts, new, existing)
 
 
 def _follow_moves(existing: dict[Any, Any], wanted: Mapping[Any, dict[str, Any]]) -> None:

@@ -16,15 +16,15 @@ is reported as unlinked with the reason: Rally never guesses.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from hashlib import blake2b
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rally.etl.bulk import Sync, existing_rows
-from rally.etl.records import MatchRecord, Record
 from rally.etl.report import LeagueReport
 from rally.etl.team_names import team_key
 from rally.models import MatchScore, Player, Schedule
@@ -183,38 +183,76 @@ def match_key(
     return (match_date, team_key(home or ""), team_key(away or ""), line)
 
 
-def _numbered(records: Sequence[Record]) -> list[tuple[MatchRecord, str | None]]:
-    # Sources without line numbers list a match's lines in order: number them so.
-    taken: dict[tuple[Any, ...], set[int]] = {}
-    for rec in records:
-        assert isinstance(rec, MatchRecord)
-        if rec.line is not None:
-            group = (rec.match_date, team_key(rec.home_team), team_key(rec.away_team))
-            taken.setdefault(group, set()).add(rec.line)
-    out: list[tuple[MatchRecord, str | None]] = []
-    for rec in records:
-        assert isinstance(rec, MatchRecord)
+def _digest(value: Any) -> bytes:
+    return blake2b(repr(value).encode(), digest_size=16).digest()
+
+
+def _group(rec: Any) -> bytes:
+    return _digest((rec.match_date, team_key(rec.home_team), team_key(rec.away_team)))
+
+
+class _Numbers:
+    """Number the lines of sources without line numbers, which list a match's lines in order.
+
+    A line without a number (and without a source match id) gets the smallest number its
+    match (date and teams) does not use yet. Built from one pass over the records; keeps
+    per match a 16-byte digest and the numbers, only for matches that need numbering.
+    """
+
+    def __init__(self, records: Iterable[Any]) -> None:
+        need: set[bytes] = set()
+        for rec in records:
+            if rec.line is None and rec.match_id is None:
+                need.add(_group(rec))
+        self.taken: dict[bytes, set[int]] = {}
+        if need:
+            for rec in records:
+                if rec.line is not None and (group := _group(rec)) in need:
+                    self.taken.setdefault(group, set()).add(rec.line)
+        #: Matches without explicit lines: the last number given.
+        self.counter: dict[bytes, int] = {}
+
+    def line(self, rec: Any) -> str | None:
+        """Return the line text of a record (numbering it when it has none)."""
         line = rec.line
         if line is None and rec.match_id is None:
-            used = taken.setdefault(
-                (rec.match_date, team_key(rec.home_team), team_key(rec.away_team)), set()
-            )
-            line = 1
-            while line in used:
-                line += 1
-            used.add(line)
-        out.append((rec, f"Line {line}" if line is not None else None))
-    return out
+            group = _group(rec)
+            used = self.taken.get(group)
+            if used is None:
+                line = self.counter.get(group, 0) + 1
+                self.counter[group] = line
+            else:
+                line = 1
+                while line in used:
+                    line += 1
+                used.add(line)
+        return f"Line {line}" if line is not None else None
+
+
+def _last_positions(records: Iterable[Any]) -> dict[bytes, int]:
+    """Return, for match lines that share a key (same date, teams and line number, no source
+    id), the position of the last: it is the one stored (as a dict keyed by it would)."""
+    last: dict[bytes, int] = {}
+    for position, rec in enumerate(records):
+        if rec.match_id is None and rec.line is not None:
+            key = match_key(None, rec.match_date, rec.home_team, rec.away_team, f"Line {rec.line}")
+            last[_digest(key)] = position
+    return last
 
 
 def sync_matches(
     session: Session,
     report: LeagueReport,
     league_id: int,
-    records: Sequence[Record],
+    records: Iterable[Any],
     linker: Linker,
-) -> list[dict[str, Any]]:
-    """Upsert the league's match lines, linked to teams; return the rows as stored."""
+    tally: Callable[[Mapping[str, Any]], None] | None = None,
+) -> None:
+    """Upsert the league's match lines, linked to teams, streaming the records in batches.
+
+    ``records`` is read several times (numbering, then loading); ``tally`` sees every row
+    as stored (computed standings).
+    """
     existing = existing_rows(
         session,
         MatchScore,
@@ -223,29 +261,16 @@ def sync_matches(
         ("tenniscores_match_id",),
         lambda r: match_key(r.tenniscores_match_id, r.match_date, r.home_team, r.away_team, r.line),
     )
-    numbered = _numbered(records)
-    links: list[tuple[int | None, int | None, str]] = []
-    pending: list[int] = []
-    for position, (rec, _line) in enumerate(numbered):
-        home, away = _sides(rec)
-        found = linker.link(rec.match_date, home, away, use_players=False)
-        links.append(found)
-        if found[2]:
-            pending.append(position)
-        else:
-            linker.learn(home.players, found[0])  # type: ignore[arg-type]
-            linker.learn(away.players, found[1])  # type: ignore[arg-type]
-    if pending:
-        linker.load_rosters()
-        for position in pending:
-            rec = numbered[position][0]
-            home, away = _sides(rec)
-            links[position] = linker.link(rec.match_date, home, away, use_players=True)
-    wanted: dict[Any, dict[str, Any]] = {}
-    unlinked: dict[Any, str] = {}
-    for (rec, line_text), (home_id, away_id, reason) in zip(numbered, links, strict=True):
+    numbers = _Numbers(records)
+    last = _last_positions(records)
+    learn = bool(linker.bases)
+    # Rows the names and the schedule leave ambiguous: position -> line text. They are
+    # linked again, from the records read once more, once every line has taught its players.
+    pending: dict[int, str | None] = {}
+
+    def row(rec: Any, line_text: str | None, home_id: int | None, away_id: int | None) -> Any:
         key = match_key(rec.match_id, rec.match_date, rec.home_team, rec.away_team, line_text)
-        wanted[key] = {
+        out = {
             "league_id": league_id,
             "tenniscores_match_id": rec.match_id,
             "match_date": rec.match_date,
@@ -261,17 +286,53 @@ def sync_matches(
             "winner": rec.winner,
             "line": line_text,
         }
-        if reason:
-            unlinked[key] = reason
-        else:
-            unlinked.pop(key, None)
-    Sync(session, MatchScore, MATCH_COLS).apply(report.entity("match_scores"), wanted, existing)
-    for key, reason in unlinked.items():
-        report.add_unlinked("match_scores", wanted[key], reason)
-    return list(wanted.values())
+        if tally is not None:
+            tally(out)
+        return key, out
+
+    def kept(position: int, rec: Any) -> bool:
+        if rec.match_id is not None or rec.line is None or not last:
+            return True
+        key = match_key(None, rec.match_date, rec.home_team, rec.away_team, f"Line {rec.line}")
+        return last.get(_digest(key)) == position
+
+    def first_pass() -> Iterator[tuple[Any, dict[str, Any]]]:
+        for position, rec in enumerate(records):
+            line_text = numbers.line(rec)
+            home, away = _sides(rec)
+            home_id, away_id, reason = linker.link(rec.match_date, home, away, use_players=False)
+            if reason:
+                pending[position] = line_text
+                continue
+            if learn:
+                linker.learn(home.players, home_id)  # type: ignore[arg-type]
+                linker.learn(away.players, away_id)  # type: ignore[arg-type]
+            if kept(position, rec):
+                yield row(rec, line_text, home_id, away_id)
+
+    def second_pass() -> Iterator[tuple[Any, dict[str, Any]]]:
+        linker.load_rosters()
+        for position, rec in enumerate(records):
+            if position not in pending:
+                continue
+            line_text = pending[position]
+            home, away = _sides(rec)
+            home_id, away_id, reason = linker.link(rec.match_date, home, away, use_players=True)
+            if not kept(position, rec):
+                continue
+            key, out = row(rec, line_text, home_id, away_id)
+            if reason:
+                report.add_unlinked("match_scores", out, reason)
+            yield key, out
+
+    sync = Sync(session, MatchScore, MATCH_COLS)
+    counts = report.entity("match_scores")
+    sync.stream(counts, first_pass(), existing)
+    if pending:
+        sync.stream(counts, second_pass(), existing)
 
 
-def _sides(rec: MatchRecord) -> tuple[_Side, _Side]:
+def _sides(rec: Any) -> tuple[_Side, _Side]:
     return (
         _Side(rec.home_team, rec.home_base, (rec.home_player_1_id, rec.home_player_2_id)),
         _Side(rec.away_team, rec.away_base, (rec.away_player_1_id, rec.away_player_2_id)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from hashlib import blake2b
 from pathlib import Path
 from typing import Any
 
@@ -311,21 +312,40 @@ def parse_paths(
 
 
 class Deduplicator:
-    """Reject the second and later rows with the same natural key within a league and kind."""
+    """Reject the second and later rows with the same natural key within a league and kind.
+
+    Memory stays compact at any scale: a key is kept as a 16-byte digest (BLAKE2b of its
+    repr, so two different keys never meet in practice) and where it was first met as one
+    integer (file number and row), not as the tuple of values. ``forget`` drops a kind's
+    keys once its files are read.
+    """
 
     def __init__(self) -> None:
-        self.firsts: dict[tuple[str, Kind], dict[tuple[Any, ...], tuple[str, int]]] = {}
+        self.firsts: dict[tuple[str, Kind], dict[bytes, int]] = {}
+        self.names: list[str] = []
+        self._numbers: dict[str, int] = {}
 
     def first(self, league: str, kind: Kind, name: str, index: int, record: Record) -> str | None:
         """Return None for a first occurrence, else the reject reason naming the first one."""
-        firsts = self.firsts.setdefault((league, kind), {})
-        key = natural_key(record)
+        firsts = self.firsts.get((league, kind))
+        if firsts is None:
+            firsts = self.firsts[(league, kind)] = {}
+        key = blake2b(repr(natural_key(record)).encode(), digest_size=16).digest()
         found = firsts.get(key)
         if found is None:
-            firsts[key] = (name, index)
+            number = self._numbers.get(name)
+            if number is None:
+                number = self._numbers[name] = len(self.names)
+                self.names.append(name)
+            firsts[key] = (number << 40) | index
             return None
-        where = f"row {found[1]}" + ("" if found[0] == name else f" of {found[0]}")
+        first_name, first_index = self.names[found >> 40], found & ((1 << 40) - 1)
+        where = f"row {first_index}" + ("" if first_name == name else f" of {first_name}")
         return f"duplicate {_describe(kind)} (same as {where})"
+
+    def forget(self, league: str, kind: Kind) -> None:
+        """Drop the keys of one league and kind (its files are all read)."""
+        self.firsts.pop((league, kind), None)
 
 
 def _parse_paths(
