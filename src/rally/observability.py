@@ -95,7 +95,7 @@ def formatter(log_format: str) -> logging.Formatter:
 
 def configure_logging(settings: Settings, *, stream: Any = None) -> None:
     """Send Rally's, uvicorn's and the root logger's lines to stderr in the chosen format."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream) if stream is not None else StderrHandler()
     handler.setFormatter(formatter(settings.log_format))
     level = settings.log_level.upper()
     root = logging.getLogger()

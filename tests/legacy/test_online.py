@@ -149,6 +149,8 @@ def test_cli_plan_online_abort_then_online_and_finalize(pg_empty_url: str) -> No
     code, out = rally("db", "plan", "--online", "--database-url", pg_empty_url)
     assert code == 0, out
     assert "expand:" in out and "[pending] backfill: split" in out and "finalize" in out
+    code, out = rally("db", "upgrade", "--finalize", "--database-url", pg_empty_url)
+    assert code == 1 and "Nothing to finalize" in out, out
 
     code, out = rally("db", "upgrade", "--online", "--no-backup", "--database-url", pg_empty_url)
     assert code == 0, out
@@ -173,8 +175,11 @@ def test_cli_plan_online_abort_then_online_and_finalize(pg_empty_url: str) -> No
     assert code == 0, out
     assert_corpus_rows_kept(pg_empty_url, b)
     assert failed_checks(pg_empty_url) == []
+    # Idempotent: a re-run (after a kill at its very end, say) finds it done and changes nothing.
+    before = snapshot(pg_empty_url)
     code, out = rally("db", "upgrade", "--finalize", "--database-url", pg_empty_url)
-    assert code == 1 and "Nothing to finalize" in out
+    assert code == 0 and "already done" in out, out
+    assert snapshot(pg_empty_url) == before
 
 
 def test_online_refuses_damaged_data_without_resolve(pg_empty_url: str) -> None:

@@ -285,12 +285,25 @@ def upgrade_online(
     _run(ctx, _all_steps())
 
 
+def _finalized(engine: Engine) -> bool:
+    """A finalize that ran to its end (a re-run after a kill at its last step finds this)."""
+    tables = set(sa.inspect(engine).get_table_names())
+    if "alembic_version" not in tables or {"series_leagues", STATE_TABLE} & tables:
+        return False
+    with engine.connect() as conn:
+        stamped = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all()
+    return stamped == [head_revision()]
+
+
 def finalize(engine: Engine, *, log: Log, options: OnlineOptions | None = None) -> None:
     """Close the window (the old application must be gone): exactly the offline schema."""
     ctx = _context(engine, options or OnlineOptions(), log, lambda _s, _d, _t: None)
     with engine.connect() as conn:
         progress = steps(conn)
     if not progress.get(WINDOW_STEP, (0, False, None))[1]:
+        if _finalized(engine):
+            log("finalize: already done (Rally's schema at head, no online window open)")
+            return
         raise OnlineUnavailable(
             "Nothing to finalize: no online upgrade has reached its window "
             "(run `rally db upgrade --online` first, or resume it)."
