@@ -135,19 +135,27 @@ def logging_to_stderr(settings: Settings) -> Iterator[None]:
     """Log to stderr in the configured format and level until the block ends.
 
     The handler is added to the root logger (so library lines, such as Alembic's, come out
-    the same way) and removed again afterwards; handlers already there are kept.
+    the same way) and removed again afterwards; other handlers already there (a test
+    runner's capture) are kept.
     """
     handler = StderrHandler()
     handler.setFormatter(formatter(settings.log_format))
     handler.addFilter(_not_chatter)
     root = logging.getLogger()
     level = root.level
+    # One line per record: a stderr handler already there (`configure_logging` in the same
+    # process) steps aside for the block.
+    aside = [h for h in root.handlers if isinstance(h, StderrHandler)]
+    for other in aside:
+        root.removeHandler(other)
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
     try:
         yield
     finally:
         root.removeHandler(handler)
+        for other in aside:
+            root.addHandler(other)
         root.setLevel(level)
 
 

@@ -151,3 +151,31 @@ def test_an_invalid_log_format_is_a_sentence(tmp_path: Path, bad: str) -> None:
                           capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
     assert done.returncode == 2 and "RALLY_LOG_FORMAT" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "x").exists()
+
+
+def test_commands_in_a_process_that_set_up_server_logging_log_each_line_once(
+    tmp_path: Path,
+) -> None:
+    # `rally serve` sets up the root logger's stderr handler (configure_logging); a command run
+    # later in the same process (tests, an embedding program) logs each line once, to the
+    # stderr of the moment, never to a stream that was swapped and closed since.
+    import logging
+
+    from typer.testing import CliRunner
+
+    from rally.cli import app
+    from rally.config import Settings
+    from rally.observability import configure_logging
+
+    root = logging.getLogger()
+    saved, level = list(root.handlers), root.level
+    try:
+        configure_logging(Settings(_env_file=None))  # type: ignore[call-arg]
+        for _ in range(2):
+            result = CliRunner().invoke(app, ["generate", str(tmp_path / "x"), "--scale", "-1"])
+            said = [line for line in result.output.splitlines() if "--scale must be" in line]
+            assert result.exit_code == 2 and len(said) == 1, result.output
+            assert "Logging error" not in result.output
+    finally:
+        root.handlers[:] = saved
+        root.setLevel(level)
