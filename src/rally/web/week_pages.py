@@ -47,14 +47,15 @@ def clock(value: str | dt.time | None) -> str:
 
 def _general(
     db: Session, token: str | None, team_id: int | None, today: dt.date, limit: int | None
-) -> tuple[Viewer | None, dict[str, Any] | None]:
+) -> tuple[Viewer | None, str | None]:
     user = accounts.user_for_token(db, token=token) if token else None
     viewer = week.viewer(db, user_id=user.id, team_id=team_id) if user else None
     target = team_id if team_id is not None else (viewer.team_id if viewer else None)
     if target is None:
         return viewer, None
     doc = week.team_week(db, team_id=target, today=today, results_limit=limit)
-    return viewer, _TEAM_WEEK.dump_python(doc, mode="json")
+    # JSON text, as PostgreSQL's statement answers: the page cache's key on both backends.
+    return viewer, _TEAM_WEEK.dump_json(doc).decode()
 
 
 async def _team_page(request: Request, team_id: int | None, results: str) -> Response:
@@ -63,8 +64,7 @@ async def _team_page(request: Request, team_id: int | None, results: str) -> Res
     token = session_token(request)
     limit = None if results == "all" else HTML_RESULTS
     pool = request.app.state.async_pool
-    text: str | None = None  # the page's JSON, as PostgreSQL built it
-    doc: dict[str, Any] | None = None
+    text: str | None = None  # the page's JSON (built by PostgreSQL, or by week.team_week)
     if pool is not None:
         async with pool.connection() as conn:
             viewer = await week_sql.viewer_for_token(conn, token=token, team_id=team_id)
@@ -74,12 +74,12 @@ async def _team_page(request: Request, team_id: int | None, results: str) -> Res
                     conn, team_id=target, today=today, results_limit=limit
                 )
     else:
-        viewer, doc = await in_session(
+        viewer, text = await in_session(
             request, lambda db: _general(db, token, team_id, today, limit)
         )
     if team_id is None and viewer is None:
         raise NotSignedIn("Sign in first: this needs a signed-in session.")
-    if text is None and doc is None:
+    if text is None:
         return RedirectResponse("/claim", status_code=303)
     request.state.user = viewer
     feed_url = None
@@ -89,11 +89,11 @@ async def _team_page(request: Request, team_id: int | None, results: str) -> Res
     mine = viewer is not None and viewer.member
 
     def context() -> dict[str, Any]:
-        team = doc if doc is not None else json.loads(text or "null")
+        team = json.loads(text)
         return {"team": team, "mine": mine, "feed_url": feed_url, "day": day, "clock": clock}
 
     # The page is a function of the team's JSON and of these two viewer inputs.
-    key = (text, mine, feed_url) if text is not None else None
+    key = (text, mine, feed_url)
     return render_page(request, "team.html", key, context)
 
 
