@@ -27,11 +27,8 @@ from rally.etl.bulk import Sync, existing_rows
 from rally.etl.report import LeagueReport
 from rally.models import SeriesStats
 
-STANDING_COLS = (
-    "series",
-    "team",
-    "series_id",
-    "team_id",
+# A standings row's figures, as the scraped files and the computed tally both give them.
+STANDING_FIELDS = (
     "points",
     "matches_won",
     "matches_lost",
@@ -44,8 +41,8 @@ STANDING_COLS = (
     "sets_lost",
     "games_won",
     "games_lost",
-    "computed",
 )
+STANDING_COLS = ("series", "team", "series_id", "team_id", *STANDING_FIELDS, "computed")
 _SET = re.compile(r"(\d+)-(\d+)(?: \[(\d+)-(\d+)\])?")
 _FIELDS = ("mw", "ml", "mt", "lw", "ll", "sw", "sl", "gw", "gl")
 

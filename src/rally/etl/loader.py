@@ -23,7 +23,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from rally.etl.bulk import Sync, bulk_insert, existing_rows, select_rows
-from rally.etl.computed import STANDING_COLS, start_tally, sync_computed
+from rally.etl.computed import STANDING_COLS, STANDING_FIELDS, start_tally, sync_computed
 from rally.etl.guard import ShrinkGuard, check_shrink
 from rally.etl.history import record_pti_history
 from rally.etl.matches import Linker, sync_matches
@@ -320,22 +320,6 @@ def _sync_players(
         record_pti_history(session, league_id)
 
 
-_STANDING_FIELDS = (
-    "points",
-    "matches_won",
-    "matches_lost",
-    "matches_tied",
-    "lines_won",
-    "lines_lost",
-    "lines_for",
-    "lines_ret",
-    "sets_won",
-    "sets_lost",
-    "games_won",
-    "games_lost",
-)
-
-
 def _sync_standings(
     session: Session,
     report: LeagueReport,
@@ -356,7 +340,7 @@ def _sync_standings(
         for rec in records:
             key = team_key(rec.team_name)
             team_id, _club_id, series_id = teams[key]
-            row = {name: getattr(rec, name) for name in _STANDING_FIELDS}
+            row = {name: getattr(rec, name) for name in STANDING_FIELDS}
             row.update(
                 league_id=league_id,
                 series=rec.series,
