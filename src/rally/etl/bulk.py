@@ -49,23 +49,16 @@ class Sync:
         """
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
-        cols = self.cols
         for key, row in wanted.items():
             found = existing.get(key)
             if found is None:
                 inserts.append(row)
                 continue
-            row_id, old = found
-            new = tuple([row[c] for c in cols])
-            if new == old:
+            changed = self.changes(found, row)
+            if changed is None:
                 counts.unchanged += 1
-                continue
-            changed = {c: n for c, o, n in zip(cols, old, new, strict=True) if not same(o, n)}
-            if changed:
-                changed["id"] = row_id
-                updates.append(changed)
             else:
-                counts.unchanged += 1
+                updates.append(changed)
         self.write(counts, inserts, updates)
         return [key for key in existing if key not in wanted]
 
@@ -87,7 +80,6 @@ class Sync:
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         held: list[tuple[Any, dict[str, Any]]] = []
-        cols = self.cols
         for key, row in rows:
             found = existing.pop(key, None)
             if found is None:
@@ -99,22 +91,30 @@ class Sync:
                         self.write(counts, inserts, [])
                         inserts = []
                 continue
-            row_id, old = found
-            new = tuple([row[c] for c in cols])
-            if new == old:
+            changed = self.changes(found, row)
+            if changed is None:
                 counts.unchanged += 1
                 continue
-            changed = {c: n for c, o, n in zip(cols, old, new, strict=True) if not same(o, n)}
-            if changed:
-                changed["id"] = row_id
-                updates.append(changed)
-                if len(updates) >= _BATCH:
-                    self.write(counts, [], updates)
-                    updates = []
-            else:
-                counts.unchanged += 1
+            updates.append(changed)
+            if len(updates) >= _BATCH:
+                self.write(counts, [], updates)
+                updates = []
         self.write(counts, inserts, updates)
         return held
+
+    def changes(
+        self, found: tuple[int, tuple[Any, ...]], row: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The UPDATE of an existing row (id, old values) to `row`; None when nothing changed."""
+        row_id, old = found
+        new = tuple([row[c] for c in self.cols])
+        if new == old:
+            return None
+        changed = {c: n for c, o, n in zip(self.cols, old, new, strict=True) if not same(o, n)}
+        if not changed:
+            return None
+        changed["id"] = row_id
+        return changed
 
     def write(
         self, counts: Counts, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]
