@@ -13,23 +13,9 @@ import pytest
 import sqlalchemy as sa
 from legacy_builder import LegacyBuilder
 from legacy_helpers import Clone, assert_legacy_ddl_shape, assert_meaning, snapshot
-from typer.testing import CliRunner
 
+from cli_runner import rally
 from rally.db import make_engine
-
-runner = CliRunner()
-
-
-def rally(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app_(), list(args))
-    assert "Traceback" not in result.output
-    return result.exit_code, result.output
-
-
-def app_():  # type: ignore[no-untyped-def]
-    from rally.cli import app
-
-    return app
 
 
 def expected_split(builder: LegacyBuilder) -> dict[str, tuple[str, dict[str, int]]]:

@@ -18,19 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from legacy_builder import LegacyBuilder
 from legacy_helpers import observed_meaning, reset_and_load, snapshot
-from typer.testing import CliRunner
 
+from cli_runner import rally
 from rally.db import make_engine
-
-runner = CliRunner()
-
-
-def rally(*args: str) -> tuple[int, str]:
-    from rally.cli import app
-
-    result = runner.invoke(app, list(args))
-    assert "Traceback" not in result.output
-    return result.exit_code, result.output
 
 
 def damaged(url: str, b: LegacyBuilder, kinds: list[str]) -> Damage:

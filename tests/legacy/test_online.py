@@ -13,21 +13,13 @@ from legacy_builder import LegacyBuilder
 from legacy_helpers import Clone, assert_meaning, load_legacy, observed_meaning, snapshot
 from online_writer import LegacyWriter
 from test_kill import _small_world
-from typer.testing import CliRunner
 
-from rally.cli import app
+from cli_runner import rally
 from rally.db import make_engine, migrate
 from rally.db.migrations import include_object
 from rally.db.verify import run_checks
 from rally.legacy.online import OnlineOptions, finalize, upgrade_online
 from rally.models import Base
-
-runner = CliRunner()
-
-
-def rally(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.output
 
 
 def failed_checks(url: str) -> list[str]:

@@ -9,20 +9,11 @@ import pytest
 import sqlalchemy as sa
 from legacy_builder import LegacyBuilder
 from legacy_helpers import assert_meaning, reset_and_load, snapshot
-from typer.testing import CliRunner
 
+from cli_runner import rally
 from rally.db import make_engine, migrate
 
 WHEN = dt.datetime(2025, 2, 1, tzinfo=dt.UTC)
-runner = CliRunner()
-
-
-def rally(*args: str) -> tuple[int, str]:
-    from rally.cli import app
-
-    result = runner.invoke(app, list(args))
-    assert "Traceback" not in result.output
-    return result.exit_code, result.output
 
 
 def _world_with_unknown_rows() -> LegacyBuilder:
@@ -122,7 +113,10 @@ def test_downgrade_refuses_two_teams_of_one_club_in_one_series(pg_db_url: str) -
     assert snapshot(pg_db_url) == before
 
 
-def test_plan_on_head_and_empty_databases(pg_db_url: str, pg_empty_url: str) -> None:
+def test_plan_on_head_and_empty_databases(
+    pg_db_url: str, pg_empty_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("rally.cli._common.is_terminal", lambda: True)  # what a person sees
     code, out = rally("db", "plan", "--database-url", pg_db_url)
     assert code == 0 and "already at head" in out
     code, out = rally("db", "plan", "--json", "--database-url", pg_empty_url)

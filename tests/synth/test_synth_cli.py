@@ -6,17 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-from rally.cli import app
-
-runner = CliRunner()
-
-
-def rally(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
-    assert "Traceback" not in result.output
-    return result.exit_code, result.output
+from cli_runner import rally
 
 
 def test_generate_writes_the_leagues_and_prints_a_summary(tmp_path: Path) -> None:

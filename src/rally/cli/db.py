@@ -273,6 +273,7 @@ def upgrade(
 
 
 @app.command()
+@logged("db plan")
 @handle_errors
 def plan(
     database_url: DatabaseUrlOption = None,
@@ -431,6 +432,7 @@ def current(database_url: DatabaseUrlOption = None, as_json: JsonOption = False)
 
 
 @app.command()
+@logged("db verify")
 @handle_errors
 def verify(database_url: DatabaseUrlOption = None, as_json: JsonOption = False) -> None:
     """Run the integrity checks; exit 1 if any fails, 2 if the database is unreachable."""
