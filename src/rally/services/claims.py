@@ -80,14 +80,18 @@ def _claim_owner(session: Session, player_id: int) -> int | None:
 
 
 def _matches(first: str, last: str, rows: list[Any]) -> list[Any]:
-    exact = [r for r in rows if r[1].strip() == first.strip() and r[2].strip() == last.strip()]
+    exact = [
+        r
+        for r in rows
+        if r.first_name.strip() == first.strip() and r.last_name.strip() == last.strip()
+    ]
     if exact:
         return exact
-    folded = [r for r in rows if names.same_name(first, last, r[1], r[2])]
+    folded = [r for r in rows if names.same_name(first, last, r.first_name, r.last_name)]
     if folded:
         return folded
     # Nicknames still require the last name: never "last name and club" alone.
-    return [r for r in rows if names.nickname_match(first, last, r[1], r[2])]
+    return [r for r in rows if names.nickname_match(first, last, r.first_name, r.last_name)]
 
 
 def claim_by_name(
@@ -118,7 +122,9 @@ def claim_by_name(
     found = _matches(first_name, last_name, pool)
     where = f"{club_row.name}, {series_row.name} ({league_row.league_name})"
     if len(found) == 1:
-        record = claim_player(session, user_id=user_id, player_id=found[0][0], check_name=False)
+        record = claim_player(
+            session, user_id=user_id, player_id=found[0].player_id, check_name=False
+        )
         state = session.scalar(
             select(PlayerClaim.status).where(PlayerClaim.player_id == record.player_id)
         )
@@ -142,8 +148,8 @@ def claim_by_name(
     scored = sorted(
         (
             (
-                names.similarity(first_name, last_name, r[1], r[2])
-                + (0.05 if r[7] == series_row.id else 0),
+                names.similarity(first_name, last_name, r.first_name, r.last_name)
+                + (0.05 if r.series_id == series_row.id else 0),
                 i,
             )
             for i, r in enumerate(club_rows)
@@ -334,27 +340,29 @@ def suggestions(session: Session, *, user_id: int) -> list[PlayerRecord]:
         return []
     unclaimed = ~Player.id.in_(select(PlayerClaim.player_id))
     same_id = fetch_rows(
-        session, Player.tenniscores_player_id.in_({r[11] for r in mine}), unclaimed
+        session, Player.tenniscores_player_id.in_({r.source_id for r in mine}), unclaimed
     )
-    people = {(names.normalize(r[1]), names.normalize(r[2])) for r in mine}
-    clubs = {names.normalize(r[5]) for r in mine}
+    people = {(names.normalize(r.first_name), names.normalize(r.last_name)) for r in mine}
+    clubs = {names.normalize(r.club) for r in mine}
     # Names are compared folded (accents, case), so filter in Python over the bare columns
     # and join only the few rows that match.
     named = [
         pid
         for pid, first, last in session.execute(
             select(Player.id, Player.first_name, Player.last_name).where(
-                Player.league_id.not_in({r[12] for r in mine}), unclaimed
+                Player.league_id.not_in({r.league_pk for r in mine}), unclaimed
             )
         )
         if (names.normalize(first), names.normalize(last)) in people
     ]
     others = fetch_rows(session, Player.id.in_(named)) if named else []
-    others.sort(key=lambda r: (names.normalize(r[5]) not in clubs, r[3], r[6], r[8] or ""))
+    others.sort(
+        key=lambda r: (names.normalize(r.club) not in clubs, r.league, r.series, r.team or "")
+    )
     seen: set[int] = set()
     offered: list[PlayerRecord] = []
     for row in [*same_id, *others]:
-        if row[0] not in seen:
-            seen.add(row[0])
+        if row.player_id not in seen:
+            seen.add(row.player_id)
             offered.append(to_record(row))
     return offered
