@@ -96,3 +96,10 @@ def test_unsupported_url_is_a_usage_error() -> None:
     code, out = rally("db", "current", "--database-url", "mysql://x@localhost/y")
     assert code == 2
     assert "Unsupported database" in out
+
+
+def test_a_command_on_a_database_not_upgraded_says_to_upgrade(empty_db_url: str) -> None:
+    code, out = rally("admin", "users", "list", "--database-url", empty_db_url)
+    assert code == 1
+    flat = " ".join(out.split())
+    assert "users" in flat and "`rally db upgrade` brings it to head" in flat, out

@@ -97,11 +97,16 @@ def test_dry_run_writes_nothing(sqlite_url: str, sample_dir: Path) -> None:
     [
         (["--league", "XYZ"], "unknown league XYZ"),
         (["/no/such/dir"], "no such file or directory: /no/such/dir"),
+        (["EMPTY"], "no JSON files (*.json) in "),
     ],
 )
 def test_usage_errors_exit_2(
-    sqlite_url: str, sample_dir: Path, args: list[str], words: str
+    sqlite_url: str, sample_dir: Path, tmp_path: Path, args: list[str], words: str
 ) -> None:
+    if args == ["EMPTY"]:  # a directory, but nothing in it to import
+        (tmp_path / "empty" / "NSTF").mkdir(parents=True)
+        (tmp_path / "empty" / "NSTF" / "notes.txt").write_text("not a league file")
+        args = [str(tmp_path / "empty")]
     paths = [] if args[0].startswith("/") else [str(sample_dir)]
     result = _run(*paths, *args, "--database-url", sqlite_url)
     assert result.exit_code == 2

@@ -97,9 +97,24 @@ def handle_errors(func: F) -> F:
             if not _is_database_error(exc):
                 raise
             detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-            raise fail(f"database error: {detail[0] if detail else type(exc).__name__}") from None
+            sentence = f"database error: {detail[0] if detail else type(exc).__name__}"
+            if _schema_behind(exc):
+                sentence += (
+                    " (the database is not at Rally's schema: `rally db current` says where it"
+                    " is, `rally db upgrade` brings it to head)"
+                )
+            raise fail(sentence) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _schema_behind(exc: BaseException) -> bool:
+    """Tell whether a database error says a table or column is missing (schema not at head)."""
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "sqlstate", None) in {"42P01", "42703"}:  # undefined table / column
+        return True
+    text = str(orig or exc)
+    return any(words in text for words in ("no such table", "no such column", "has no column"))
 
 
 def open_engine(database_url: str | None, *, check: bool = True) -> tuple[Settings, Engine]:
