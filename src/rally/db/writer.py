@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import sqlite3
 import threading
 from collections import deque
 from typing import Any
@@ -43,6 +45,7 @@ MMAP_BYTES = 256 * 1024 * 1024
 CACHE_KIB = 16 * 1024
 _TURN = "rally_writer_turn"
 _READ_PREFIXES = ("SELECT", "PRAGMA", "EXPLAIN", "VALUES")
+_DML = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b")
 
 
 class DatabaseBusy(DatabaseUnavailable):
@@ -99,7 +102,11 @@ class WriterQueue:
 
 
 def _is_write(statement: str) -> bool:
-    return not statement.lstrip().upper().startswith(_READ_PREFIXES)
+    head = statement.lstrip().upper()
+    if head.startswith("WITH"):
+        # A common table expression reads, unless it leads into INSERT/UPDATE/DELETE.
+        return _DML.search(head) is not None
+    return not head.startswith(_READ_PREFIXES)
 
 
 def install(engine: Engine, *, wait: float = DEFAULT_WAIT) -> WriterQueue:
@@ -182,6 +189,43 @@ def install(engine: Engine, *, wait: float = DEFAULT_WAIT) -> WriterQueue:
             turn.release()
 
     return queue
+
+
+class DataVersion:
+    """The data version of a SQLite database file: a number that changes whenever a commit
+    by any other connection (this process's requests, `rally etl import`, `rally admin`...)
+    changed the file. Read on a connection of its own that never writes (SQLite's
+    ``PRAGMA data_version``); a read costs microseconds, so it can gate a cache.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+
+    def read(self) -> int:
+        """Return the current data version."""
+        with self._lock:
+            if self._conn is None:
+                self._conn = sqlite3.connect(
+                    self._path, check_same_thread=False, isolation_level=None
+                )
+            return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def close(self) -> None:
+        """Close its connection (a later `read` opens another)."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    @classmethod
+    def of(cls, engine: Engine) -> DataVersion | None:
+        """The data version of a SQLite engine's file; None for other databases (in memory)."""
+        database = engine.url.database
+        if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+            return None
+        return cls(database)
 
 
 def _on_event_loop() -> bool:

@@ -46,16 +46,22 @@ def clock(value: str | dt.time | None) -> str:
 
 
 def _general(
-    db: Session, token: str | None, team_id: int | None, today: dt.date, limit: int | None
+    request: Request,
+    db: Session,
+    token: str | None,
+    team_id: int | None,
+    today: dt.date,
+    limit: int | None,
 ) -> tuple[Viewer | None, str | None]:
     user = accounts.user_for_token(db, token=token) if token else None
     viewer = week.viewer(db, user_id=user.id, team_id=team_id) if user else None
     target = team_id if team_id is not None else (viewer.team_id if viewer else None)
     if target is None:
         return viewer, None
-    doc = week.team_week(db, team_id=target, today=today, results_limit=limit)
-    # JSON text, as PostgreSQL's statement answers: the page cache's key on both backends.
-    return viewer, _TEAM_WEEK.dump_json(doc).decode()
+    # The team's JSON from the statement PostgreSQL runs: the page cache's key on both.
+    return viewer, request.app.state.team_texts.text(
+        db, team_id=target, today=today, results_limit=limit
+    )
 
 
 async def _team_page(request: Request, team_id: int | None, results: str) -> Response:
@@ -64,7 +70,7 @@ async def _team_page(request: Request, team_id: int | None, results: str) -> Res
     token = session_token(request)
     limit = None if results == "all" else HTML_RESULTS
     pool = request.app.state.async_pool
-    text: str | None = None  # the page's JSON (built by PostgreSQL, or by week.team_week)
+    text: str | None = None  # the page's JSON, built by the database
     if pool is not None:
         async with pool.connection() as conn:
             viewer = await week_sql.viewer_for_token(conn, token=token, team_id=team_id)
@@ -74,9 +80,16 @@ async def _team_page(request: Request, team_id: int | None, results: str) -> Res
                     conn, team_id=target, today=today, results_limit=limit
                 )
     else:
-        viewer, text = await in_session(
-            request, lambda db: _general(db, token, team_id, today, limit)
-        )
+        # SQLite: a visitor's team page comes from memory while no commit changed the data.
+        viewer = None
+        if token is None and team_id is not None:
+            text = request.app.state.team_texts.peek(
+                team_id=team_id, today=today, results_limit=limit
+            )
+        if text is None:
+            viewer, text = await in_session(
+                request, lambda db: _general(request, db, token, team_id, today, limit)
+            )
     if team_id is None and viewer is None:
         raise NotSignedIn("Sign in first: this needs a signed-in session.")
     if text is None:
