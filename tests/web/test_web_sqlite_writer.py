@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 import threading
 import time
@@ -278,3 +279,68 @@ def test_password_hashing_is_queued_per_slot() -> None:
         FAST_HASHER.time_cost,
         FAST_HASHER.memory_cost,
     )
+
+
+def test_team_pages_come_from_memory_until_any_commit(sqlite_client: Any) -> None:
+    client, app, url, world = sqlite_client
+    team = world["team_tennaqua_12"]
+    texts = app.state.team_texts
+    # (The server's first connections switch the file to WAL: a change of the file too.)
+    first = [client.get(f"/api/teams/{team}") for _ in range(2)][-1]
+    assert first.status_code == 200
+    built, hits = texts.misses, texts.hits
+    again = [client.get(f"/api/teams/{team}") for _ in range(2)]
+    assert {page.content for page in again} == {first.content}
+    assert texts.misses == built and texts.hits == hits + 2
+    # Another process commits (an import, an admin command): the next page shows it.
+    other = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        other.execute("UPDATE teams SET team_name = 'Renamed 12' WHERE id = ?", (team,))
+    finally:
+        other.close()
+    assert client.get(f"/api/teams/{team}").json()["team"] == "Renamed 12"
+    assert "Renamed 12" in client.get(f"/teams/{team}").text
+    # So does a commit of this server's own requests (a registration here).
+    built = texts.misses
+    register(client)
+    assert client.get(f"/api/teams/{team}").json()["team"] == "Renamed 12"
+    assert texts.misses == built + 1
+
+
+def test_the_data_version_changes_with_every_other_connections_commit(tmp_path: Path) -> None:
+    from rally.services.week_sql import TeamWeekTexts
+
+    url = f"sqlite:///{tmp_path / 'version.db'}"
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        version = writer.DataVersion.of(engine)
+        assert version is not None
+        before = version.read()
+        assert version.read() == before  # nothing committed
+        with engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+        assert version.read() != before
+        version.close()
+        assert writer.DataVersion.of(make_engine("sqlite://")) is None
+        # Without a data version nothing is kept.
+        assert TeamWeekTexts(None).peek(team_id=1, today=dt.date(2025, 1, 1)) is None
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("statement", "writes"),
+    [
+        ("SELECT 1", False),
+        ("  with t AS (SELECT 1) SELECT * FROM t", False),
+        ("WITH t AS (SELECT updated_at FROM x) SELECT * FROM t", False),
+        ("WITH t AS (SELECT 1 AS a) INSERT INTO x SELECT a FROM t", True),
+        ("WITH t AS (SELECT 1) DELETE FROM x", True),
+        ("UPDATE x SET a = 1", True),
+        ("SAVEPOINT s", True),
+    ],
+)
+def test_statements_that_write_take_a_turn(statement: str, writes: bool) -> None:
+    assert writer._is_write(statement) is writes

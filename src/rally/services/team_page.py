@@ -145,7 +145,8 @@ def _statements() -> _Statements:
             scores.line,
         )
         .where(or_(scores.home_team_id == team, scores.away_team_id == team))
-        .order_by(scores.match_date, scores.line, scores.id),
+        # Unknown dates and lines last on both backends (SQLite sorts NULL first).
+        .order_by(scores.match_date.nulls_last(), scores.line.nulls_last(), scores.id),
         # The names of every player id on the team's lines, one per source id: the newest
         # row's (the team page's fast path agrees). One constant statement (no list of ids).
         names=select(players.tenniscores_player_id, players.first_name, players.last_name)
