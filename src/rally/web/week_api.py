@@ -31,7 +31,6 @@ router = APIRouter(prefix="/api", dependencies=[Depends(api_csrf)], responses=AP
 feeds = APIRouter()
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
-_TEAM_WEEK = TypeAdapter(TeamWeek)
 _GRID = TypeAdapter(Grid)
 SIGN_IN = "Sign in first: this needs a signed-in session."
 T = TypeVar("T")

@@ -8,12 +8,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
 from rally.services import accounts, availability, calendar, teams, week, week_sql
 from rally.services.errors import NotSignedIn
-from rally.services.week import TeamWeek, Viewer
+from rally.services.week import Viewer
 from rally.web.deps import CurrentUser, Db, WriteDb, session_token
 from rally.web.page_cache import render_page
 from rally.web.pages import FormCsrf, IdForm, _safe_next, render
@@ -24,7 +23,6 @@ router = APIRouter(include_in_schema=False)
 
 #: Results shown with their lines on the team page; `?results=all` shows every one.
 HTML_RESULTS = 6
-_TEAM_WEEK = TypeAdapter(TeamWeek)
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 STATUS_LABELS = {"available": "Available", "unavailable": "Not available", "unsure": "Not sure"}
 
