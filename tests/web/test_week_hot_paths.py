@@ -13,10 +13,11 @@ from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 from web_fixtures import seed
 from week_fixtures import TODAY, add_week
+from week_oracle import team_week
 
 from rally.db import make_engine
 from rally.models import User
-from rally.services.week import TeamWeek, team_week
+from rally.services.week import TeamWeek
 from rally.services.week_sql import team_week_json, team_week_text
 
 _DOC = TypeAdapter(TeamWeek)
