@@ -25,10 +25,19 @@ class _Json(FunctionElement[Any]):
 
 
 class object_(_Json):
-    """A JSON object of alternating keys and values (keys in their order)."""
+    """A JSON object of alternating keys and values (keys in their order). The keys are
+    written into the statement, not bound: a document has dozens."""
 
     name = "json_object"
     inherit_cache = True
+
+    def __init__(self, *pairs: Any) -> None:
+        super().__init__(
+            *(
+                sql_literal(x) if i % 2 == 0 and isinstance(x, str) else x
+                for i, x in enumerate(pairs)
+            )
+        )
 
 
 class array(_Json):

@@ -28,6 +28,7 @@ from sqlalchemy import (
     cast,
     false,
     func,
+    literal_column,
     or_,
     select,
     union_all,
@@ -160,7 +161,17 @@ def _team_week_statement() -> Select[Any]:
         .where(groups.c.newest <= limit)
         .cte("shown")
     )
-    slots = (shown.c.our1, shown.c.our2, shown.c.their1, shown.c.their2)
+    # The four player ids of each shown line, one row each (empty ids left out), named by
+    # one join: hash-joinable on both backends.
+    positions = [literal_column(str(i), Integer) for i in range(4)]
+    slots = union_all(
+        *(
+            select(shown.c.id, i.label("i"), x.label("x")).where(x != "")
+            for i, x in zip(
+                positions, (shown.c.our1, shown.c.our2, shown.c.their1, shown.c.their2), strict=True
+            )
+        )
+    ).cte("slots")
     ranked = (
         select(
             p.tenniscores_player_id.label("tid"),
@@ -170,19 +181,27 @@ def _team_week_statement() -> Select[Any]:
             .label("k"),
         )
         .join(t, p.league_id == t.c.lid)
-        .where(p.tenniscores_player_id.in_(union_all(*(select(x) for x in slots))))
+        .where(p.tenniscores_player_id.in_(select(slots.c.x)))
         .subquery()
     )
-    # One name per source id: the newest row's.
-    names = select(ranked.c.tid, ranked.c.name).where(ranked.c.k == 1).cte("names")
-    found = [names.alias(f"n{i}") for i in range(4)]
-
-    def side_names(i: int, j: int) -> ColumnElement[Any]:
-        # A side's players as a JSON array of names (the id when unknown), empty ids left out.
-        one, two = (
-            case((x != "", func.coalesce(n.c.name, x)))
-            for x, n in ((slots[i], found[i]), (slots[j], found[j]))
+    # One name per source id: the newest row's; the id itself when no row has it.
+    names = select(ranked.c.tid, ranked.c.name).where(ranked.c.k == 1).subquery()
+    named = (
+        select(
+            slots.c.id,
+            *(
+                func.max(case((slots.c.i == i, func.coalesce(names.c.name, slots.c.x))))
+                for i in positions
+            ),
         )
+        .outerjoin(names, names.c.tid == slots.c.x)
+        .group_by(slots.c.id)
+        .subquery()
+    )
+    at = list(named.c)[1:]
+
+    def side_names(one: Any, two: Any) -> ColumnElement[Any]:
+        # A side's players as a JSON array, in line order.
         return case(
             (and_(one.is_not(None), two.is_not(None)), js.array(one, two)),
             (one.is_not(None), js.array(one)),
@@ -192,11 +211,9 @@ def _team_week_statement() -> Select[Any]:
 
     lines = select(
         shown,
-        side_names(0, 1).label("our_names"),
-        side_names(2, 3).label("their_names"),
-    ).select_from(shown)
-    for slot, n in zip(slots, found, strict=True):
-        lines = lines.outerjoin(n, n.c.tid == slot)
+        side_names(at[0], at[1]).label("our_names"),
+        side_names(at[2], at[3]).label("their_names"),
+    ).outerjoin(named, named.c.id == shown.c.id)
     lines_cte = lines.cte("lines")
     line_doc = js.object_(
         "line",
