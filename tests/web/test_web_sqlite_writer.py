@@ -170,7 +170,14 @@ def test_server_connections_are_kept_with_wal_and_a_shared_memory_map(sqlite_cli
     with engine.connect() as conn:
         pragma = {
             name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
-            for name in ("journal_mode", "synchronous", "mmap_size", "cache_size", "temp_store")
+            for name in (
+                "journal_mode",
+                "synchronous",
+                "mmap_size",
+                "cache_size",
+                "temp_store",
+                "wal_autocheckpoint",
+            )
         }
     assert pragma == {
         "journal_mode": "wal",
@@ -178,7 +185,9 @@ def test_server_connections_are_kept_with_wal_and_a_shared_memory_map(sqlite_cli
         "mmap_size": writer.MMAP_BYTES,
         "cache_size": -writer.CACHE_KIB,
         "temp_store": 2,  # MEMORY
+        "wal_autocheckpoint": 0,  # checkpoints run aside (writer.Checkpointer)
     }
+    assert app.state.writer.checkpointer is not None
     # Concurrent page views keep their connections in the pool: none is closed under load
     # (the churn of opening and closing one per request was the cost), and every connection
     # opened stays there for the next request.
@@ -344,3 +353,33 @@ def test_the_data_version_changes_with_every_other_connections_commit(tmp_path: 
 )
 def test_statements_that_write_take_a_turn(statement: str, writes: bool) -> None:
     assert writer._is_write(statement) is writes
+
+
+def test_the_wal_is_checkpointed_aside_and_the_thread_ends_with_its_owner(tmp_path: Path) -> None:
+    path = tmp_path / "wal.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA wal_autocheckpoint=0")  # as the server's connections
+    conn.execute("CREATE TABLE t (x TEXT)")
+    for i in range(200):
+        conn.execute("INSERT INTO t VALUES (?)", (str(i) * 100,))
+    # Nothing was copied to the database file yet: the WAL holds every commit.
+    assert path.stat().st_size < 200 * 100
+
+    class Owner:
+        pass
+
+    owner = Owner()
+    checkpointer = writer.Checkpointer(str(path), owner, interval=0.02)
+    deadline = time.monotonic() + 10
+    while checkpointer.runs == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert checkpointer.runs >= 1 and checkpointer.error is None
+    assert path.stat().st_size > 200 * 100  # the rows are in the database file now
+    # Readers never waited meanwhile, and the rows are all there.
+    assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == 200
+    thread = checkpointer._thread
+    del owner
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    conn.close()

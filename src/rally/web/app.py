@@ -166,6 +166,8 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
             write_thread.shutdown()
         if data_version is not None:
             data_version.close()
+        if writer_queue is not None:
+            writer_queue.close()
         engine.dispose()
         if replica_engine is not None:
             replica_engine.dispose()
