@@ -14,10 +14,11 @@ from fastapi.testclient import TestClient
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 from web_helpers import make_app, register
+from week_oracle import team_week
 
 from rally.db import make_engine
 from rally.etl.importer import import_paths
-from rally.services.week import TeamWeek, team_week
+from rally.services.week import TeamWeek
 
 
 @pytest.fixture(scope="module", params=("postgresql", "sqlite"))

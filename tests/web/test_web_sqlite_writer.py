@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 import threading
 import time
@@ -169,7 +170,14 @@ def test_server_connections_are_kept_with_wal_and_a_shared_memory_map(sqlite_cli
     with engine.connect() as conn:
         pragma = {
             name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
-            for name in ("journal_mode", "synchronous", "mmap_size", "cache_size", "temp_store")
+            for name in (
+                "journal_mode",
+                "synchronous",
+                "mmap_size",
+                "cache_size",
+                "temp_store",
+                "wal_autocheckpoint",
+            )
         }
     assert pragma == {
         "journal_mode": "wal",
@@ -177,7 +185,9 @@ def test_server_connections_are_kept_with_wal_and_a_shared_memory_map(sqlite_cli
         "mmap_size": writer.MMAP_BYTES,
         "cache_size": -writer.CACHE_KIB,
         "temp_store": 2,  # MEMORY
+        "wal_autocheckpoint": 0,  # checkpoints run aside (writer.Checkpointer)
     }
+    assert app.state.writer.checkpointer is not None
     # Concurrent page views keep their connections in the pool: none is closed under load
     # (the churn of opening and closing one per request was the cost), and every connection
     # opened stays there for the next request.
@@ -278,3 +288,98 @@ def test_password_hashing_is_queued_per_slot() -> None:
         FAST_HASHER.time_cost,
         FAST_HASHER.memory_cost,
     )
+
+
+def test_team_pages_come_from_memory_until_any_commit(sqlite_client: Any) -> None:
+    client, app, url, world = sqlite_client
+    team = world["team_tennaqua_12"]
+    texts = app.state.team_texts
+    # (The server's first connections switch the file to WAL: a change of the file too.)
+    first = [client.get(f"/api/teams/{team}") for _ in range(2)][-1]
+    assert first.status_code == 200
+    built, hits = texts.misses, texts.hits
+    again = [client.get(f"/api/teams/{team}") for _ in range(2)]
+    assert {page.content for page in again} == {first.content}
+    assert texts.misses == built and texts.hits == hits + 2
+    # Another process commits (an import, an admin command): the next page shows it.
+    other = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        other.execute("UPDATE teams SET team_name = 'Renamed 12' WHERE id = ?", (team,))
+    finally:
+        other.close()
+    assert client.get(f"/api/teams/{team}").json()["team"] == "Renamed 12"
+    assert "Renamed 12" in client.get(f"/teams/{team}").text
+    # So does a commit of this server's own requests (a registration here).
+    built = texts.misses
+    register(client)
+    assert client.get(f"/api/teams/{team}").json()["team"] == "Renamed 12"
+    assert texts.misses == built + 1
+
+
+def test_the_data_version_changes_with_every_other_connections_commit(tmp_path: Path) -> None:
+    from rally.services.week_sql import TeamWeekTexts
+
+    url = f"sqlite:///{tmp_path / 'version.db'}"
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        version = writer.DataVersion.of(engine)
+        assert version is not None
+        before = version.read()
+        assert version.read() == before  # nothing committed
+        with engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+        assert version.read() != before
+        version.close()
+        assert writer.DataVersion.of(make_engine("sqlite://")) is None
+        # Without a data version nothing is kept.
+        assert TeamWeekTexts(None).peek(team_id=1, today=dt.date(2025, 1, 1)) is None
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("statement", "writes"),
+    [
+        ("SELECT 1", False),
+        ("  with t AS (SELECT 1) SELECT * FROM t", False),
+        ("WITH t AS (SELECT updated_at FROM x) SELECT * FROM t", False),
+        ("WITH t AS (SELECT 1 AS a) INSERT INTO x SELECT a FROM t", True),
+        ("WITH t AS (SELECT 1) DELETE FROM x", True),
+        ("UPDATE x SET a = 1", True),
+        ("SAVEPOINT s", True),
+    ],
+)
+def test_statements_that_write_take_a_turn(statement: str, writes: bool) -> None:
+    assert writer._is_write(statement) is writes
+
+
+def test_the_wal_is_checkpointed_aside_and_the_thread_ends_with_its_owner(tmp_path: Path) -> None:
+    path = tmp_path / "wal.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA wal_autocheckpoint=0")  # as the server's connections
+    conn.execute("CREATE TABLE t (x TEXT)")
+    for i in range(200):
+        conn.execute("INSERT INTO t VALUES (?)", (str(i) * 100,))
+    # Nothing was copied to the database file yet: the WAL holds every commit.
+    assert path.stat().st_size < 200 * 100
+
+    class Owner:
+        pass
+
+    owner = Owner()
+    checkpointer = writer.Checkpointer(str(path), owner, interval=0.02)
+    deadline = time.monotonic() + 10
+    while checkpointer.runs == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert checkpointer.runs >= 1 and checkpointer.error is None
+    assert path.stat().st_size > 200 * 100  # the rows are in the database file now
+    # Readers never waited meanwhile, and the rows are all there.
+    assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == 200
+    thread = checkpointer._thread
+    del owner
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    conn.close()

@@ -1,4 +1,4 @@
-"""The team page's one-statement PostgreSQL path answers exactly as the general service."""
+"""The team page's one statement answers exactly as the general service, on both backends."""
 
 from __future__ import annotations
 
@@ -13,17 +13,29 @@ from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 from web_fixtures import seed
 from week_fixtures import TODAY, add_week
+from week_oracle import team_week
 
 from rally.db import make_engine
 from rally.models import User
-from rally.services.week import TeamWeek, team_week
-from rally.services.week_sql import team_week_json
+from rally.services.week import TeamWeek
+from rally.services.week_sql import team_week_json, team_week_text
 
 _DOC = TypeAdapter(TeamWeek)
 
 
-def fast_and_general(url: str, team_ids: list[int], today: dt.date, limit: int | None) -> None:
-    """Assert, for every team, that the PostgreSQL document equals the service's."""
+def statement_docs(url: str, team_ids: list[int], today: dt.date, limit: int | None) -> list[Any]:
+    """The team documents of the one team statement, as each backend serves them:
+    PostgreSQL on an asynchronous psycopg connection, SQLite in a session."""
+    if url.startswith("sqlite"):
+        engine = make_engine(url)
+        try:
+            with Session(engine) as session:
+                return [
+                    _loads(team_week_text(session, team_id=t, today=today, results_limit=limit))
+                    for t in team_ids
+                ]
+        finally:
+            engine.dispose()
     conninfo = sa.make_url(url).set(drivername="postgresql").render_as_string(False)
 
     async def fast() -> list[Any]:
@@ -33,7 +45,12 @@ def fast_and_general(url: str, team_ids: list[int], today: dt.date, limit: int |
                 for t in team_ids
             ]
 
-    answers = asyncio.run(fast())
+    return asyncio.run(fast())
+
+
+def fast_and_general(url: str, team_ids: list[int], today: dt.date, limit: int | None) -> None:
+    """Assert, for every team, that the statement's document equals the service's."""
+    answers = statement_docs(url, team_ids, today, limit)
     engine = make_engine(url)
     try:
         with Session(engine) as session:
@@ -108,21 +125,47 @@ def _edges(engine: sa.Engine, ids: dict[str, int], week: dict[str, int]) -> None
         )
 
 
-@pytest.mark.parametrize("limit", [None, 1])
-def test_team_week_statement_equals_service_for_every_team(
-    pg_db_url: str, limit: int | None
-) -> None:
-    engine = make_engine(pg_db_url)
+def _edge_world(url: str) -> list[int]:
+    """Seed the web world, its week and the edge rows; return every team id."""
+    engine = make_engine(url)
     try:
         ids = seed(engine)
         week = add_week(engine, ids)
         _edges(engine, ids, week)
         with engine.connect() as conn:
-            team_ids = conn.execute(sa.text("SELECT id FROM teams ORDER BY id")).scalars().all()
+            return list(conn.execute(sa.text("SELECT id FROM teams ORDER BY id")).scalars())
     finally:
         engine.dispose()
-    for today in (TODAY, dt.date(2024, 12, 1), dt.date(2025, 6, 1)):
-        fast_and_general(pg_db_url, list(team_ids), today, limit)
+
+
+DAYS = (TODAY, dt.date(2024, 12, 1), dt.date(2025, 6, 1))
+
+
+@pytest.mark.parametrize("limit", [None, 1])
+def test_team_week_statement_equals_service_for_every_team(db_url: str, limit: int | None) -> None:
+    team_ids = _edge_world(db_url)
+    for today in DAYS:
+        fast_and_general(db_url, team_ids, today, limit)
+
+
+def test_team_week_statement_answers_the_same_on_both_backends(db_factory: Any) -> None:
+    """The same rows give the same team documents on SQLite and PostgreSQL."""
+    lite, pg = db_factory.create("sqlite"), db_factory.create("postgresql")
+    try:
+        team_ids = _edge_world(lite)
+        assert _edge_world(pg) == team_ids
+        for today in DAYS:
+            for limit in (None, 1):
+                lite_docs = statement_docs(lite, team_ids, today, limit)
+                assert statement_docs(pg, team_ids, today, limit) == lite_docs, (today, limit)
+        # The edge rows are in the documents compared (not only empty sections).
+        docs = statement_docs(lite, team_ids, TODAY, None)
+        assert any(doc["results"] and doc["upcoming"] and doc["roster"] for doc in docs)
+        counts = [m["counts"] for doc in docs for m in doc["upcoming"] + doc["past"]]
+        assert any(c["unavailable"] for c in counts) and any(c["unsure"] for c in counts)
+        assert any(m["date"] is None for doc in docs for m in doc["upcoming"])
+    finally:
+        db_factory.drop(pg)
 
 
 def test_grid_statement_equals_service(pg_db_url: str) -> None:

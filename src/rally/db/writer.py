@@ -26,7 +26,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import sqlite3
 import threading
+import weakref
 from collections import deque
 from typing import Any
 
@@ -43,6 +46,7 @@ MMAP_BYTES = 256 * 1024 * 1024
 CACHE_KIB = 16 * 1024
 _TURN = "rally_writer_turn"
 _READ_PREFIXES = ("SELECT", "PRAGMA", "EXPLAIN", "VALUES")
+_DML = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b")
 
 
 class DatabaseBusy(DatabaseUnavailable):
@@ -63,6 +67,13 @@ class WriterQueue:
         #: Number of turns taken and how many of them had to wait (for tests and logs).
         self.turns = 0
         self.waited = 0
+        #: The WAL's checkpoints, off the write path (file databases).
+        self.checkpointer: Checkpointer | None = None
+
+    def close(self) -> None:
+        """Stop the checkpoints (a last one runs)."""
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
 
     def acquire(self, timeout: float) -> bool:
         """Wait up to `timeout` seconds for the turn; tell whether it was taken."""
@@ -99,7 +110,11 @@ class WriterQueue:
 
 
 def _is_write(statement: str) -> bool:
-    return not statement.lstrip().upper().startswith(_READ_PREFIXES)
+    head = statement.lstrip().upper()
+    if head.startswith("WITH"):
+        # A common table expression reads, unless it leads into INSERT/UPDATE/DELETE.
+        return _DML.search(head) is not None
+    return not head.startswith(_READ_PREFIXES)
 
 
 def install(engine: Engine, *, wait: float = DEFAULT_WAIT) -> WriterQueue:
@@ -113,6 +128,9 @@ def install(engine: Engine, *, wait: float = DEFAULT_WAIT) -> WriterQueue:
     if engine.dialect.name != "sqlite":
         raise ValueError("the writer queue is for SQLite engines")
     queue = WriterQueue(wait)
+    database = engine.url.database
+    if database and database != ":memory:":
+        queue.checkpointer = Checkpointer(database, queue)
     if event.contains(engine, "begin", _sqlite_begin):
         event.remove(engine, "begin", _sqlite_begin)
 
@@ -129,6 +147,9 @@ def install(engine: Engine, *, wait: float = DEFAULT_WAIT) -> WriterQueue:
         cursor.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
         cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         cursor.execute("PRAGMA temp_store=MEMORY")
+        # No checkpoint at COMMIT: a checkpoint fsyncs the WAL and the file (tens of ms on a
+        # virtual disk) while the whole queue waits; `Checkpointer` runs them aside.
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine, "before_cursor_execute")
@@ -182,6 +203,96 @@ def install(engine: Engine, *, wait: float = DEFAULT_WAIT) -> WriterQueue:
             turn.release()
 
     return queue
+
+
+class Checkpointer:
+    """Checkpoints a SQLite file's WAL on a thread and connection of its own.
+
+    The server's connections never checkpoint at COMMIT (``wal_autocheckpoint=0``), so a
+    write's turn never includes a checkpoint's fsyncs (tens of milliseconds each on a virtual
+    disk, while every queued writer waits). Every `interval` seconds this thread runs a
+    PASSIVE checkpoint instead: it waits for no reader or writer and blocks none (SQLite
+    releases the GIL meanwhile), and once the whole WAL is copied the next write starts the
+    WAL from its beginning again, so it stays as long as one interval's writes. The thread
+    ends with `stop` or when its owner (the engine's writer queue) is gone.
+    """
+
+    def __init__(self, path: str, owner: object, *, interval: float = 1.0) -> None:
+        self._path = path
+        self._owner = weakref.ref(owner)
+        self._interval = interval
+        self._stop = threading.Event()
+        #: Checkpoints that copied frames, and the last error (for tests and logs).
+        self.runs = 0
+        self.error: str | None = None
+        self._thread = threading.Thread(target=self._run, name="rally-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        conn: sqlite3.Connection | None = None
+        try:
+            while not self._stop.wait(self._interval) and self._owner() is not None:
+                conn = self._checkpoint(conn)
+            self._checkpoint(conn)
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def _checkpoint(self, conn: sqlite3.Connection | None) -> sqlite3.Connection | None:
+        try:
+            if conn is None:
+                conn = sqlite3.connect(self._path, isolation_level=None)
+            _busy, _frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if copied > 0:
+                self.runs += 1
+            self.error = None
+        except sqlite3.Error as exc:  # a missing file, a full disk: tried again next time
+            if self.error is None:
+                log.warning("WAL checkpoint failed: %s", exc)
+            self.error = str(exc)
+        return conn
+
+    def stop(self) -> None:
+        """Stop the thread after a last checkpoint."""
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+class DataVersion:
+    """The data version of a SQLite database file: a number that changes whenever a commit
+    by any other connection (this process's requests, `rally etl import`, `rally admin`...)
+    changed the file. Read on a connection of its own that never writes (SQLite's
+    ``PRAGMA data_version``); a read costs microseconds, so it can gate a cache.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+
+    def read(self) -> int:
+        """Return the current data version."""
+        with self._lock:
+            if self._conn is None:
+                self._conn = sqlite3.connect(
+                    self._path, check_same_thread=False, isolation_level=None
+                )
+            return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def close(self) -> None:
+        """Close its connection (a later `read` opens another)."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    @classmethod
+    def of(cls, engine: Engine) -> DataVersion | None:
+        """The data version of a SQLite engine's file; None for other databases (in memory)."""
+        database = engine.url.database
+        if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+            return None
+        return cls(database)
 
 
 def _on_event_loop() -> bool:

@@ -3,17 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
-
-from sqlalchemy import Integer, bindparam, or_, select, union
-from sqlalchemy.orm import Session
-
-from rally.models import MatchScore, Player, Schedule, Team
-from rally.services.errors import TeamNotFound
-from rally.services.teams import team_select
 
 
 @dataclass(frozen=True)
@@ -27,19 +17,6 @@ class RosterEntry:
     wins: int
     losses: int
     captain: bool
-
-
-@dataclass(frozen=True)
-class Fixture:
-    """A scheduled match of the team."""
-
-    schedule_id: int
-    date: dt.date | None
-    time: dt.time | None
-    home_team: str | None
-    away_team: str | None
-    location: str | None
-    home: bool
 
 
 @dataclass(frozen=True)
@@ -65,22 +42,6 @@ class MatchResult:
     lines: list[LineResult]
 
 
-@dataclass(frozen=True)
-class TeamDetail:
-    """A team's page."""
-
-    team_id: int
-    team: str
-    league: str
-    league_name: str
-    club: str
-    series: str
-    series_id: int
-    roster: list[RosterEntry]
-    schedule: list[Fixture]
-    results: list[MatchResult]
-
-
 #: Values of players.captain_status that mark a captain (the sources write it several ways).
 CAPTAIN_FLAGS = ("yes", "c", "captain", "true")
 
@@ -88,181 +49,3 @@ CAPTAIN_FLAGS = ("yes", "c", "captain", "true")
 def is_captain(flag: str | None) -> bool:
     """Tell whether a roster's captain_status marks the player as captain."""
     return (flag or "").strip().lower() in CAPTAIN_FLAGS
-
-
-@dataclass(frozen=True)
-class _Statements:
-    header: Any
-    roster: Any
-    fixtures: Any
-    matches: Any
-    names: Any
-
-
-@lru_cache(maxsize=1)
-def _statements() -> _Statements:
-    """The page's statements, built once with bind parameters (Core, no ORM objects): every
-    view of a team page runs them, and building or loading entities costs more than SQLite
-    takes to answer."""
-    team = bindparam("team_id", type_=Integer)
-    players, schedule, scores = Player.__table__.c, Schedule.__table__.c, MatchScore.__table__.c
-    return _Statements(
-        header=team_select().add_columns(Team.league_id).where(Team.id == team),
-        roster=select(
-            players.id,
-            players.tenniscores_player_id,
-            players.first_name,
-            players.last_name,
-            players.pti,
-            players.wins,
-            players.losses,
-            players.captain_status,
-        )
-        .where(players.team_id == team, players.is_active.is_not(False))
-        .order_by(players.last_name, players.first_name, players.id),
-        fixtures=select(
-            schedule.id,
-            schedule.match_date,
-            schedule.match_time,
-            schedule.home_team,
-            schedule.away_team,
-            schedule.location,
-            schedule.home_team_id,
-        )
-        .where(or_(schedule.home_team_id == team, schedule.away_team_id == team))
-        .order_by(schedule.match_date, schedule.match_time, schedule.id),
-        matches=select(
-            scores.match_date,
-            scores.home_team,
-            scores.away_team,
-            scores.home_team_id,
-            scores.home_player_1_id,
-            scores.home_player_2_id,
-            scores.away_player_1_id,
-            scores.away_player_2_id,
-            scores.scores,
-            scores.winner,
-            scores.line,
-        )
-        .where(or_(scores.home_team_id == team, scores.away_team_id == team))
-        .order_by(scores.match_date, scores.line, scores.id),
-        # The names of every player id on the team's lines, one per source id: the newest
-        # row's (the team page's fast path agrees). One constant statement (no list of ids).
-        names=select(players.tenniscores_player_id, players.first_name, players.last_name)
-        .where(
-            players.league_id == bindparam("league_id", type_=Integer),
-            players.tenniscores_player_id.in_(
-                union(
-                    *(
-                        select(column).where(
-                            or_(scores.home_team_id == team, scores.away_team_id == team)
-                        )
-                        for column in (
-                            scores.home_player_1_id,
-                            scores.home_player_2_id,
-                            scores.away_player_1_id,
-                            scores.away_player_2_id,
-                        )
-                    )
-                )
-            ),
-        )
-        .order_by(players.id),
-    )
-
-
-def team_detail(session: Session, *, team_id: int) -> TeamDetail:
-    """Return a team's roster (PTI, record), schedule and results by line (TeamNotFound)."""
-    statements = _statements()
-    conn = session.connection()
-    params = {"team_id": team_id}
-    row = conn.execute(statements.header, params).first()
-    if row is None:
-        raise TeamNotFound(f"There is no team {team_id}.")
-    league_id = row[7]
-    players = conn.execute(statements.roster, params).all()
-    fixtures = conn.execute(statements.fixtures, params).all()
-    matches = conn.execute(statements.matches, params).all()
-    names: dict[str, str] = {}
-    if matches:
-        rows = conn.execute(statements.names, {**params, "league_id": league_id})
-        names = {tid: f"{first} {last}" for tid, first, last in rows}
-    record: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    grouped: dict[tuple[object, ...], list[LineResult]] = defaultdict(list)
-    for m in matches:
-        home = m.home_team_id == team_id
-        ours = (
-            (m.home_player_1_id, m.home_player_2_id)
-            if home
-            else (m.away_player_1_id, m.away_player_2_id)
-        )
-        theirs = (
-            (m.away_player_1_id, m.away_player_2_id)
-            if home
-            else (m.home_player_1_id, m.home_player_2_id)
-        )
-        result = None
-        if m.winner in ("home", "away"):
-            result = "won" if (m.winner == "home") == home else "lost"
-        elif m.winner == "tie":
-            result = "tied"
-        for pid in ours:
-            if pid and result in ("won", "lost"):
-                record[pid][0 if result == "won" else 1] += 1
-        opponent = m.away_team if home else m.home_team
-        grouped[(m.match_date, opponent, home)].append(
-            LineResult(
-                line=m.line,
-                players=[names.get(p, p) for p in ours if p],
-                opponents=[names.get(p, p) for p in theirs if p],
-                scores=m.scores,
-                result=result,
-            )
-        )
-    results = [
-        MatchResult(
-            date=date,  # type: ignore[arg-type]
-            opponent=opponent,  # type: ignore[arg-type]
-            home=bool(home),
-            lines_won=sum(line.result == "won" for line in lines),
-            lines_lost=sum(line.result == "lost" for line in lines),
-            lines=lines,
-        )
-        for (date, opponent, home), lines in grouped.items()
-    ]
-    roster = [
-        RosterEntry(
-            player_id=pid,
-            first_name=first,
-            last_name=last,
-            pti=float(pti) if pti is not None else None,
-            # Rosters often carry 0-0; the lines played for this team say more.
-            wins=record[tid][0] if tid in record else (wins or 0),
-            losses=record[tid][1] if tid in record else (losses or 0),
-            captain=is_captain(captain),
-        )
-        for pid, tid, first, last, pti, wins, losses, captain in players
-    ]
-    return TeamDetail(
-        team_id=row[0],
-        team=row[1],
-        league=row[2],
-        league_name=row[3],
-        club=row[4],
-        series=row[5],
-        series_id=row[6],
-        roster=roster,
-        schedule=[
-            Fixture(
-                schedule_id=f.id,
-                date=f.match_date,
-                time=f.match_time,
-                home_team=f.home_team,
-                away_team=f.away_team,
-                location=f.location,
-                home=f.home_team_id == team_id,
-            )
-            for f in fixtures
-        ],
-        results=results,
-    )

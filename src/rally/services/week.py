@@ -1,7 +1,7 @@
 """The team page a player opens every week: next match, upcoming, results, roster.
 
-`team_week` works on any backend through the ORM; `week_sql` holds the PostgreSQL hot paths
-(a test checks that both answer the same for every team).
+`TeamWeek` is the page's document; `rally.services.week_sql` builds it in one statement on
+both backends (the tests compare it with a row-by-row oracle, tests/web/week_oracle.py).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rally.models import Player, Schedule, Team
-from rally.services.availability import Counts, answers_for, count
+from rally.services.availability import Counts
 from rally.services.errors import TeamNotFound
-from rally.services.team_page import Fixture, MatchResult, RosterEntry, team_detail
+from rally.services.team_page import MatchResult, RosterEntry
 from rally.services.teams import Context, team_select
 
 
@@ -96,74 +96,6 @@ def empty_reasons(
     if not roster:
         reasons["roster"] = f"{league_name} has published no roster for {team}."
     return reasons
-
-
-def team_week(
-    session: Session, *, team_id: int, today: dt.date, results_limit: int | None = None
-) -> TeamWeek:
-    """Return a team's page as of `today` (TeamNotFound); `results_limit` newest results."""
-    detail = team_detail(session, team_id=team_id)
-    dated = detail.schedule
-    # The roster is the team's active players: the ones whose answers count.
-    active = [entry.player_id for entry in detail.roster]
-    answers = answers_for(
-        session,
-        player_ids=active,
-        matches=[(f.schedule_id, f.date) for f in dated if f.date is not None],
-    )
-
-    def match(f: Fixture) -> Match:
-        return Match(
-            schedule_id=f.schedule_id,
-            date=f.date,
-            weekday=f.date.strftime("%A") if f.date else None,
-            time=f.time,
-            opponent=f.away_team if f.home else f.home_team,
-            home=f.home,
-            location=f.location,
-            counts=count([answers.get((pid, f.schedule_id)) for pid in active]),
-        )
-
-    upcoming = sorted(
-        (f for f in dated if f.date is None or f.date >= today),
-        key=lambda f: (
-            f.date is None,
-            f.date or dt.date.min,
-            f.time is None,
-            f.time or dt.time(0),
-            f.schedule_id,
-        ),
-    )
-    past = sorted(
-        (f for f in dated if f.date is not None and f.date < today),
-        key=lambda f: (f.date, f.time is not None, f.time or dt.time(0), f.schedule_id),
-        reverse=True,
-    )
-    results = detail.results[::-1]
-    return TeamWeek(
-        team_id=detail.team_id,
-        team=detail.team,
-        league=detail.league,
-        league_name=detail.league_name,
-        club=detail.club,
-        series=detail.series,
-        series_id=detail.series_id,
-        today=today,
-        next_match=next((match(f) for f in upcoming if f.date is not None), None),
-        upcoming=[match(f) for f in upcoming],
-        past=[match(f) for f in past],
-        results=results if results_limit is None else results[:results_limit],
-        results_total=len(results),
-        roster=detail.roster,
-        empty=empty_reasons(
-            team=detail.team,
-            league_name=detail.league_name,
-            upcoming=len(upcoming),
-            past=len(past),
-            results=len(results),
-            roster=len(detail.roster),
-        ),
-    )
 
 
 @dataclass(frozen=True)

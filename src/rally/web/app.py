@@ -109,6 +109,7 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
     """
     from rally.services.mail import mailer_for
     from rally.services.throttle import Throttle
+    from rally.services.week_sql import TeamWeekTexts
     from rally.web import (
         account_api,
         api,
@@ -135,8 +136,10 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
         # Reads never wait, writes take turns in this process (see rally.db.writer).
         writer_queue: writer.WriterQueue | None = writer.install(engine)
         write_thread: ThreadPoolExecutor | None = ThreadPoolExecutor(1, "rally-writer")
+        # Team documents are kept until the next commit (the file's data version changes).
+        data_version = writer.DataVersion.of(engine)
     else:
-        writer_queue = write_thread = None
+        writer_queue = write_thread = data_version = None
         # No pre-ping: it costs two round trips per request; a connection the server dropped
         # fails one request (503) and the pool then replaces its connections.
         pool = {"pool_size": 10, "max_overflow": 20}
@@ -161,6 +164,10 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
                 await closing.close()
         if write_thread is not None:
             write_thread.shutdown()
+        if data_version is not None:
+            data_version.close()
+        if writer_queue is not None:
+            writer_queue.close()
         engine.dispose()
         if replica_engine is not None:
             replica_engine.dispose()
@@ -179,6 +186,7 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
     app.state.async_pool = async_pool
     app.state.writer = writer_queue
     app.state.write_thread = write_thread
+    app.state.team_texts = TeamWeekTexts(data_version.read if data_version else None)
     app.state.sessions = session_factory(engine)
     # Reads (GET) on PostgreSQL run without BEGIN/COMMIT: two round trips fewer per request.
     app.state.read_sessions = (

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, StringConstraints, TypeAdapter
 from sqlalchemy.orm import Session
 
-from rally.services import accounts, availability, calendar, week, week_sql
+from rally.services import accounts, availability, calendar, week_sql
 from rally.services.availability import AnswerOut, Grid
 from rally.services.calendar import FeedInfo
 from rally.services.errors import NotSignedIn
@@ -31,7 +31,6 @@ router = APIRouter(prefix="/api", dependencies=[Depends(api_csrf)], responses=AP
 feeds = APIRouter()
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
-_TEAM_WEEK = TypeAdapter(TeamWeek)
 _GRID = TypeAdapter(Grid)
 SIGN_IN = "Sign in first: this needs a signed-in session."
 T = TypeVar("T")
@@ -78,8 +77,11 @@ async def team(team_id: IdPath, request: Request) -> Response:
     if pool is not None:
         async with pool.connection() as conn:
             return _json(await week_sql.team_week_json(conn, team_id=team_id, today=today))
-    doc = await in_session(request, lambda db: week.team_week(db, team_id=team_id, today=today))
-    return _json(_TEAM_WEEK.dump_json(doc))
+    texts = request.app.state.team_texts
+    text = texts.peek(team_id=team_id, today=today)
+    if text is None:
+        text = await in_session(request, lambda db: texts.text(db, team_id=team_id, today=today))
+    return _json(text)
 
 
 @router.get("/teams/{team_id}/availability", response_model=Grid)

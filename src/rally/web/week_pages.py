@@ -8,12 +8,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
 from rally.services import accounts, availability, calendar, teams, week, week_sql
 from rally.services.errors import NotSignedIn
-from rally.services.week import TeamWeek, Viewer
+from rally.services.week import Viewer
 from rally.web.deps import CurrentUser, Db, WriteDb, session_token
 from rally.web.page_cache import render_page
 from rally.web.pages import FormCsrf, IdForm, _safe_next, render
@@ -24,7 +23,6 @@ router = APIRouter(include_in_schema=False)
 
 #: Results shown with their lines on the team page; `?results=all` shows every one.
 HTML_RESULTS = 6
-_TEAM_WEEK = TypeAdapter(TeamWeek)
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 STATUS_LABELS = {"available": "Available", "unavailable": "Not available", "unsure": "Not sure"}
 
@@ -46,16 +44,22 @@ def clock(value: str | dt.time | None) -> str:
 
 
 def _general(
-    db: Session, token: str | None, team_id: int | None, today: dt.date, limit: int | None
+    request: Request,
+    db: Session,
+    token: str | None,
+    team_id: int | None,
+    today: dt.date,
+    limit: int | None,
 ) -> tuple[Viewer | None, str | None]:
     user = accounts.user_for_token(db, token=token) if token else None
     viewer = week.viewer(db, user_id=user.id, team_id=team_id) if user else None
     target = team_id if team_id is not None else (viewer.team_id if viewer else None)
     if target is None:
         return viewer, None
-    doc = week.team_week(db, team_id=target, today=today, results_limit=limit)
-    # JSON text, as PostgreSQL's statement answers: the page cache's key on both backends.
-    return viewer, _TEAM_WEEK.dump_json(doc).decode()
+    # The team's JSON from the statement PostgreSQL runs: the page cache's key on both.
+    return viewer, request.app.state.team_texts.text(
+        db, team_id=target, today=today, results_limit=limit
+    )
 
 
 async def _team_page(request: Request, team_id: int | None, results: str) -> Response:
@@ -64,7 +68,7 @@ async def _team_page(request: Request, team_id: int | None, results: str) -> Res
     token = session_token(request)
     limit = None if results == "all" else HTML_RESULTS
     pool = request.app.state.async_pool
-    text: str | None = None  # the page's JSON (built by PostgreSQL, or by week.team_week)
+    text: str | None = None  # the page's JSON, built by the database
     if pool is not None:
         async with pool.connection() as conn:
             viewer = await week_sql.viewer_for_token(conn, token=token, team_id=team_id)
@@ -74,9 +78,16 @@ async def _team_page(request: Request, team_id: int | None, results: str) -> Res
                     conn, team_id=target, today=today, results_limit=limit
                 )
     else:
-        viewer, text = await in_session(
-            request, lambda db: _general(db, token, team_id, today, limit)
-        )
+        # SQLite: a visitor's team page comes from memory while no commit changed the data.
+        viewer = None
+        if token is None and team_id is not None:
+            text = request.app.state.team_texts.peek(
+                team_id=team_id, today=today, results_limit=limit
+            )
+        if text is None:
+            viewer, text = await in_session(
+                request, lambda db: _general(request, db, token, team_id, today, limit)
+            )
     if team_id is None and viewer is None:
         raise NotSignedIn("Sign in first: this needs a signed-in session.")
     if text is None:
