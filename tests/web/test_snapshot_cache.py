@@ -7,6 +7,7 @@ around the request, and tries again otherwise.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -26,6 +27,7 @@ from web_fixtures import seed
 from web_helpers import make_app
 
 from rally.db import make_engine
+from rally.web.aiodb import AsyncPool
 from rally.web.page_cache import SnapshotCache
 
 RALLY = str(Path(sys.executable).with_name("rally"))
@@ -172,3 +174,87 @@ def test_a_write_shows_on_the_next_request_to_either_of_two_workers(
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=30)
     assert "Traceback" not in output
+
+
+def test_concurrent_requests_share_a_snapshot_read_sent_after_they_came(pg_db_url: str) -> None:
+    engine = make_engine(pg_db_url)
+    pool = AsyncPool(engine.url, {})
+    engine.dispose()
+    conninfo = pg_db_url.replace("postgresql+psycopg", "postgresql")
+
+    async def main() -> None:
+        async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as writer:
+            await writer.execute("CREATE TABLE scratch_writes (n integer)")
+            # Asked at the same time: one read answers all.
+            reads = pool.snapshot_reads
+            answers = await asyncio.gather(*(pool.snapshot() for _ in range(50)))
+            assert len(set(answers)) == 1 and pool.snapshot_reads == reads + 1
+            for round_ in range(30):
+                # Reads in flight (or about to be) while a write commits...
+                early = [asyncio.create_task(pool.snapshot()) for _ in range(round_ % 4)]
+                await asyncio.sleep(0.0005 * (round_ % 3))
+                async with writer.transaction():
+                    cursor = await writer.execute(
+                        "INSERT INTO scratch_writes VALUES (%s) RETURNING pg_current_xact_id()",
+                        (round_,),
+                    )
+                    row = await cursor.fetchone()
+                    assert row is not None
+                    xid = row[0]
+                # ...a request coming after the commit gets a snapshot that sees it.
+                later = await pool.snapshot()
+                cursor = await writer.execute(
+                    "SELECT pg_visible_in_snapshot(%s::xid8, %s::pg_snapshot)", (xid, later)
+                )
+                assert await cursor.fetchone() == (True,)
+                await asyncio.gather(*early)
+        await pool.close()
+
+    asyncio.run(main())
+
+
+class _HeldConnection:
+    """Stands for the reader's connection: each snapshot read answers when the test says."""
+
+    closed = False
+
+    def __init__(self) -> None:
+        self.reads: list[asyncio.Event] = []
+
+    async def execute(self, _sql: str, prepare: bool = False) -> _HeldConnection:
+        answer = asyncio.Event()
+        self.reads.append(answer)
+        self._answer = f"snapshot {len(self.reads)}"
+        await answer.wait()
+        return self
+
+    async def fetchone(self) -> tuple[str]:
+        return (self._answer,)
+
+
+def test_a_request_never_shares_a_snapshot_read_already_in_flight() -> None:
+    async def main() -> None:
+        pool = AsyncPool(sa.engine.make_url("postgresql://nobody@127.0.0.1/none"), {})
+        held = _HeldConnection()
+
+        async def connect() -> _HeldConnection:
+            return held
+
+        pool._connect = connect  # type: ignore[method-assign]
+        first = asyncio.create_task(pool.snapshot())
+        while not held.reads:  # the first read is sent...
+            await asyncio.sleep(0)
+        # ...then two requests come: a write may have ended since it was sent.
+        second = [asyncio.create_task(pool.snapshot()) for _ in range(2)]
+        await asyncio.sleep(0.01)
+        assert len(held.reads) == 1 and not any(t.done() for t in [first, *second])
+        held.reads[0].set()
+        assert await first == "snapshot 1"
+        await asyncio.sleep(0.01)
+        assert not any(t.done() for t in second), "they shared the read sent before they came"
+        assert len(held.reads) == 2  # the next read, sent after they came, answers both
+        held.reads[1].set()
+        assert [await t for t in second] == ["snapshot 2", "snapshot 2"]
+        assert pool.snapshot_reads == 2
+
+    asyncio.run(main())

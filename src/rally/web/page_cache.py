@@ -18,7 +18,8 @@ themselves while the database has not changed. Its key is the database's own sna
 highest completed transaction id, and those still in progress), so two reads under an equal
 snapshot see equal data. It is read by its own statement *before* the data statements (in
 autocommit each statement takes a newer snapshot), so what is kept under a snapshot is at
-least as new as it; and once a writing transaction ends, every later snapshot differs from
+least as new as it (concurrent requests share that read, but only one sent after each of
+them came: `AsyncPool.snapshot`); and once a writing transaction ends, every later snapshot differs from
 every earlier one, so nothing kept before a write can answer a request that starts after it.
 No writer has to cooperate: imports, admin commands, an old application's writes, even a
 `psql` session all end transactions the snapshot sees. The price is that any write anywhere
@@ -35,7 +36,6 @@ from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
-from psycopg import AsyncConnection
 
 from rally.services.plan import Answered, Plan
 from rally.web.deps import csrf_token, remember_anon, signed_in
@@ -53,7 +53,6 @@ _CSRF = "csrf" + secrets.token_hex(16)
 #: Answers kept per process under the snapshot they were read after (pages of 4-30 kB, team
 #: JSON documents of 5-60 kB on the real corpus): at most a few tens of MB.
 SNAPSHOT_SIZE = 1024
-_SNAPSHOT_SQL = "SELECT pg_current_snapshot()::text"
 
 
 def answer_key(answers: Iterable[Iterable[Any]]) -> tuple[tuple[Any, ...], ...]:
@@ -121,21 +120,13 @@ class SnapshotCache:
             self._entries.popitem(last=False)
 
 
-async def snapshot(conn: AsyncConnection[Any]) -> str:
-    """The connection's database snapshot now (PostgreSQL): read it before the data."""
-    cursor = await conn.execute(_SNAPSHOT_SQL, prepare=True)
-    row = await cursor.fetchone()
-    assert row is not None
-    return str(row[0])
-
-
 async def request_snapshot(request: Request) -> str | None:
-    """The primary database's snapshot now, or None where there is none to read (SQLite)."""
+    """The primary database's snapshot, read after the request came (rally.web.aiodb), or
+    None where there is none to read (SQLite). Read it before the data."""
     pool = request.app.state.async_pool
     if pool is None:
         return None
-    async with pool.connection() as conn:
-        return await snapshot(conn)
+    return await pool.snapshot()  # type: ignore[no-any-return]
 
 
 def render_page(

@@ -24,7 +24,7 @@ from rally.web.deps import (
     session_token,
 )
 from rally.web.loader import load
-from rally.web.page_cache import SnapshotCache, request_snapshot, snapshot
+from rally.web.page_cache import SnapshotCache, request_snapshot
 from rally.web.schemas import MAX_ID, DbId, _Body
 
 router = APIRouter(prefix="/api", dependencies=[Depends(api_csrf)], responses=API_ERRORS)
@@ -79,12 +79,12 @@ async def team(team_id: IdPath, request: Request) -> Response:
     if pool is not None:
         kept: SnapshotCache = request.app.state.snapshot_cache
         key = ("api/team", team_id, today)
-        async with pool.connection() as conn:
-            now = await snapshot(conn)
-            body = kept.get(key, now)
-            if body is None:
+        now = await pool.snapshot()
+        body = kept.get(key, now)
+        if body is None:
+            async with pool.connection() as conn:
                 body = await week_sql.team_week_json(conn, team_id=team_id, today=today)
-                kept.put(key, now, body)
+            kept.put(key, now, body)
         return _json(body)
     doc = await in_session(request, lambda db: week.team_week(db, team_id=team_id, today=today))
     return _json(_TEAM_WEEK.dump_json(doc))

@@ -16,7 +16,7 @@ from rally.services import accounts, availability, calendar, teams, week, week_s
 from rally.services.errors import NotSignedIn
 from rally.services.week import TeamWeek, Viewer
 from rally.web.deps import CurrentUser, Db, WriteDb, session_token
-from rally.web.page_cache import SnapshotCache, page_parts, respond, snapshot
+from rally.web.page_cache import SnapshotCache, page_parts, respond
 from rally.web.pages import FormCsrf, IdForm, _safe_next, render
 from rally.web.schemas import MAX_ID
 from rally.web.week_api import in_session
@@ -67,9 +67,9 @@ def _feed_url(request: Request, viewer: Viewer | None) -> str | None:
 
 
 async def _team_page(request: Request, team_id: int | None, results: str) -> Response:
-    """One to three statements on PostgreSQL: the viewer (session, context, feed) when signed
-    in, the database's snapshot, and the team's JSON unless a page read under the same
-    snapshot is kept (rally.web.page_cache.SnapshotCache)."""
+    """On PostgreSQL: the database's snapshot (one read shared by concurrent requests), the
+    viewer (session, context, feed) when signed in, and the team's JSON unless a page read
+    under the same snapshot is kept (rally.web.page_cache.SnapshotCache)."""
     today = request.app.state.today()
     token = session_token(request)
     limit = None if results == "all" else HTML_RESULTS
@@ -79,6 +79,7 @@ async def _team_page(request: Request, team_id: int | None, results: str) -> Res
     now: str | None = None
     key: Hashable | None = None
     if pool is not None:
+        now = await pool.snapshot()  # shared with concurrent requests (rally.web.aiodb)
         async with pool.connection() as conn:
             viewer = await week_sql.viewer_for_token(conn, token=token, team_id=team_id)
             target = team_id if team_id is not None else (viewer.team_id if viewer else None)
@@ -88,7 +89,6 @@ async def _team_page(request: Request, team_id: int | None, results: str) -> Res
                 feed_url = _feed_url(request, viewer)
                 # The page is a function of the team's JSON and of these viewer inputs.
                 key = ("team.html", viewer is not None, target, today, limit, mine, feed_url)
-                now = await snapshot(conn)
                 parts: list[str] | None = kept.get(key, now)
                 if parts is not None:
                     return respond(request, parts)
