@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import psycopg
@@ -62,6 +63,10 @@ def _snapshot(engine: sa.Engine) -> str:
         return str(conn.execute(sa.text("SELECT pg_current_snapshot()::text")).scalar_one())
 
 
+def _text(client: TestClient, path: str) -> str:
+    return client.get(path).text
+
+
 def _kept_answer(app: FastAPI, engine: sa.Engine, get: Callable[[], str]) -> str:
     """`get()` twice while the snapshot stays the same; assert the second was kept."""
     kept: SnapshotCache = app.state.snapshot_cache
@@ -95,7 +100,7 @@ def test_pages_and_the_team_api_skip_their_statements_until_a_write(
             first = client.get(path)
             assert first.status_code == 200, first.text
             assert shown in first.text
-            again = _kept_answer(app, engine, lambda p=path: client.get(p).text)  # type: ignore[misc]
+            again = _kept_answer(app, engine, partial(_text, client, path))
             assert again == first.text
         # A write outside the application (an import, an admin, an older release).
         with engine.begin() as conn:

@@ -18,6 +18,7 @@ time, on a connection of its own).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -111,13 +112,15 @@ class AsyncPool:
                 self.snapshot_reads += 1
                 cursor = await pool.reader_conn.execute(_SNAPSHOT_SQL, prepare=True)
                 row = await cursor.fetchone()
-            except psycopg.OperationalError:
-                if pool.reader_conn is not None:
-                    await pool.reader_conn.close()
-                    pool.reader_conn = None
-                waiting.set_exception(
-                    DatabaseUnavailable("The database could not answer; try again shortly.")
+            except Exception as exc:  # the waiting requests fail; the next read reconnects
+                broken, pool.reader_conn = pool.reader_conn, None
+                if broken is not None:
+                    with contextlib.suppress(Exception):
+                        await broken.close()
+                unavailable = DatabaseUnavailable(
+                    "The database could not answer; try again shortly."
                 )
+                waiting.set_exception(unavailable if isinstance(exc, psycopg.Error) else exc)
                 waiting.exception()  # retrieved: no warning when no request waits any more
             except BaseException:
                 pool.reader_conn = None  # in an unknown state (closed by `close`)

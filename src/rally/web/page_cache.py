@@ -5,8 +5,9 @@ rows of a page's plan) and of a few inputs of the request (ids, the search text,
 the viewer is signed in or is on the team). Rendering it through Jinja costs several times
 the queries, so `render_page` keeps the rendered HTML in a small LRU cache keyed by the
 database's answer itself (the JSON text, the rows) together with those inputs. The answer
-is read on every request: a change in the database changes the key and renders the page
-anew, so nothing ever needs invalidating and a page is never stale.
+is read on every request that `SnapshotCache` does not answer: a change in the database
+changes the key and renders the page anew, so nothing ever needs invalidating and a page is
+never stale.
 
 The CSRF token (different for every browser) is the one per-viewer value a cached page may
 contain: pages are rendered with a random per-process placeholder in its place and the
@@ -18,13 +19,13 @@ themselves while the database has not changed. Its key is the database's own sna
 highest completed transaction id, and those still in progress), so two reads under an equal
 snapshot see equal data. It is read by its own statement *before* the data statements (in
 autocommit each statement takes a newer snapshot), so what is kept under a snapshot is at
-least as new as it (concurrent requests share that read, but only one sent after each of
-them came: `AsyncPool.snapshot`); and once a writing transaction ends, every later snapshot differs from
-every earlier one, so nothing kept before a write can answer a request that starts after it.
-No writer has to cooperate: imports, admin commands, an old application's writes, even a
-`psql` session all end transactions the snapshot sees. The price is that any write anywhere
-in the PostgreSQL cluster (any database) invalidates every kept answer: the next request per
-key runs its statements again (and usually finds its page in `PageCache`).
+least as new as it (concurrent requests share that read, but only a read sent after each of
+them came: `AsyncPool.snapshot`); and once a writing transaction ends, every later snapshot
+differs from every earlier one, so nothing kept before a write can answer a request that
+starts after it. No writer has to cooperate: imports, admin commands, an old application's
+writes, even a `psql` session all end transactions the snapshot sees. The price is that any
+write anywhere in the PostgreSQL cluster (any database) invalidates every kept answer: the
+next request per key runs its statements again (and usually finds its page in `PageCache`).
 """
 
 from __future__ import annotations
