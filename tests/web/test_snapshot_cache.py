@@ -28,6 +28,7 @@ from web_fixtures import seed
 from web_helpers import make_app
 
 from rally.db import make_engine
+from rally.errors import DatabaseUnavailable
 from rally.web.aiodb import AsyncPool
 from rally.web.page_cache import SnapshotCache
 
@@ -215,7 +216,7 @@ def test_concurrent_requests_share_a_snapshot_read_sent_after_they_came(pg_db_ur
                 await asyncio.gather(*early)
         await pool.close()
 
-    asyncio.run(main())
+    asyncio.run(asyncio.wait_for(main(), 20))
 
 
 class _HeldConnection:
@@ -262,4 +263,33 @@ def test_a_request_never_shares_a_snapshot_read_already_in_flight() -> None:
         assert [await t for t in second] == ["snapshot 2", "snapshot 2"]
         assert pool.snapshot_reads == 2
 
-    asyncio.run(main())
+    asyncio.run(asyncio.wait_for(main(), 20))
+
+
+def test_a_failed_snapshot_read_answers_503_and_the_next_read_reconnects() -> None:
+    class Broken(_HeldConnection):
+        async def execute(self, _sql: str, prepare: bool = False) -> _HeldConnection:
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+
+        async def close(self) -> None:
+            self.closed = True
+
+    async def main() -> None:
+        pool = AsyncPool(sa.engine.make_url("postgresql://nobody@127.0.0.1/none"), {})
+        broken, good = Broken(), _HeldConnection()
+        connections: list[_HeldConnection] = [broken, good]
+
+        async def connect() -> _HeldConnection:
+            return connections.pop(0)
+
+        pool._connect = connect  # type: ignore[method-assign]
+        failed = await asyncio.gather(pool.snapshot(), pool.snapshot(), return_exceptions=True)
+        assert all(isinstance(e, DatabaseUnavailable) for e in failed), failed
+        assert broken.closed
+        later = asyncio.create_task(pool.snapshot())
+        while not good.reads:  # the next read, on a new connection
+            await asyncio.sleep(0)
+        good.reads[0].set()
+        assert await later == "snapshot 1"
+
+    asyncio.run(asyncio.wait_for(main(), 20))
