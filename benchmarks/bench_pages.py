@@ -1,12 +1,13 @@
 """Benchmark the player, search, club and standings pages (HTML) on the real corpus.
 
 Run: .venv/bin/python benchmarks/bench_pages.py [--postgres-url URL] [--data DIR]
-     [--clients 16] [--seconds 5] [--max-requests 20000] [--workers 1]
+     [--clients 16] [--seconds 5] [--max-requests 20000] [--workers 2] [--no-access-log]
 
 Imports ../shared/data/leagues into a throwaway PostgreSQL database (dropped at the end),
-runs ANALYZE (as autovacuum does shortly after an import), starts `rally serve
---no-access-log` on 127.0.0.1 and a free port, and drives it with bench_web's closed-loop
-load generator, one phase after another in the same run:
+runs ANALYZE (as autovacuum does shortly after an import), starts `rally serve` as it is
+deployed on this 2-core machine (`--workers 2`, access log on, its lines to a file; the
+options change that) on 127.0.0.1 and a free port, and drives it with bench_web's
+closed-loop load generator, one phase after another against the same server:
 
 1. GET /healthz, the reference;
 2. GET /players/{id}, cycling over 300 players who played matches;
@@ -16,21 +17,32 @@ load generator, one phase after another in the same run:
 5. GET /series/{id}, the standings page with its chart and fixtures, over every series
    with standings.
 
-Prints the load average around the phases (the machine may be shared), throughput and
-latencies per phase, and checks: each page's p99 < 30 ms and >= 50 % of /healthz throughput.
+Prints the server's configuration, the load average around the phases (the machine may be
+shared), throughput and latencies per phase, how many transactions the PostgreSQL cluster
+handed out during each (each ending one makes the pages read the database again, see
+rally.web.page_cache), and checks: each page's p99 < 30 ms and >= 50 % of /healthz
+throughput.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
-from pathlib import Path
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from bench_web import DEFAULT_DATA, _cycle, _get, import_corpus, run_phase, start_server
-from scratch import DEFAULT_ADMIN_URL, ScratchDatabases
+from bench_web import (
+    DEPLOYED_WORKERS,
+    _cycle,
+    _get,
+    cluster_transactions,
+    describe_server,
+    import_corpus,
+    load_arguments,
+    run_phase,
+    serving,
+)
+from scratch import ScratchDatabases
 
 from rally.db import make_engine
 
@@ -77,51 +89,40 @@ def _targets(url: str) -> dict[str, list[str]]:
 
 def main() -> None:
     """Import the corpus, start the server, run the phases and print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--postgres-url", default=DEFAULT_ADMIN_URL)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--max-requests", type=int, default=20000)
-    parser.add_argument("--workers", type=int, default=1, help="rally serve --workers")
-    args = parser.parse_args()
+    args = load_arguments(__doc__, workers=DEPLOYED_WORKERS)
 
     scratch = ScratchDatabases(args.postgres_url, prefix="rally_bench_pages")
     url = scratch.create()
-    server = None
     try:
         import_corpus(url, args.data)
         targets = _targets(url)
-        server, _base, port = start_server(url, args.workers)
+        transactions = cluster_transactions(url)
+        with serving(url, None, args.workers, access_log=args.access_log) as base:
+            port = int(base.rsplit(":", 1)[1])
 
-        def makers(paths: list[str]) -> list:  # type: ignore[type-arg]
-            requests = [_get(p) for p in paths]
-            step = max(1, len(requests) // args.clients)
-            return [
-                _cycle(requests[i * step :] + requests[: i * step]) for i in range(args.clients)
-            ]
+            def makers(paths: list[str]) -> list:  # type: ignore[type-arg]
+                requests = [_get(p) for p in paths]
+                step = max(1, len(requests) // args.clients)
+                return [
+                    _cycle(requests[i * step :] + requests[: i * step]) for i in range(args.clients)
+                ]
 
-        load_before = os.getloadavg()
-        for paths in targets.values():
-            run_phase("warm-up", port, makers(paths), 1.0, 2000)
-        health = run_phase(
-            "GET /healthz", port, makers(["/healthz"]), args.seconds, args.max_requests
-        )
-        phases = [
-            run_phase(name, port, makers(paths), args.seconds, args.max_requests)
-            for name, paths in targets.items()
-        ]
-        load_after = os.getloadavg()
+            load_before = os.getloadavg()
+            for paths in targets.values():
+                run_phase("warm-up", port, makers(paths), 1.0, 2000)
+            written: list[int] = []
+            phases = []
+            for name, paths in {"GET /healthz": ["/healthz"], **targets}.items():
+                before = transactions()
+                phases.append(run_phase(name, port, makers(paths), args.seconds, args.max_requests))
+                written.append(transactions() - before)
+            load_after = os.getloadavg()
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=10)
         scratch.drop_all()
 
+    print(describe_server(args))
     print(
-        f"{args.clients} concurrent clients, {args.workers} server worker(s), "
-        f"{os.cpu_count()} CPUs; paths per phase: "
-        + ", ".join(f"{name} {len(paths)}" for name, paths in targets.items())
+        "paths per phase: " + ", ".join(f"{name} {len(paths)}" for name, paths in targets.items())
     )
     print(
         "load average (1/5/15 min) before the phases "
@@ -129,10 +130,10 @@ def main() -> None:
         + ", after "
         + "/".join(f"{x:.2f}" for x in load_after)
     )
-    print(health.line())
-    for phase in phases:
-        print(phase.line())
-    for phase in phases:
+    for phase, count in zip(phases, written, strict=True):
+        print(f"{phase.line()}  cluster transactions {count}")
+    health, *pages = phases
+    for phase in pages:
         ratio = phase.throughput / health.throughput
         for label, ok in (
             (f"{phase.name} p99 < {TARGET_P99_MS:.0f} ms", phase.pct(0.99) < TARGET_P99_MS),

@@ -36,7 +36,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import sqlalchemy as sa
@@ -219,18 +219,37 @@ def register_claiming(http: httpx.Client, first: str, last: str, player_ids: lis
     return token
 
 
-def start_server(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str, int]:
-    """Start `rally serve --no-access-log` on 127.0.0.1 and a free port; wait for /healthz."""
+#: How `rally serve` runs where Rally is deployed on this 2-core machine (README, "Running
+#: the web app"): one worker per core, the access log on. bench_week and bench_pages measure
+#: every phase, /healthz included, in this configuration.
+DEPLOYED_WORKERS = 2
+
+
+def start_server(
+    url: str,
+    workers: int,
+    *,
+    data_dir: Path | None = None,
+    env: dict[str, str] | None = None,
+    access_log: bool = False,
+    log: IO[bytes] | None = None,
+) -> tuple[subprocess.Popen[bytes], str, int]:
+    """Start `rally serve` on 127.0.0.1 and a free port; wait for /healthz.
+
+    `env`: more environment variables for the server (settings); `log`: where its stderr
+    (its log lines, one per request with `access_log`) goes, else nowhere. Returns the
+    process, its base URL and port; the caller terminates it (or use `serving`).
+    """
     port = _free_port()
-    rally = Path(sys.executable).with_name("rally")
     env = {
         **os.environ,
         "RALLY_SECRET_KEY": "benchmark",
-        "RALLY_DATA_DIR": tempfile.mkdtemp(prefix="rally-bench-"),
+        "RALLY_DATA_DIR": str(data_dir or tempfile.mkdtemp(prefix="rally-bench-")),
+        **(env or {}),
     }
     server = subprocess.Popen(
         [
-            str(rally),
+            str(Path(sys.executable).with_name("rally")),
             "serve",
             "--host",
             "127.0.0.1",
@@ -238,13 +257,13 @@ def start_server(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str, 
             str(port),
             "--database-url",
             url,
-            "--no-access-log",
+            "--access-log" if access_log else "--no-access-log",
             "--workers",
             str(workers),
         ],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log if log is not None else subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -260,7 +279,7 @@ def start_server(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str, 
         time.sleep(0.2)
 
 
-def load_arguments(doc: str | None) -> argparse.Namespace:
+def load_arguments(doc: str | None, workers: int = 1) -> argparse.Namespace:
     """Parse the options every web benchmark takes (see the module docstrings)."""
     parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
     parser.add_argument("--postgres-url", default=DEFAULT_ADMIN_URL)
@@ -268,62 +287,76 @@ def load_arguments(doc: str | None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--max-requests", type=int, default=20000)
-    parser.add_argument("--workers", type=int, default=1, help="rally serve --workers")
+    parser.add_argument(
+        "--workers", type=int, default=workers, help=f"rally serve --workers (default {workers})"
+    )
+    parser.add_argument(
+        "--access-log",
+        action=argparse.BooleanOptionalAction,
+        default=workers == DEPLOYED_WORKERS,
+        help="rally serve --access-log/--no-access-log (lines go to a file)",
+    )
     return parser.parse_args()
+
+
+def describe_server(args: argparse.Namespace) -> str:
+    """The server's configuration, as a line of the benchmark's output."""
+    deployed = args.workers == DEPLOYED_WORKERS and args.access_log
+    return (
+        f"server: rally serve --workers {args.workers} "
+        f"{'--access-log' if args.access_log else '--no-access-log'}"
+        + (" (as deployed on this machine; access lines to a file)" if deployed else "")
+        + f"; {args.clients} concurrent clients; {os.cpu_count()} CPUs; the same server, "
+        "settings and middleware for every phase"
+    )
 
 
 @contextmanager
 def serving(
-    url: str, data_dir: Path, workers: int = 1, env: dict[str, str] | None = None
+    url: str,
+    data_dir: Path | None = None,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
+    access_log: bool = False,
 ) -> Iterator[str]:
-    """Run `rally serve --no-access-log` on `url` in a subprocess; yield its base URL.
+    """Run `start_server` for the block; yield its base URL.
 
-    `env`: more environment variables for the server (settings).
-
-    On the way out, reports how often the server logged "database is locked".
+    Its log goes to a temporary file; on the way out, reports how often the server logged
+    "database is locked".
     """
-    port = _free_port()
-    env = {
-        **os.environ,
-        "RALLY_SECRET_KEY": "benchmark",
-        "RALLY_DATA_DIR": str(data_dir),
-        **(env or {}),
-    }
-    command = [str(Path(sys.executable).with_name("rally")), "serve", "--host", "127.0.0.1"]
-    server = subprocess.Popen(
-        [
-            *command,
-            "--port",
-            str(port),
-            "--database-url",
-            url,
-            "--no-access-log",
-            "--workers",
-            str(workers),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("the server did not start")
-            time.sleep(0.2)
-        yield base
-    finally:
-        server.terminate()
-        _out, err = server.communicate(timeout=20)
-        locked = err.decode(errors="replace").count("database is locked")
-        if locked:
-            print(f"  server log: 'database is locked' {locked} times")
+    with tempfile.TemporaryFile() as log:
+        server, base, _port = start_server(
+            url, workers, data_dir=data_dir, env=env, access_log=access_log, log=log
+        )
+        try:
+            yield base
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+            log.seek(0)
+            locked = log.read().decode(errors="replace").count("database is locked")
+            if locked:
+                print(f"  server log: 'database is locked' {locked} times")
+
+
+def cluster_transactions(url: str) -> Callable[[], int]:
+    """A counter of the transaction ids the PostgreSQL cluster has handed out (any database).
+
+    Each writing transaction takes one, and its end changes the snapshot the pages are kept
+    under (rally.web.page_cache.SnapshotCache): the difference over a phase tells how often
+    other work on the cluster made the pages read the database again.
+    """
+    engine = make_engine(url, isolation_level="AUTOCOMMIT")
+
+    def count() -> int:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(
+                    sa.text("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
+                ).scalar_one()
+            )
+
+    return count
 
 
 def import_corpus(url: str, data: Path) -> list[int]:

@@ -1,14 +1,15 @@
 """Benchmark the weekly team page on the real corpus: pages, API, availability, calendar.
 
 Run: .venv/bin/python benchmarks/bench_week.py [--postgres-url URL] [--data DIR]
-     [--clients 16] [--seconds 5] [--max-requests 20000] [--workers 1]
+     [--clients 16] [--seconds 5] [--max-requests 20000] [--workers 2] [--no-access-log]
 
 Imports ../shared/data/leagues into a throwaway PostgreSQL database (dropped at the end) and
 moves each league's dates so that its season is under way today (the corpus' seasons are
 over; the server reads the real clock). Every active player answers for the matches of the
-next four weeks (a team's page then shows real counts). Starts `rally serve` as
-benchmarks/bench_web.py does and drives it with the same closed-loop load generator, 16
-clients, each phase after a warm-up:
+next four weeks (a team's page then shows real counts). Starts `rally serve` as it is
+deployed on this 2-core machine (`--workers 2`, access log on, its lines to a file; the
+options change that) and drives it with bench_web's closed-loop load generator, 16 clients,
+each phase after a warm-up, every phase against the same server:
 
 1. GET /healthz (the reference);
 2. GET /team: the HTML page of 16 signed-in players (session cookie), their current team;
@@ -18,15 +19,16 @@ clients, each phase after a warm-up:
 6. GET /api/teams/{id}/availability: each player's grid (bearer token);
 7. GET /calendar/{token}.ics: each player's feed of all their teams.
 
-Prints the load average, throughput and p50/p90/p99/max per phase and checks the targets:
-p99 < 30 ms and at least half of /healthz throughput for every phase from 2 on.
+Prints the server's configuration, the load average, throughput and p50/p90/p99/max per
+phase, how many transactions the PostgreSQL cluster handed out during each phase (each
+ending one makes the pages read the database again, see rally.web.page_cache), and checks
+the targets: p99 < 30 ms and at least half of /healthz throughput for every phase from 2 on.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,13 +36,16 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 from bench_web import (
+    DEPLOYED_WORKERS,
     Phase,
     _cycle,
     _get,
+    cluster_transactions,
+    describe_server,
     load_arguments,
     register_claiming,
     run_phase,
-    start_server,
+    serving,
 )
 from scratch import ScratchDatabases
 
@@ -142,58 +147,67 @@ def _get_as(path: str, token: str, *, cookie: bool) -> bytes:
 
 def main() -> None:
     """Prepare the corpus, start the server, run the phases and print the figures."""
-    args = load_arguments(__doc__)
+    args = load_arguments(__doc__, workers=DEPLOYED_WORKERS)
 
     scratch = ScratchDatabases(args.postgres_url, prefix="rally_bench_week")
     url = scratch.create()
-    server: subprocess.Popen[bytes] | None = None
     n = args.clients
     try:
         team_ids, busiest = prepare(url, args.data, league_today())
-        server, base, port = start_server(url, args.workers)
-        users = players(base, url, n)
-        team_api = [_get(f"/api/teams/{t}") for t in team_ids]
-        plans: list[tuple[str, list[Callable[[], bytes]]]] = [
-            ("GET /healthz", [_cycle([_get("/healthz")]) for _ in range(n)]),
-            ("GET /team (HTML)", [_cycle([_get_as("/team", t, cookie=True)]) for t, _, _ in users]),
-            (
-                "GET /teams/busiest (HTML)",
-                [_cycle([_get_as(f"/teams/{busiest}", t, cookie=True)]) for t, _, _ in users],
-            ),
-            (
-                "GET /api/teams/{id}",
-                [_cycle(team_api[i * 37 :] + team_api[: i * 37]) for i in range(n)],
-            ),
-            ("GET /api/teams/busiest", [_cycle([_get(f"/api/teams/{busiest}")]) for _ in range(n)]),
-            (
-                "GET availability grid",
-                [
-                    _cycle([_get_as(f"/api/teams/{team}/availability", t, cookie=False)])
-                    for t, team, _ in users
-                ],
-            ),
-            ("GET calendar feed", [_cycle([_get(path)]) for _, _, path in users]),
-        ]
-        load_before = os.getloadavg()
-        phases: list[Phase] = []
-        for name, makers in plans:
-            run_phase("warm-up", port, makers, 1.0, 1000)
-            phases.append(run_phase(name, port, makers, args.seconds, args.max_requests))
+        transactions = cluster_transactions(url)
+        with serving(url, None, args.workers, access_log=args.access_log) as base:
+            port = int(base.rsplit(":", 1)[1])
+            users = players(base, url, n)
+            team_api = [_get(f"/api/teams/{t}") for t in team_ids]
+            plans: list[tuple[str, list[Callable[[], bytes]]]] = [
+                ("GET /healthz", [_cycle([_get("/healthz")]) for _ in range(n)]),
+                (
+                    "GET /team (HTML)",
+                    [_cycle([_get_as("/team", t, cookie=True)]) for t, _, _ in users],
+                ),
+                (
+                    "GET /teams/busiest (HTML)",
+                    [_cycle([_get_as(f"/teams/{busiest}", t, cookie=True)]) for t, _, _ in users],
+                ),
+                (
+                    "GET /api/teams/{id}",
+                    [_cycle(team_api[i * 37 :] + team_api[: i * 37]) for i in range(n)],
+                ),
+                (
+                    "GET /api/teams/busiest",
+                    [_cycle([_get(f"/api/teams/{busiest}")]) for _ in range(n)],
+                ),
+                (
+                    "GET availability grid",
+                    [
+                        _cycle([_get_as(f"/api/teams/{team}/availability", t, cookie=False)])
+                        for t, team, _ in users
+                    ],
+                ),
+                ("GET calendar feed", [_cycle([_get(path)]) for _, _, path in users]),
+            ]
+            load_before = os.getloadavg()
+            phases: list[Phase] = []
+            written: list[int] = []
+            for name, makers in plans:
+                run_phase("warm-up", port, makers, 1.0, 1000)
+                before = transactions()
+                phases.append(run_phase(name, port, makers, args.seconds, args.max_requests))
+                written.append(transactions() - before)
+            load_after = os.getloadavg()
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=10)
         scratch.drop_all()
 
-    print(f"{n} concurrent clients, {args.workers} server worker(s), {os.cpu_count()} CPUs")
+    print(describe_server(args))
+    print(f"{len(team_ids)} teams; the team with the most results: {busiest}")
     print(
         "load average (1/5/15 min) before the phases "
         + "/".join(f"{x:.2f}" for x in load_before)
         + ", after "
-        + "/".join(f"{x:.2f}" for x in os.getloadavg())
+        + "/".join(f"{x:.2f}" for x in load_after)
     )
-    for phase in phases:
-        print(phase.line())
+    for phase, count in zip(phases, written, strict=True):
+        print(f"{phase.line()}  cluster transactions {count}")
     health = phases[0]
     for phase in phases[1:]:
         ratio = phase.throughput / health.throughput

@@ -9,11 +9,16 @@ not stall the loop either, so it cannot hold up the COMMIT of the transaction it
 The connections run in autocommit mode (each statement its own transaction) with
 synchronous_commit off: only reads and the context switch use them, and a switch lost in a
 crash is harmless.
+
+`AsyncPool.snapshot()` reads the database's snapshot for rally.web.page_cache, shared
+between the requests of a process that want one at the same time (one read in flight at a
+time, on a connection of its own).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,11 +30,17 @@ from sqlalchemy.engine import URL
 
 from rally.errors import DatabaseUnavailable
 
+_SNAPSHOT_SQL = "SELECT pg_current_snapshot()::text"
+
 
 class _LoopPool:
     def __init__(self, size: int) -> None:
         self.slots = asyncio.Semaphore(size)
         self.idle: list[psycopg.AsyncConnection[Any]] = []
+        #: The next snapshot read, which requests wait for: not sent to the database yet.
+        self.next_snapshot: asyncio.Future[str] | None = None
+        self.reader: asyncio.Task[None] | None = None
+        self.reader_conn: psycopg.AsyncConnection[Any] | None = None
 
 
 class AsyncPool:
@@ -40,6 +51,8 @@ class AsyncPool:
         options = f"{connect_args.get('options', '')} -c synchronous_commit=off".strip()
         self._connect_args = {**connect_args, "options": options}
         self._size = size
+        #: Snapshot reads sent (`snapshot`), in this process.
+        self.snapshot_reads = 0
         # asyncio objects belong to one loop (tests run several); the server has one.
         self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopPool]
         self._pools = weakref.WeakKeyDictionary()
@@ -72,6 +85,54 @@ class AsyncPool:
                 else:
                     pool.idle.append(conn)
 
+    async def snapshot(self) -> str:
+        """The database's snapshot (`pg_current_snapshot()`), read after this call began.
+
+        Requests asking at the same time share one read: a request waits for the next read
+        that has not been sent yet, never for one already in flight (that one may have been
+        taken before the request came, and miss a write the request's user just made). So
+        every transaction that ended before the call is visible in the answer. At most one
+        read is in flight per process; under load each serves many requests.
+        """
+        pool = self._pool()
+        if pool.next_snapshot is None:
+            pool.next_snapshot = asyncio.get_running_loop().create_future()
+            if pool.reader is None or pool.reader.done():
+                pool.reader = asyncio.create_task(self._read_snapshots(pool))
+        # Shielded: a request that goes away does not cancel the others' read.
+        return await asyncio.shield(pool.next_snapshot)
+
+    async def _read_snapshots(self, pool: _LoopPool) -> None:
+        while pool.next_snapshot is not None:
+            # Requests from now on wait for the read after this one.
+            waiting, pool.next_snapshot = pool.next_snapshot, None
+            try:
+                if pool.reader_conn is None or pool.reader_conn.closed:
+                    pool.reader_conn = await self._connect()
+                self.snapshot_reads += 1
+                cursor = await pool.reader_conn.execute(_SNAPSHOT_SQL, prepare=True)
+                row = await cursor.fetchone()
+            except Exception as exc:  # the waiting requests fail; the next read reconnects
+                broken, pool.reader_conn = pool.reader_conn, None
+                if broken is not None:
+                    with contextlib.suppress(Exception):
+                        await broken.close()
+                unavailable = DatabaseUnavailable(
+                    "The database could not answer; try again shortly."
+                )
+                waiting.set_exception(unavailable if isinstance(exc, psycopg.Error) else exc)
+                waiting.exception()  # retrieved: no warning when no request waits any more
+            except BaseException:
+                pool.reader_conn = None  # in an unknown state (closed by `close`)
+                waiting.cancel()
+                if pool.next_snapshot is not None:
+                    pool.next_snapshot.cancel()
+                    pool.next_snapshot = None
+                raise
+            else:
+                assert row is not None
+                waiting.set_result(str(row[0]))
+
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         return await psycopg.AsyncConnection.connect(
             self._conninfo, autocommit=True, **self._connect_args
@@ -80,5 +141,10 @@ class AsyncPool:
     async def close(self) -> None:
         """Close the idle connections of the running loop (at application shutdown)."""
         pool = self._pools.pop(asyncio.get_running_loop(), None)
-        for conn in pool.idle if pool else ():
+        if pool is None:
+            return
+        reader_conn = pool.reader_conn
+        if pool.reader is not None and not pool.reader.done():
+            pool.reader.cancel()
+        for conn in [*pool.idle, *([reader_conn] if reader_conn else [])]:
             await conn.close()

@@ -36,7 +36,7 @@ from rally.services.errors import NotSignedIn, SignInBusy, TooManySignInAttempts
 from rally.web.aiodb import AsyncPool
 from rally.web.friendly import page_sentence
 from rally.web.hashing import LimitedHasher
-from rally.web.page_cache import PageCache
+from rally.web.page_cache import PageCache, SnapshotCache
 from rally.web.replica import ReplicaRouter
 
 HERE = Path(__file__).resolve().parent
@@ -224,6 +224,8 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
         )
     )
     app.state.page_cache = PageCache()
+    # Answers kept while the database's snapshot is unchanged (PostgreSQL, see page_cache).
+    app.state.snapshot_cache = SnapshotCache()
     app.state.static_dir = HERE / "static"
     app.state.head_revision = head_revision()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -244,9 +246,10 @@ def create_app(settings: Settings, *, password_hasher: PasswordHasher | None = N
     app.include_router(week_api.feeds)
     app.include_router(week_pages.router)
     app.include_router(player_pages.router)
+    # The team API (six routes, none sharing a path with the next two routers) before them.
+    app.include_router(week_api.router)
     app.include_router(api.router)
     app.include_router(account_api.router)
-    app.include_router(week_api.router)
     app.include_router(pages.router)
     app.include_router(account_pages)
     app.add_middleware(SecurityHeaders)

@@ -18,10 +18,18 @@ from rally.services.fixtures import SeriesMatch, series_matches_plan
 from rally.services.plan import Answered, Plan
 from rally.services.standings import Standings, standings_plan
 from rally.web.charts import bar_chart, line_chart
-from rally.web.deps import Db, OptionalUser, OptionalUserId, request_session
+from rally.web.deps import Db, OptionalUser, OptionalUserId, request_session, signed_in
 from rally.web.fragments import date_label, fixture_list, played_list, search_hits
 from rally.web.loader import load
-from rally.web.page_cache import PlanPage, render_page
+from rally.web.page_cache import (
+    PlanPage,
+    SnapshotCache,
+    page_parts,
+    plan_page,
+    render_page,
+    request_snapshot,
+    respond,
+)
 from rally.web.pages import render
 from rally.web.schemas import MAX_ID
 
@@ -35,19 +43,8 @@ LeagueKey = Annotated[str, Query(max_length=64)]
 @router.get("/players/{player_id}")
 async def player(request: Request, user_id: OptionalUserId, player_id: Id) -> Response:
     """A player: teams in every league, record, PTI with its history chart, recent matches."""
-    probe = PlanPage(request, "player.html", player_id)
-    try:
-        page = await load(
-            request,
-            None,
-            lambda _: players.player_page_plan(player_id=player_id),
-            probe.answers,
-            probe.done,
-        )
-    except Answered:
-        return probe.respond()
 
-    def context() -> dict[str, Any]:
+    def context(page: players.PlayerPage) -> dict[str, Any]:
         name = f"{page.first_name} {page.last_name}"
         chart = line_chart(
             [(p.date, p.pti) for p in page.history],
@@ -62,7 +59,13 @@ async def player(request: Request, user_id: OptionalUserId, player_id: Id) -> Re
         context = {"player": page, "name": name, "chart": chart, "recent": recent}
         return {**context, "date_label": date_label}
 
-    return render_page(request, "player.html", probe.key(), context)
+    return await plan_page(
+        request,
+        "player.html",
+        player_id,
+        lambda _: players.player_page_plan(player_id=player_id),
+        context,
+    )
 
 
 @router.get("/search")
@@ -70,31 +73,26 @@ async def search_page(
     request: Request, user_id: OptionalUserId, q: SearchText = "", league: LeagueKey = ""
 ) -> Response:
     """Find a player by name within a league (or all leagues)."""
-    probe = PlanPage(request, "search.html", (q, league))
-    try:
-        leagues, hits = await load(
-            request,
-            None,
-            lambda dialect: search.search_page_plan(
-                query=q, league=league or None, limit=30, dialect=dialect
-            ),
-            probe.answers,
-            probe.done,
-        )
-    except Answered:
-        return probe.respond()
-    return render_page(
-        request,
-        "search.html",
-        probe.key(),
-        lambda: {
+
+    def context(found: tuple[Any, Any]) -> dict[str, Any]:
+        leagues, hits = found
+        return {
             "q": q,
             "league": league.upper(),
             "leagues": leagues,
             "hits": hits,
             "hit_items": search_hits(hits),
             "searched": bool(q),
-        },
+        }
+
+    return await plan_page(
+        request,
+        "search.html",
+        (q, league),
+        lambda dialect: search.search_page_plan(
+            query=q, league=league or None, limit=30, dialect=dialect
+        ),
+        context,
     )
 
 
@@ -110,18 +108,13 @@ def club_list(request: Request, user: OptionalUser, db: Db, name: SearchText = "
 @router.get("/clubs/{club_id}")
 async def club(request: Request, user_id: OptionalUserId, club_id: Id) -> Response:
     """A club: every team across series and leagues with its standing and record."""
-    probe = PlanPage(request, "club.html", club_id)
-    try:
-        page = await load(
-            request,
-            None,
-            lambda _: clubs.club_page_plan(club_id=club_id),
-            probe.answers,
-            probe.done,
-        )
-    except Answered:
-        return probe.respond()
-    return render_page(request, "club.html", probe.key(), lambda: {"club": page})
+    return await plan_page(
+        request,
+        "club.html",
+        club_id,
+        lambda _: clubs.club_page_plan(club_id=club_id),
+        lambda page: {"club": page},
+    )
 
 
 def _series_plan(series_id: int) -> Plan[tuple[Standings, list[SeriesMatch]]]:
@@ -134,6 +127,12 @@ async def series_page(
     request: Request, db: Session | None, series_id: int, highlight: int | None = None
 ) -> Response:
     """Render a series: standings (team column kept in view), points chart, fixtures."""
+    kept: SnapshotCache = request.app.state.snapshot_cache
+    now = await request_snapshot(request)
+    key = ("standings.html", signed_in(request) is not None, (series_id, highlight))
+    parts: list[str] | None = kept.get(key, now)
+    if parts is not None:
+        return respond(request, parts)
     # Pages without standings are not kept (they read the teams apart): no early end there.
     probe = PlanPage(request, "standings.html", (series_id, highlight))
     try:
@@ -141,7 +140,9 @@ async def series_page(
             request, db, lambda _: _series_plan(series_id), probe.answers, probe.done
         )
     except Answered:
-        return probe.respond()
+        parts = probe.found()
+        kept.put(key, now, parts)
+        return respond(request, parts)
 
     def context() -> dict[str, Any]:
         mine = next(
@@ -169,7 +170,9 @@ async def series_page(
         else:
             teams = await run_in_threadpool(series_teams, db, series_id=series_id)
         return render_page(request, "standings.html", None, lambda: {**context(), "teams": teams})
-    return render_page(request, "standings.html", probe.key(), context)
+    parts = page_parts(request, "standings.html", probe.key(), context)
+    kept.put(key, now, parts)
+    return respond(request, parts)
 
 
 @router.get("/series/{series_id}")

@@ -24,6 +24,7 @@ from rally.web.deps import (
     session_token,
 )
 from rally.web.loader import load
+from rally.web.page_cache import SnapshotCache, request_snapshot
 from rally.web.schemas import MAX_ID, DbId, _Body
 
 router = APIRouter(prefix="/api", dependencies=[Depends(api_csrf)], responses=API_ERRORS)
@@ -75,8 +76,15 @@ async def team(team_id: IdPath, request: Request) -> Response:
     today = request.app.state.today()
     pool = request.app.state.async_pool
     if pool is not None:
-        async with pool.connection() as conn:
-            return _json(await week_sql.team_week_json(conn, team_id=team_id, today=today))
+        kept: SnapshotCache = request.app.state.snapshot_cache
+        key = ("api/team", team_id, today)
+        now = await pool.snapshot()
+        body = kept.get(key, now)
+        if body is None:
+            async with pool.connection() as conn:
+                body = await week_sql.team_week_json(conn, team_id=team_id, today=today)
+            kept.put(key, now, body)
+        return _json(body)
     texts = request.app.state.team_texts
     text = texts.peek(team_id=team_id, today=today)
     if text is None:
@@ -176,8 +184,13 @@ async def calendar_feed(
 ) -> Response:
     """The iCalendar feed of a secret URL (America/Chicago times, stable event UIDs)."""
     key = request.app.state.secret
-    # Three statements, awaited on PostgreSQL (rally.web.loader).
-    body = await load(request, None, lambda _: calendar.feed_plan(token=token, key=key))
+    kept: SnapshotCache = request.app.state.snapshot_cache
+    now = await request_snapshot(request)
+    body = kept.get(("ics", token), now)
+    if body is None:
+        # Three statements, awaited on PostgreSQL (rally.web.loader).
+        body = await load(request, None, lambda _: calendar.feed_plan(token=token, key=key))
+        kept.put(("ics", token), now, body)
     return Response(
         content=body,
         media_type="text/calendar; charset=utf-8",

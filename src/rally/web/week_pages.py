@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Hashable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Query, Request
@@ -14,7 +15,7 @@ from rally.services import accounts, availability, calendar, teams, week, week_s
 from rally.services.errors import NotSignedIn
 from rally.services.week import Viewer
 from rally.web.deps import CurrentUser, Db, WriteDb, session_token
-from rally.web.page_cache import render_page
+from rally.web.page_cache import SnapshotCache, page_parts, respond
 from rally.web.pages import FormCsrf, IdForm, _safe_next, render
 from rally.web.schemas import MAX_ID
 from rally.web.week_api import in_session
@@ -62,18 +63,39 @@ def _general(
     )
 
 
+def _feed_url(request: Request, viewer: Viewer | None) -> str | None:
+    if viewer is None or viewer.feed_id is None or viewer.feed_salt is None:
+        return None
+    token = calendar.feed_token(request.app.state.secret, viewer.feed_id, viewer.feed_salt)
+    return f"{str(request.base_url).rstrip('/')}/calendar/{token}.ics"
+
+
 async def _team_page(request: Request, team_id: int | None, results: str) -> Response:
-    """One or two statements on PostgreSQL: the viewer (session, context, feed), the team."""
+    """On PostgreSQL: the database's snapshot (one read shared by concurrent requests), the
+    viewer (session, context, feed) when signed in, and the team's JSON unless a page read
+    under the same snapshot is kept (rally.web.page_cache.SnapshotCache)."""
     today = request.app.state.today()
     token = session_token(request)
     limit = None if results == "all" else HTML_RESULTS
     pool = request.app.state.async_pool
+    kept: SnapshotCache = request.app.state.snapshot_cache
     text: str | None = None  # the page's JSON, built by the database
+    now: str | None = None
+    key: Hashable | None = None
     if pool is not None:
+        now = await pool.snapshot()  # shared with concurrent requests (rally.web.aiodb)
         async with pool.connection() as conn:
             viewer = await week_sql.viewer_for_token(conn, token=token, team_id=team_id)
             target = team_id if team_id is not None else (viewer.team_id if viewer else None)
             if target is not None:
+                request.state.user = viewer
+                mine = viewer is not None and viewer.member
+                feed_url = _feed_url(request, viewer)
+                # The page is a function of the team's JSON and of these viewer inputs.
+                key = ("team.html", viewer is not None, target, today, limit, mine, feed_url)
+                parts: list[str] | None = kept.get(key, now)
+                if parts is not None:
+                    return respond(request, parts)
                 text = await week_sql.team_week_json(
                     conn, team_id=target, today=today, results_limit=limit
                 )
@@ -93,19 +115,18 @@ async def _team_page(request: Request, team_id: int | None, results: str) -> Res
     if text is None:
         return RedirectResponse("/claim", status_code=303)
     request.state.user = viewer
-    feed_url = None
-    if viewer is not None and viewer.feed_id is not None and viewer.feed_salt is not None:
-        token_ = calendar.feed_token(request.app.state.secret, viewer.feed_id, viewer.feed_salt)
-        feed_url = f"{str(request.base_url).rstrip('/')}/calendar/{token_}.ics"
+    feed_url = _feed_url(request, viewer)
     mine = viewer is not None and viewer.member
+    page = text
 
     def context() -> dict[str, Any]:
-        team = json.loads(text)
+        team = json.loads(page)
         return {"team": team, "mine": mine, "feed_url": feed_url, "day": day, "clock": clock}
 
-    # The page is a function of the team's JSON and of these two viewer inputs.
-    key = (text, mine, feed_url)
-    return render_page(request, "team.html", key, context)
+    parts = page_parts(request, "team.html", (text, mine, feed_url), context)
+    if key is not None:
+        kept.put(key, now, parts)  # (SQLite: no snapshot, nothing kept)
+    return respond(request, parts)
 
 
 Results = Annotated[str, Query(max_length=8, pattern=r"^(all|recent)$")]
