@@ -49,6 +49,9 @@ def upgrade() -> None:
         )
         batch.create_index("ix_player_availability_schedule_id", ["schedule_id"])
     a_day, b_day = _day("player_availability.match_date"), _day("b.match_date")
+    # The newest row of each player and day, as one set computed once: a correlated
+    # "id = (SELECT max(id) ... same player and day)" was planned as a scan of the table per
+    # row (player_availability has no index led by player_id yet), hours at scale 100.
     op.execute(
         f"""
         UPDATE player_availability SET schedule_id = (
@@ -56,8 +59,8 @@ def upgrade() -> None:
               JOIN schedule s ON s.home_team_id = p.team_id OR s.away_team_id = p.team_id
              WHERE p.id = player_availability.player_id AND s.match_date = {a_day})
          WHERE schedule_id IS NULL AND player_id IS NOT NULL
-           AND id = (SELECT max(b.id) FROM player_availability b
-                      WHERE b.player_id = player_availability.player_id AND {b_day} = {a_day})
+           AND id IN (SELECT max(b.id) FROM player_availability b
+                       GROUP BY b.player_id, {b_day})
         """
     )
     op.create_table(
