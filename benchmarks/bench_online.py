@@ -13,11 +13,11 @@ up by name) runs while the `rally` command upgrades:
 - online: `rally db upgrade --online --no-backup`, then (writer stopped: the old application
   is gone) `rally db upgrade --finalize`.
 
-It prints, per scale and mode: the longest write stall (overall, and inside the batched
-backfill phase), the writer's p99 latency, its errors (the offline figure counts the writes
-that fail after the commit, which is why the old application must be stopped for it), rows
-the writer left on another league's series, and the online time as a ratio to the offline
-time. Goals: stall < 1 s at every scale and < 200 ms in batched phases; 0 errors.
+It prints, per scale and mode: the longest write stall (overall, inside the backfill phases,
+inside batched steps, and per phase including the window step), the writer's p99 latency,
+its errors (the offline figure counts the writes that fail after the commit, which is why the
+old application must be stopped for it), rows the writer left on another league's series,
+and the online time (upgrade + finalize) as a ratio to the offline time. Goals: stall < 1 s at every scale and < 200 ms in batched phases; 0 errors.
 """
 
 from __future__ import annotations
@@ -41,7 +41,11 @@ from online_writer import LegacyWriter  # noqa: E402
 from scratch import DEFAULT_ADMIN_URL, ScratchDatabases  # noqa: E402
 
 RALLY = str(Path(sys.executable).parent / "rally")
-PHASES = ("expand", "backfill", "contract")
+# The phases of the 0002 steps, then those of revisions 0003-0007 built before the window
+# (step names "head expand: ..."), then the window step itself.
+PHASES = ("expand", "backfill", "contract", "head expand", "head backfill", "head contract",
+          "window")  # fmt: skip
+WINDOW = "contract: stamp head"
 
 
 def rally(*args: str) -> float:
@@ -61,17 +65,18 @@ def log_lines(log: Path, clock_offset: float) -> list[tuple[float, str]]:
     return out
 
 
-def phase_windows(lines: list[tuple[float, str]]) -> dict[str, tuple[float, float]]:
-    """Phase -> (start, end) from the upgrade's log lines."""
+def phase_windows(
+    lines: list[tuple[float, str]], end: float
+) -> dict[str, tuple[float, float]]:
+    """Phase -> (start, end) from the upgrade's log lines; the last phase ends at `end`."""
     first: dict[str, float] = {}
-    last = 0.0
     for at, message in lines:
-        last = at
-        phase = message.split(":", 1)[0]
+        phase = "window" if message.startswith(WINDOW) else message.split(":", 1)[0]
         if phase in PHASES:
             first.setdefault(phase, at)
-    bounds = [first[p] for p in PHASES] + [last]
-    return {p: (bounds[i], bounds[i + 1]) for i, p in enumerate(PHASES)}
+    seen = [p for p in PHASES if p in first]
+    bounds = [first[p] for p in seen] + [end]
+    return {p: (bounds[i], bounds[i + 1]) for i, p in enumerate(seen)}
 
 
 def measure(url: str, mode: str, tmp: Path) -> dict[str, float]:
@@ -82,6 +87,7 @@ def measure(url: str, mode: str, tmp: Path) -> dict[str, float]:
     log = tmp / f"{mode}.log"
     args = ["db", "upgrade", "--no-backup", "--database-url", url, "--log-file", str(log)]
     seconds = rally(*args, *(["--online"] if mode == "online" else []))
+    ended = time.perf_counter()
     time.sleep(0.5)
     stats = writer.stop()
     figures = {
@@ -93,8 +99,14 @@ def measure(url: str, mode: str, tmp: Path) -> dict[str, float]:
     }
     if mode == "online":
         lines = log_lines(log, offset)
-        windows = phase_windows(lines)
-        figures["backfill_stall"] = stats.longest(*windows["backfill"])
+        windows = phase_windows(lines, ended)
+        figures["backfill_stall"] = max(
+            stats.longest(*windows[p]) for p in ("backfill", "head backfill") if p in windows
+        )
+        for phase in PHASES:
+            # A write that started before the end of a phase and stalled into the next one
+            # counts for the phase it started in.
+            figures[f"stall:{phase}"] = stats.longest(*windows.get(phase, (0.0, 0.0)))
         figures["batch_stall"] = max(
             (seconds for started, seconds in stats.latencies
              if "in batches" in next((m for at, m in reversed(lines) if at <= started), "")),
@@ -156,6 +168,14 @@ def print_table(rows: list[tuple[float, int, dict[str, float], dict[str, float]]
               f"{on['backfill_stall'] * 1000:.0f} ms | {on['batch_stall'] * 1000:.0f} ms | "
               f"{on['p99'] * 1000:.0f} ms | "
               f"{on['writes']:.0f} | {on['errors']:.0f} | {on['misplaced']:.0f} |")  # fmt: skip
+    print()
+    print("Online, longest write stall per phase (window = `contract: stamp head`, the step that "
+          "opens the window; head = revisions 0003-0007 built before it):")
+    print("| scale | " + " | ".join(PHASES) + " |")
+    print("|---|" + "---|" * len(PHASES))
+    for scale, _n, _off, on in rows:
+        print(f"| {scale:g} | "
+              + " | ".join(f"{on[f'stall:{p}'] * 1000:.0f} ms" for p in PHASES) + " |")  # fmt: skip
     load = os.getloadavg()
     print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores "
           "(shared machine)")  # fmt: skip
