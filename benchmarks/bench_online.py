@@ -65,9 +65,7 @@ def log_lines(log: Path, clock_offset: float) -> list[tuple[float, str]]:
     return out
 
 
-def phase_windows(
-    lines: list[tuple[float, str]], end: float
-) -> dict[str, tuple[float, float]]:
+def phase_windows(lines: list[tuple[float, str]], end: float) -> dict[str, tuple[float, float]]:
     """Phase -> (start, end) from the upgrade's log lines; the last phase ends at `end`."""
     first: dict[str, float] = {}
     for at, message in lines:
@@ -169,8 +167,10 @@ def print_table(rows: list[tuple[float, int, dict[str, float], dict[str, float]]
               f"{on['p99'] * 1000:.0f} ms | "
               f"{on['writes']:.0f} | {on['errors']:.0f} | {on['misplaced']:.0f} |")  # fmt: skip
     print()
-    print("Online, longest write stall per phase (window = `contract: stamp head`, the step that "
-          "opens the window; head = revisions 0003-0007 built before it):")
+    print(
+        "Online, longest write stall per phase (window = `contract: stamp head`, the step that "
+        "opens the window; head = revisions 0003-0007 built before it):"
+    )
     print("| scale | " + " | ".join(PHASES) + " |")
     print("|---|" + "---|" * len(PHASES))
     for scale, _n, _off, on in rows:

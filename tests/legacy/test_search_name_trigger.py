@@ -76,14 +76,19 @@ def test_from_legacy_keeps_every_value_without_a_rewrite_and_the_trigger_folds(
                 {"p": pid},
             )
             assert _stale(conn) == 0
-            assert conn.execute(
-                sa.text("SELECT search_name FROM players WHERE id = :p"), {"p": pid}
-            ).scalar_one() == "zoe angstrom"
-            found = conn.execute(
-                sa.text(
-                    "SELECT f.folded FROM rally_name_matches('elodie dupre', NULL) f"
+            assert (
+                conn.execute(
+                    sa.text("SELECT search_name FROM players WHERE id = :p"), {"p": pid}
+                ).scalar_one()
+                == "zoe angstrom"
+            )
+            found = (
+                conn.execute(
+                    sa.text("SELECT f.folded FROM rally_name_matches('elodie dupre', NULL) f")
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
             assert found == ["elodie dupre"]
             after = _names(conn)
 
@@ -92,12 +97,15 @@ def test_from_legacy_keeps_every_value_without_a_rewrite_and_the_trigger_folds(
             assert _column(conn)[0] == "ALWAYS"
             assert _names(conn) == after
             index = conn.execute(
-                sa.text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_players_search_name'")
+                sa.text(
+                    "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_players_search_name'"
+                )
             ).scalar_one()
             assert "gin (search_name" in index and "fastupdate=off" in index
-            assert conn.execute(
-                sa.text("SELECT to_regproc('rally_players_search_name')")
-            ).scalar() is None
+            assert (
+                conn.execute(sa.text("SELECT to_regproc('rally_players_search_name')")).scalar()
+                is None
+            )
         migrate.upgrade(engine)
         with engine.connect() as conn:
             assert _column(conn) == ("NEVER", None) and _names(conn) == after

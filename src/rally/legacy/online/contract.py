@@ -200,7 +200,9 @@ def check_chain() -> None:
         chain = [r.revision for r in script.walk_revisions(base=BUILT_REVISION,
                                                            head=head.ONLINE_BUILT)]  # fmt: skip
     except Exception as exc:  # alembic raises several kinds for an unknown or off-chain id
-        raise RevisionsRechained(f"{head.ONLINE_BUILT} is not after {BUILT_REVISION}: {exc}") from exc
+        raise RevisionsRechained(
+            f"{head.ONLINE_BUILT} is not after {BUILT_REVISION}: {exc}"
+        ) from exc
     built = tuple(r for r in reversed(chain) if r != BUILT_REVISION)
     if built != head.PREBUILT:
         raise RevisionsRechained(
@@ -235,9 +237,7 @@ def stamp_head(ctx: Context) -> None:
                 )
             )
         conn.execute(sa.text("DELETE FROM alembic_version"))
-        conn.execute(
-            sa.text("INSERT INTO alembic_version VALUES (:v)"), {"v": head.ONLINE_BUILT}
-        )
+        conn.execute(sa.text("INSERT INTO alembic_version VALUES (:v)"), {"v": head.ONLINE_BUILT})
         if later:
             from alembic import command
 

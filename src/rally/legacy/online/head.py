@@ -23,6 +23,9 @@ finalize with the offline upgrade's (tests/legacy/test_online.py).
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
@@ -51,7 +54,7 @@ def _tz() -> sa.DateTime:
 
 
 #: (table, column, type, default) added by 0003, 0004, 0005/0007 and 0006, in their order.
-COLUMNS: tuple[tuple[str, str, sa.types.TypeEngine[object], str | None], ...] = (
+COLUMNS: tuple[tuple[str, str, sa.types.TypeEngine[Any], str | None], ...] = (
     ("users", "email_verified_at", _tz(), None),
     ("users", "disabled_at", _tz(), None),
     ("user_sessions", "client", sa.String(255), None),
@@ -162,9 +165,7 @@ def new_tables() -> sa.MetaData:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("team_id", sa.Integer(), nullable=True),
         sa.Column("salt", sa.String(length=64), nullable=False),
-        sa.Column(
-            "created_at", _tz(), server_default=sa.text("CURRENT_TIMESTAMP"), nullable=True
-        ),
+        sa.Column("created_at", _tz(), server_default=sa.text("CURRENT_TIMESTAMP"), nullable=True),
         sa.Column("revoked_at", _tz(), nullable=True),
         sa.ForeignKeyConstraint(
             ["team_id"], ["teams.id"], name="fk_calendar_feeds_team_id_teams", ondelete="CASCADE"
@@ -243,8 +244,11 @@ def create_tables(ctx: Context) -> None:
     """The new tables (empty), one transaction each: brief locks on the tables they reference."""
     md = new_tables()
     for name in NEW_TABLES:
-        table = md.tables[name]
-        ctx.tx(f"head expand: create {name}", lambda c, t=table: t.create(c, checkfirst=True))
+        ctx.tx(f"head expand: create {name}", partial(_create, table=md.tables[name]))
+
+
+def _create(conn: Connection, *, table: sa.Table) -> None:
+    table.create(conn, checkfirst=True)
 
 
 def _fold_body(conn: Connection) -> str:
@@ -258,14 +262,18 @@ def _fold_body(conn: Connection) -> str:
 def _trgm(conn: Connection) -> str:
     return str(
         conn.execute(
-            sa.text("SELECT extnamespace::regnamespace::text FROM pg_extension "
-                    "WHERE extname = 'pg_trgm'")  # fmt: skip
+            sa.text(
+                "SELECT extnamespace::regnamespace::text FROM pg_extension "
+                "WHERE extname = 'pg_trgm'"
+            )
         ).scalar()
     )
 
 
 def _function_exists(conn: Connection, signature: str) -> bool:
-    return conn.execute(sa.text("SELECT to_regprocedure(:s)"), {"s": signature}).scalar() is not None
+    return (
+        conn.execute(sa.text("SELECT to_regprocedure(:s)"), {"s": signature}).scalar() is not None
+    )
 
 
 def functions(ctx: Context) -> None:
@@ -274,8 +282,9 @@ def functions(ctx: Context) -> None:
     def extensions(conn: Connection) -> None:
         available = set(
             conn.execute(
-                sa.text("SELECT name FROM pg_available_extensions "
-                        "WHERE name IN ('pg_trgm', 'unaccent')")  # fmt: skip
+                sa.text(
+                    "SELECT name FROM pg_available_extensions WHERE name IN ('pg_trgm', 'unaccent')"
+                )
             ).scalars()
         )
         if "pg_trgm" not in available:
@@ -415,10 +424,19 @@ def backfill_search_name(ctx: Context) -> None:
     batched(ctx, "head backfill: players.search_name", "players", "id", SEARCH_NAME_SQL)
 
 
+#: Before a link batch: the players of the batch, under the lock the translating trigger
+#: takes before it links an answer of the old application (players in order: no cycle).
+LINK_LOCKS = (
+    f"SELECT pg_advisory_xact_lock({triggers.LINK_LOCK}, d.player_id) FROM (SELECT DISTINCT "
+    "player_id FROM player_availability WHERE id > :lo AND id <= :hi AND player_id IS NOT NULL "
+    "ORDER BY player_id) d"
+)
+
+
 def backfill_schedule_link(ctx: Context) -> None:
     """player_availability.schedule_id as 0004 links it, in batches."""
     batched(ctx, "head backfill: player_availability.schedule_id", "player_availability", "id",
-            LINK_SQL)  # fmt: skip
+            LINK_SQL, before=LINK_LOCKS)  # fmt: skip
 
 
 # --- contract ------------------------------------------------------------------------------
@@ -448,7 +466,9 @@ def validate(ctx: Context) -> None:
     """VALIDATE the NOT VALID check and foreign key (no write lock)."""
     for table, name in (("player_claims", CLAIM_CHECK), ("player_availability", AVAILABILITY_FK)):
         if not _constraints(ctx).get(name, True):
-            ctx.sql(f"head contract: validate {name}", f"ALTER TABLE {table} VALIDATE CONSTRAINT {name}")
+            ctx.sql(
+                f"head contract: validate {name}", f"ALTER TABLE {table} VALIDATE CONSTRAINT {name}"
+            )
 
 
 # --- abort ---------------------------------------------------------------------------------

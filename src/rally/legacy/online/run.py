@@ -198,8 +198,13 @@ def _all_steps() -> list[Step]:
             WINDOW_STEP,
             "contract",
             f"alembic_version = {head.ONLINE_BUILT}"
-            + (f", then revisions {', '.join(later)} (alembic)" if later else "")
-            + f" = {head_revision()}; window opens: both applications work",
+            + (
+                f", then revisions {', '.join(later)} to {head_revision()} (alembic, one "
+                "transaction)"
+                if later
+                else " (head)"
+            )
+            + "; window opens: both applications work",
             "brief" if not later else "those of the later revisions, taken up front",
             contract.stamp_head,
         )

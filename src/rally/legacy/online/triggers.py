@@ -82,6 +82,8 @@ SERIES_TABLES = ("teams", "players", "series_stats", "player_availability", "use
 TABLES = (*SERIES_TABLES, "schedule", "match_scores", "player_history", "user_contexts")
 
 
+#: Advisory lock class of the availability link (with the player id as second key).
+LINK_LOCK = 110004
 #: Once player_availability.schedule_id exists (revision 0004, built before the window): an
 #: answer the old application writes (it knows no schedule_id) is linked to that day's match
 #: of its player's team, as 0004 links the legacy rows; the newest answer wins, so an older
@@ -94,6 +96,9 @@ IF NEW.schedule_id IS NULL AND NEW.player_id IS NOT NULL
      WHERE p.id = NEW.player_id
        AND s.match_date = (NEW.match_date AT TIME ZONE 'America/Chicago')::date;
     IF link IS NOT NULL THEN
+        -- The backfill's batch links under the same lock: one waits for the other's commit,
+        -- then sees its link (instead of both linking the match: a unique violation).
+        PERFORM pg_advisory_xact_lock({LINK_LOCK}, NEW.player_id);
         UPDATE player_availability SET schedule_id = NULL
          WHERE player_id = NEW.player_id AND schedule_id = link
            AND id IS DISTINCT FROM NEW.id;
