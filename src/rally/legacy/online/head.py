@@ -413,9 +413,10 @@ WHERE x.id = l.id AND l.sid IS NOT NULL AND x.schedule_id IS NULL
   AND NOT EXISTS (SELECT 1 FROM player_availability c
                    WHERE c.player_id = x.player_id AND c.schedule_id = l.sid)"""
 
+# Rows the trigger has seen hold their value; the others are still NULL (one fold per row).
 SEARCH_NAME_SQL = (
     f"UPDATE players SET search_name = {FOLD} WHERE id > :lo AND id <= :hi "
-    f"AND search_name IS DISTINCT FROM {FOLD}"
+    "AND search_name IS NULL AND first_name IS NOT NULL AND last_name IS NOT NULL"
 )
 
 
