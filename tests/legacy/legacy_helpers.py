@@ -57,12 +57,31 @@ def snapshot(url: str) -> dict[str, Any]:
 
 
 def schema_shape(conn: sa.Connection) -> dict[str, Any]:
-    """Columns (type, nullability, default), constraints and indexes of the public schema."""
+    """Columns (type, length, nullability, default, generated), constraints (with NOT VALID),
+    indexes (with validity), triggers and functions of the public schema."""
     columns = conn.execute(
         sa.text(
-            "SELECT table_name, column_name, ordinal_position, data_type, is_nullable, "
-            "column_default FROM information_schema.columns WHERE table_schema = 'public' "
-            "ORDER BY 1, 3"
+            "SELECT table_name, column_name, ordinal_position, data_type, "
+            "character_maximum_length, is_nullable, column_default, is_generated, "
+            "generation_expression FROM information_schema.columns "
+            "WHERE table_schema = 'public' ORDER BY 1, 3"
+        )
+    ).all()
+    triggers = conn.execute(
+        sa.text(
+            "SELECT c.relname, t.tgname, pg_get_triggerdef(t.oid), t.tgenabled::text "
+            "FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE c.relnamespace = 'public'::regnamespace AND NOT t.tgisinternal ORDER BY 1, 2"
+        )
+    ).all()
+    # The schema's own functions (rally_fold, trigger functions), not the extensions'.
+    functions = conn.execute(
+        sa.text(
+            "SELECT p.proname, pg_get_function_identity_arguments(p.oid), "
+            "pg_get_functiondef(p.oid) FROM pg_proc p "
+            "WHERE p.pronamespace = 'public'::regnamespace AND NOT EXISTS (SELECT 1 "
+            "FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid "
+            "AND d.deptype = 'e') ORDER BY 1, 2"
         )
     ).all()
     constraints = conn.execute(
@@ -73,12 +92,18 @@ def schema_shape(conn: sa.Connection) -> dict[str, Any]:
         )
     ).all()
     indexes = conn.execute(
-        sa.text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1")
+        sa.text(
+            "SELECT x.indexname, x.indexdef, i.indisvalid FROM pg_indexes x "
+            "JOIN pg_class c ON c.relname = x.indexname AND c.relnamespace = 'public'::regnamespace "
+            "JOIN pg_index i ON i.indexrelid = c.oid WHERE x.schemaname = 'public' ORDER BY 1"
+        )
     ).all()
     return {
         "columns": [tuple(r) for r in columns],
         "constraints": [tuple(r) for r in constraints],
         "indexes": [tuple(r) for r in indexes],
+        "triggers": [tuple(r) for r in triggers],
+        "functions": [tuple(r) for r in functions],
     }
 
 

@@ -141,6 +141,11 @@ def test_cli_plan_online_abort_then_online_and_finalize(pg_empty_url: str) -> No
     code, out = rally("db", "plan", "--online", "--database-url", pg_empty_url)
     assert code == 0, out
     assert "expand:" in out and "[pending] backfill: split" in out and "finalize" in out
+    # Revisions 0003-0007 are built before the window, which then only stamps.
+    assert "backfill (revisions 0003-0007, before the window):" in out
+    assert "[pending] head backfill: players.search_name" in out
+    assert "[pending] head contract: indexes" in out
+    assert out.index("head contract: validate") < out.index("contract: stamp head")
     code, out = rally("db", "upgrade", "--finalize", "--database-url", pg_empty_url)
     assert code == 1 and "Nothing to finalize" in out, out
 

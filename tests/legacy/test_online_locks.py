@@ -12,7 +12,8 @@ from alembic import command
 
 from rally.db import make_engine, migrate
 from rally.db.state import alembic_config
-from rally.legacy.online.contract import BUILT_REVISION, LATER_REVISION_LOCKS
+from rally.legacy.online.contract import LATER_REVISION_LOCKS, check_chain, later_revisions
+from rally.legacy.online.head import ONLINE_BUILT, PREBUILT
 from rally.legacy.online.runner import LOCK_MODES, lock_up_front, referencing_first
 
 
@@ -24,7 +25,7 @@ def _mode(pg_mode: str) -> str:
 def test_later_revisions_lock_exactly_what_the_list_says(pg_empty_url: str) -> None:
     engine = make_engine(pg_empty_url)
     try:
-        migrate.upgrade(engine, revision=BUILT_REVISION, verify=False)
+        migrate.upgrade(engine, revision=ONLINE_BUILT, verify=False)
         with engine.connect() as conn:
             existing = set(
                 conn.execute(
@@ -59,16 +60,35 @@ def test_later_revisions_lock_exactly_what_the_list_says(pg_empty_url: str) -> N
     assert strongest == LATER_REVISION_LOCKS
 
 
+def test_prebuilt_revisions_are_the_chain_up_to_online_built() -> None:
+    """A re-chained history (a revision slipped in before ONLINE_BUILT) is caught here."""
+    check_chain()
+    assert PREBUILT[-1] == ONLINE_BUILT
+    assert ONLINE_BUILT not in later_revisions()
+
+
+# Tables of a revision run at the window (as 0003-0006 once were), for the ordering test.
+SOME_LOCKS = {
+    "users": "ACCESS EXCLUSIVE",
+    "teams": "SHARE ROW EXCLUSIVE",
+    "leagues": "SHARE ROW EXCLUSIVE",
+    "player_availability": "ACCESS EXCLUSIVE",
+    "schedule": "SHARE ROW EXCLUSIVE",
+    "players": "ACCESS EXCLUSIVE",
+    "series_stats": "ACCESS EXCLUSIVE",
+}
+
+
 def test_referencing_tables_are_locked_before_the_tables_they_reference(
     pg_db_url: str,
 ) -> None:
     engine = make_engine(pg_db_url)
     try:
         with engine.connect() as conn:
-            order = referencing_first(conn, LATER_REVISION_LOCKS)
+            order = referencing_first(conn, SOME_LOCKS)
     finally:
         engine.dispose()
-    assert sorted(order) == sorted(LATER_REVISION_LOCKS)
+    assert sorted(order) == sorted(SOME_LOCKS)
     for child, parent in [
         ("player_availability", "players"),
         ("player_availability", "users"),

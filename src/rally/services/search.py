@@ -1,7 +1,7 @@
 """Player search by name within a league (or all): accent- and case-blind, typo-tolerant.
 
-PostgreSQL: the trigram index of revision 0003 on ``players.search_name`` (generated:
-``rally_fold(first_name || ' ' || last_name)``), searched by that revision's function
+PostgreSQL: the trigram index of revision 0005 on ``players.search_name`` (set by revision
+0007's trigger to ``rally_fold(first_name || ' ' || last_name)``), searched by 0005's function
 ``rally_name_matches``: a row is found when its whole name is similar to the query (``%``,
 similarity >= 0.3) or the query is similar to a part of it (``<%``, word similarity >= 0.5:
 "walsh", "aron"). SQLite has no trigram index: the

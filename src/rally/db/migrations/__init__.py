@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 #: Objects a revision creates with raw SQL that the models cannot describe on both backends
-#: (0003, PostgreSQL only: the generated column of folded player names and its trigram index).
+#: (0005/0007, PostgreSQL only: the folded player names, kept by a trigger, and their trigram
+#: index).
 UNMODELLED = frozenset({"ix_players_search_name", "search_name"})
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 from rally.errors import RallyError
 from rally.legacy import data as legacy_data
 from rally.legacy import quarantine, shape
-from rally.legacy.online import triggers
+from rally.legacy.online import head, triggers
 from rally.legacy.online.backfill import drop_work_tables
 from rally.legacy.online.runner import STATE_TABLE, Log, lock_up_front, steps
 
@@ -75,20 +75,20 @@ def _merge_series(conn: Connection, log: Log) -> None:
 
 
 def _down_to_built_revision(conn: Connection, log: Log) -> None:
-    # In the window the schema may be past 0002 (contract ran the later revisions): undo
-    # those first, with their own downgrades, so that only 0002's shape is left to undo here.
+    # In the window the schema may be past ONLINE_BUILT (revisions after it ran through
+    # alembic at the window): undo those with their own downgrades; then drop what the steps
+    # built of 0003-ONLINE_BUILT (whatever part of it exists), so only 0002's shape is left.
     from alembic import command
 
-    from rally.db.state import alembic_config, script_directory
-    from rally.legacy.online.contract import BUILT_REVISION
+    from rally.db.state import alembic_config
+    from rally.legacy.online.contract import later_revisions
 
-    if not _exists(conn, "alembic_version"):
-        return
-    current = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
-    known = {r.revision for r in script_directory().walk_revisions()}
-    if current in known and current not in (BUILT_REVISION, "0001_legacy_baseline"):
-        log(f"abort: downgrading revisions {current} -> {BUILT_REVISION}")
-        command.downgrade(alembic_config(conn), BUILT_REVISION)
+    if _exists(conn, "alembic_version"):
+        current = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        if current in later_revisions():
+            log(f"abort: downgrading revisions {current} -> {head.ONLINE_BUILT}")
+            command.downgrade(alembic_config(conn), head.ONLINE_BUILT)
+    head.drop_prebuilt(conn)
 
 
 def _lock_every_table(conn: Connection, within_s: float) -> None:

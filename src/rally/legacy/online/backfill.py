@@ -246,8 +246,14 @@ def split(ctx: Context) -> None:
     ctx.tx("backfill: split", work)
 
 
-def batched(ctx: Context, step: str, table: str, key: str, sql: str) -> None:
-    """Run `sql` (an UPDATE over `key` in (:lo, :hi]) batch by batch, each its own transaction."""
+def batched(
+    ctx: Context, step: str, table: str, key: str, sql: str, before: str | None = None
+) -> None:
+    """Run `sql` (an UPDATE over `key` in (:lo, :hi]) batch by batch, each its own transaction.
+
+    `before` (same parameters) runs first in each batch's transaction, as its own statement
+    (e.g. to take locks, so that the UPDATE's snapshot sees what their holders committed).
+    """
     with ctx.engine.connect() as conn:
         cursor = steps(conn).get(step, (0, False, None))[0]
         total = int(conn.execute(sa.text(f"SELECT COUNT(*) FROM {table}")).scalar_one())
@@ -257,7 +263,7 @@ def batched(ctx: Context, step: str, table: str, key: str, sql: str) -> None:
             ).scalar_one()
         )
     while True:
-        hi, rows = _one_batch(ctx, step, table, key, sql, cursor)
+        hi, rows = _one_batch(ctx, step, table, key, sql, cursor, before)
         if hi is None:
             ctx.progress(step, total, total)
             return
@@ -269,7 +275,7 @@ def batched(ctx: Context, step: str, table: str, key: str, sql: str) -> None:
 
 
 def _one_batch(
-    ctx: Context, step: str, table: str, key: str, sql: str, cursor: int
+    ctx: Context, step: str, table: str, key: str, sql: str, cursor: int, before: str | None
 ) -> tuple[int | None, int]:
     """Run one batch after `cursor`; return (its last key or None when done, rows in it)."""
 
@@ -285,7 +291,10 @@ def _one_batch(
         if hi is None:
             mark(conn, step, cursor=cursor, done=True)
             return None, 0
-        conn.execute(sa.text(sql), {"assign": ctx.assign, "lo": cursor, "hi": hi})
+        params = {"assign": ctx.assign, "lo": cursor, "hi": hi}
+        if before:
+            conn.execute(sa.text(before), params)
+        conn.execute(sa.text(sql), params)
         rows = conn.execute(
             sa.text(f"SELECT COUNT(*) FROM {table} WHERE {key} > :lo AND {key} <= :hi"),
             {"lo": cursor, "hi": hi},

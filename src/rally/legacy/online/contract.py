@@ -22,9 +22,10 @@ from sqlalchemy import Connection
 from sqlalchemy.schema import AddConstraint
 
 from rally.db.migrations.schema_0002 import metadata_0002
-from rally.db.state import head_revision
+from rally.db.state import alembic_config, script_directory
+from rally.errors import RallyError
 from rally.legacy import data as legacy_data
-from rally.legacy.online import triggers
+from rally.legacy.online import head, triggers
 from rally.legacy.online.backfill import Context, build_index, drop_work_tables
 from rally.legacy.online.runner import STATE_TABLE, lock_up_front, mark
 
@@ -171,42 +172,61 @@ def _create(conn: Connection, *, table: sa.Table) -> None:
 #: The revision whose schema the online phases build (frozen, see schema_0002).
 BUILT_REVISION = "0002_league_isolation"
 
-#: The strongest lock each revision after BUILT_REVISION takes on a table that exists at
-#: BUILT_REVISION (ADD COLUMN: ACCESS EXCLUSIVE; a foreign key: SHARE ROW EXCLUSIVE on the
-#: table it references; CREATE INDEX: SHARE). `stamp_head` takes them all up front.
-#: tests/legacy/test_online_locks.py compares this with what the revisions really lock.
-LATER_REVISION_LOCKS = {
-    "users": "ACCESS EXCLUSIVE",  # 0003: email_verified_at, disabled_at
-    "user_sessions": "ACCESS EXCLUSIVE",  # 0003: client
-    "player_claims": "ACCESS EXCLUSIVE",  # 0003: status, check
-    "teams": "SHARE ROW EXCLUSIVE",  # 0003, 0004: referenced by team_captains, calendar_feeds
-    "leagues": "SHARE ROW EXCLUSIVE",  # 0003, 0006: referenced by new tables
-    "player_availability": "ACCESS EXCLUSIVE",  # 0004: schedule_id, its FK, UNIQUE, update
-    "schedule": "SHARE ROW EXCLUSIVE",  # 0004: referenced by player_availability
-    "players": "ACCESS EXCLUSIVE",  # 0005: generated search_name
-    "match_scores": "SHARE",  # 0005: indexes
-    "player_history": "SHARE",  # 0005, 0006: indexes
-    "series_stats": "ACCESS EXCLUSIVE",  # 0006: computed
-}
+#: The strongest lock each revision after `head.ONLINE_BUILT` (the last revision the steps
+#: build before the window) takes on a table that exists at ONLINE_BUILT (ADD COLUMN: ACCESS
+#: EXCLUSIVE; a foreign key: SHARE ROW EXCLUSIVE on the table it references; CREATE INDEX:
+#: SHARE). `stamp_head` takes them all up front. Empty while ONLINE_BUILT is the head: the
+#: window then only stamps. tests/legacy/test_online_locks.py compares this with what the
+#: revisions really lock; a new revision that locks tables must be listed here (or built
+#: online in head.py, moving ONLINE_BUILT).
+LATER_REVISION_LOCKS: dict[str, str] = {}
+
+
+class RevisionsRechained(RallyError):
+    """The revisions between 0002 and ONLINE_BUILT are not the ones the online steps build."""
+
+
+def later_revisions() -> list[str]:
+    """The revisions after ONLINE_BUILT up to head, oldest first (run through alembic)."""
+    script = script_directory()
+    chain = [r.revision for r in script.walk_revisions(base=head.ONLINE_BUILT, head="heads")]
+    return [r for r in reversed(chain) if r != head.ONLINE_BUILT]
+
+
+def check_chain() -> None:
+    """Refuse when the revisions were re-chained so that the pre-built ones are not 0003-0007."""
+    script = script_directory()
+    try:
+        chain = [r.revision for r in script.walk_revisions(base=BUILT_REVISION,
+                                                           head=head.ONLINE_BUILT)]  # fmt: skip
+    except Exception as exc:  # alembic raises several kinds for an unknown or off-chain id
+        raise RevisionsRechained(
+            f"{head.ONLINE_BUILT} is not after {BUILT_REVISION}: {exc}"
+        ) from exc
+    built = tuple(r for r in reversed(chain) if r != BUILT_REVISION)
+    if built != head.PREBUILT:
+        raise RevisionsRechained(
+            f"The online upgrade builds {', '.join(head.PREBUILT)} before its window, but the "
+            f"revisions up to {head.ONLINE_BUILT} are {', '.join(built)}: update "
+            "rally.legacy.online.head for the new chain."
+        )
 
 
 def stamp_head(ctx: Context) -> None:
-    """Record 0002 in alembic_version, then run the later revisions to head.
+    """Open the window: record ONLINE_BUILT in alembic_version, run later revisions, if any.
 
-    The online phases build exactly revision 0002's schema; the revisions after it run here,
-    as they are, in this one transaction: writes to the tables they lock wait for all of it
-    (seconds at scale: 0005 rewrites players; see the README's figures). (The old
-    application's own alembic id is kept for --abort.)
-
-    The revisions lock table after table as their DDL goes; with the old application writing,
-    that order closed deadlock cycles (e.g. ACCESS EXCLUSIVE on users, then on
-    player_availability, while an insert into player_availability waited for its foreign-key
-    check on users), and PostgreSQL aborted the application's insert. So every lock they need
-    is taken first, in one bounded statement (`lock_up_front`): after it, nothing here waits.
+    The steps before this one built revisions 0002 to ONLINE_BUILT without long locks, so the
+    stamp itself takes only alembic_version. A revision after ONLINE_BUILT runs here, as it
+    is, in this one transaction, after every lock it needs has been taken up front in one
+    bounded statement (`lock_up_front`, LATER_REVISION_LOCKS): the revisions lock table
+    after table as their DDL goes, and with the old application writing that order closed
+    deadlock cycles. (The old application's own alembic id is kept for --abort.)
     """
+    check_chain()
+    later = later_revisions()
 
     def work(conn: Connection) -> None:
-        if head_revision() != BUILT_REVISION:
+        if later:
             lock_up_front(conn, LATER_REVISION_LOCKS, within_s=ctx.budget.lock_timeout_s)
         exists = conn.execute(sa.text("SELECT to_regclass('alembic_version')")).scalar()
         if exists is None:
@@ -217,11 +237,9 @@ def stamp_head(ctx: Context) -> None:
                 )
             )
         conn.execute(sa.text("DELETE FROM alembic_version"))
-        conn.execute(sa.text("INSERT INTO alembic_version VALUES (:v)"), {"v": BUILT_REVISION})
-        if head_revision() != BUILT_REVISION:
+        conn.execute(sa.text("INSERT INTO alembic_version VALUES (:v)"), {"v": head.ONLINE_BUILT})
+        if later:
             from alembic import command
-
-            from rally.db.state import alembic_config
 
             command.upgrade(alembic_config(conn), "head")
         mark(conn, "contract: stamp head", done=True)

@@ -14,7 +14,7 @@ from rally.db.state import head_revision
 from rally.errors import RallyError
 from rally.legacy import data as legacy_data
 from rally.legacy.analysis import league_id_for
-from rally.legacy.online import backfill, contract
+from rally.legacy.online import backfill, contract, head
 from rally.legacy.online.abort import abort_work
 from rally.legacy.online.backfill import Context, Progress
 from rally.legacy.online.runner import (
@@ -188,14 +188,27 @@ def _all_steps() -> list[Step]:
             "brief on players/users",
             contract.new_tables,
         ),
+    ]
+    # Revisions 0003-0007, built before the window without long locks (head.py).
+    for name, phase, what, locks, run in head.STEPS:
+        out.append(Step(name, head.PHASE.format(phase), what, locks, run))
+    later = contract.later_revisions()
+    out.append(
         Step(
             WINDOW_STEP,
             "contract",
-            f"alembic_version = {head_revision()}; window opens: both applications work",
-            "brief",
+            f"alembic_version = {head.ONLINE_BUILT}"
+            + (
+                f", then revisions {', '.join(later)} to {head_revision()} (alembic, one "
+                "transaction)"
+                if later
+                else " (head)"
+            )
+            + "; window opens: both applications work",
+            "brief" if not later else "those of the later revisions, taken up front",
             contract.stamp_head,
-        ),
-    ]
+        )
+    )
     return out
 
 

@@ -82,7 +82,32 @@ SERIES_TABLES = ("teams", "players", "series_stats", "player_availability", "use
 TABLES = (*SERIES_TABLES, "schedule", "match_scores", "player_history", "user_contexts")
 
 
-def _body(table: str) -> str:
+#: Advisory lock class of the availability link (with the player id as second key).
+LINK_LOCK = 110004
+#: Once player_availability.schedule_id exists (revision 0004, built before the window): an
+#: answer the old application writes (it knows no schedule_id) is linked to that day's match
+#: of its player's team, as 0004 links the legacy rows; the newest answer wins, so an older
+#: answer of that player holding the match lets go of it (UNIQUE (player_id, schedule_id)).
+_LINK = f"""
+IF NEW.schedule_id IS NULL AND NEW.player_id IS NOT NULL
+   AND (TG_OP = 'INSERT' OR OLD.schedule_id IS NULL) THEN
+    SELECT min(s.id) INTO link FROM players p
+      JOIN schedule s ON s.home_team_id = p.team_id OR s.away_team_id = p.team_id
+     WHERE p.id = NEW.player_id
+       AND s.match_date = (NEW.match_date AT TIME ZONE 'America/Chicago')::date;
+    IF link IS NOT NULL THEN
+        -- The backfill's batch links under the same lock: one waits for the other's commit,
+        -- then sees its link (instead of both linking the match: a unique violation).
+        PERFORM pg_advisory_xact_lock({LINK_LOCK}, NEW.player_id);
+        UPDATE player_availability SET schedule_id = NULL
+         WHERE player_id = NEW.player_id AND schedule_id = link
+           AND id IS DISTINCT FROM NEW.id;
+        NEW.schedule_id := link;
+    END IF;
+END IF;"""
+
+
+def _body(table: str, *, link: bool = False) -> str:
     parts = []
     if table in _LEAGUE_OF:
         expr, inputs = _LEAGUE_OF[table]
@@ -101,15 +126,18 @@ def _body(table: str) -> str:
         )
     if table in SERIES_TABLES:
         parts.append(f"NEW.series_id := {SERIES_FOR}(NEW.series_id, NEW.league_id);")
+    if link and table == "player_availability":
+        parts.append(_LINK)
     return "\n    ".join(parts)
 
 
-def _function(table: str) -> str:
+def _function(table: str, *, link: bool = False) -> str:
     return f"""
 CREATE OR REPLACE FUNCTION {TRIGGER}_{table}() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE link integer;
 BEGIN
     IF current_setting('rally.online_backfill', true) = 'on' THEN RETURN NEW; END IF;
-    {_body(table)}
+    {_body(table, link=link)}
     RETURN NEW;
 END $$"""
 
@@ -130,8 +158,16 @@ END $$"""
 def install_functions(conn: Connection, *, split: bool) -> None:
     """Create or replace every trigger function (no table lock)."""
     conn.execute(sa.text(_SPLIT if split else _IDENTITY))
+    link = bool(
+        conn.execute(
+            sa.text(
+                "SELECT 1 FROM information_schema.columns WHERE table_schema = 'public' "
+                "AND table_name = 'player_availability' AND column_name = 'schedule_id'"
+            )
+        ).first()
+    )
     for table in TABLES:
-        conn.execute(sa.text(_function(table)))
+        conn.execute(sa.text(_function(table, link=link)))
     conn.execute(sa.text(_FOLLOW))
 
 
