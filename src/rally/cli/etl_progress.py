@@ -17,7 +17,7 @@ from rich.progress import (
 )
 
 from rally.cli._common import CommandLog, real_console
-from rally.etl.importer import ImportProgress
+from rally.etl.progress import ImportProgress
 from rally.etl.report import LeagueReport
 
 

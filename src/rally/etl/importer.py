@@ -27,6 +27,7 @@ from rally.etl.fingerprints import (
     paused_gc,
 )
 from rally.etl.guard import ShrinkGuard
+from rally.etl.progress import ImportProgress as ImportProgress
 from rally.etl.report import ImportReport, LeagueReport
 from rally.leagues import league_name, league_order
 
@@ -47,22 +48,6 @@ KIND_ENTITY = {
     "schedule": "schedule",
     "matches": "match_scores",
 }
-
-
-class ImportProgress:
-    """What an import tells as it goes; the CLI draws bars or prints lines. Does nothing."""
-
-    def scan(self, path: Path, done: int, total: int) -> None:
-        """A file is being checked (``done`` of ``total`` files)."""
-
-    def read(self, league: str, path: Path, done: int, total: int) -> None:
-        """``done`` of the league's ``total`` rows read; ``path`` is the file being read."""
-
-    def load(self, league: str, step: str, done: int, total: int) -> None:
-        """Load step ``step`` of the league finished (``done`` of ``total``)."""
-
-    def finished(self, league: str, result: LeagueReport) -> None:
-        """The league is committed, failed, or skipped as unchanged."""
 
 
 @dataclass
