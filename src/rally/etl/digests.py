@@ -49,12 +49,23 @@ def json_files(paths: Iterable[Path]) -> list[Path]:
     return out
 
 
+#: Digests computed in this process, by path, with the file's (size, mtime) then: when the
+#: shortcut for unchanged input declines, the full import does not hash the files again.
+_DIGESTS: dict[Path, tuple[tuple[int, int], str]] = {}
+
+
 def file_digest(path: Path) -> str:
     """Return the SHA-256 of a file's bytes (read in chunks: memory stays flat)."""
+    stat = path.stat()
+    stamp = (stat.st_size, stat.st_mtime_ns)
+    known = _DIGESTS.get(path)
+    if known is not None and known[0] == stamp:
+        return known[1]
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
+    _DIGESTS[path] = (stamp, digest.hexdigest())
     return digest.hexdigest()
 
 

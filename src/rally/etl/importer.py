@@ -236,7 +236,7 @@ def _load(
     from sqlalchemy.orm import Session
 
     from rally.etl.fingerprints import record_fingerprints
-    from rally.etl.loader import ensure_league, load_league
+    from rally.etl.loader import LOAD_STEPS, ensure_league, load_league
 
     league = result.league
     for reject in result.rejects:
@@ -250,6 +250,8 @@ def _load(
 
     def step(name: str, done: int, total: int) -> None:
         progress.load(league, name, done, total)
+
+    step("start", 0, len(LOAD_STEPS))
 
     with Session(engine) as session:
         transaction = session.begin()
@@ -334,6 +336,7 @@ def import_paths(
         scans = scan_paths(paths, known, report.unattributed, progress)
         found = {key for scan in scans for key in scan.leagues if league_name(key)}
         wanted = found if leagues is None else found & set(leagues)
+        to_read: list[tuple[LeagueReport, list[FileScan]]] = []
         for league in league_order(wanted):
             mine = [scan for scan in scans if league in scan.leagues]
             result = LeagueReport(league=league)
@@ -346,24 +349,71 @@ def import_paths(
             ):
                 result.unchanged_input = True
                 result.remembered_rejects = remembered
-                progress.finished(league, result)
-                continue
-            read = read_league(league, mine, progress)
-            try:
-                result.rejects, result.warnings = read.rejects, read.warnings
-                _load(
-                    engine,
-                    result,
-                    read.records,
-                    dry_run=dry_run,
-                    strict=strict,
-                    guard=guard or ShrinkGuard(),
-                    progress=progress,
-                    files=read.files,
-                    plan=read.plan,
-                )
-            finally:
-                read.close()
-            del read
-            progress.finished(league, result)
+            to_read.append((result, mine))
+        _read_and_load(
+            engine,
+            to_read,
+            progress,
+            dry_run=dry_run,
+            strict=strict,
+            guard=guard or ShrinkGuard(),
+        )
     return report
+
+
+def _read_and_load(
+    engine: Engine,
+    leagues: Sequence[tuple[LeagueReport, list[FileScan]]],
+    progress: ImportProgress,
+    *,
+    dry_run: bool,
+    strict: bool,
+    guard: ShrinkGuard,
+) -> None:
+    """Read and load the leagues in order; the next league is read while one loads.
+
+    Loading waits mostly on the database (COPY, foreign key checks, commit), reading is
+    Python work: a thread reads the next league meanwhile (one league ahead, so memory holds
+    at most two leagues' read state). Results and progress come in league order.
+    """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    reading = [index for index, (result, _mine) in enumerate(leagues) if not result.unchanged_input]
+    futures: dict[int, Future[LeagueRead]] = {}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rally-read") as pool:
+
+        def read_next() -> None:
+            if reading:
+                index = reading.pop(0)
+                result, mine = leagues[index]
+                futures[index] = pool.submit(read_league, result.league, mine, progress)
+
+        try:
+            read_next()
+            for index, (result, _mine) in enumerate(leagues):
+                if result.unchanged_input:
+                    progress.finished(result.league, result)
+                    continue
+                read = futures.pop(index).result()
+                read_next()
+                try:
+                    result.rejects, result.warnings = read.rejects, read.warnings
+                    _load(
+                        engine,
+                        result,
+                        read.records,
+                        dry_run=dry_run,
+                        strict=strict,
+                        guard=guard,
+                        progress=progress,
+                        files=read.files,
+                        plan=read.plan,
+                    )
+                finally:
+                    read.close()
+                del read
+                progress.finished(result.league, result)
+        finally:
+            for future in futures.values():
+                if not future.cancel() and future.exception() is None:
+                    future.result().close()
