@@ -85,8 +85,8 @@ class LineProgress(ImportProgress):
 
     Each line carries its counts and how long the phase took (`duration_s`); see
     `rally.cli._common.CommandLog` for the format. A league is read (in a thread) while the
-    one before it loads: its `league read` line waits until its own load starts, so that
-    the lines come league by league.
+    one before it loads, and its match results while the rest of it loads: its `league read`
+    line waits until its load ends, so that the lines come league by league.
     """
 
     def __init__(self, log: CommandLog) -> None:
@@ -117,10 +117,10 @@ class LineProgress(ImportProgress):
             self.log("league read", **line)
 
     def load(self, league: str, step: str, done: int, total: int) -> None:
-        if league not in self.loading:
-            self._flush_read(league)
-            self.loading[league] = time.perf_counter()
+        self.loading.setdefault(league, time.perf_counter())
         if done == total:
+            # A league's match results are read while the rest of it loads.
+            self._flush_read(league)
             seconds = round(time.perf_counter() - self.loading[league], 3)
             self.log("league loaded", league=league, steps=total, duration_s=seconds)
 
