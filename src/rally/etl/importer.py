@@ -147,6 +147,14 @@ class LeagueRead:
 _KIND_ORDER = ("players", "standings", "schedule", "matches")
 
 
+#: A league's records of its first kinds (rosters, standings, schedules) and its teams.
+_Part = tuple[dict["Kind", Any], "LeaguePlan"]
+
+
+class _Stopped(Exception):
+    """A read stopped because the import is ending."""
+
+
 class LeagueReader:
     """Read one league's rows from its files into spools on disk (see rally.etl.spool).
 
@@ -179,6 +187,8 @@ class LeagueReader:
             key=lambda i: _KIND_ORDER.index(self.kinds[i]) if self.kinds[i] is not None else -1,
         )
         self.last_kind: Kind | None = None
+        #: Set to make a read running in a thread stop soon (the import is ending).
+        self.stopped = False
 
     def read(self, kinds: Collection[Kind] | None = None) -> None:
         """Read the files holding these kinds (None: every file not read yet)."""
@@ -204,6 +214,8 @@ class LeagueReader:
             base = self.done
 
             def tick(path: Path, index: int, _total: int, base: int = base) -> None:
+                if self.stopped:  # every 1,000 rows: the import is ending (interrupted)
+                    raise _Stopped
                 progress.read(league, path, base + index, self.total)
 
             spool = self.records.get(kind)
@@ -475,11 +487,10 @@ def _read_and_load(
 
     teams_kinds = (Kind.PLAYERS, Kind.STANDINGS, Kind.SCHEDULE)
     reading = [index for index, (result, _mine) in enumerate(leagues) if not result.unchanged_input]
-    futures: dict[int, tuple[Future[tuple[dict[Kind, Any], LeaguePlan]], Future[LeagueRead]]]
-    futures = {}
+    futures: dict[int, tuple[LeagueReader, Future[_Part], Future[LeagueRead]]] = {}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rally-read") as pool:
 
-        def first_part(reader: LeagueReader) -> tuple[dict[Kind, Any], LeaguePlan]:
+        def first_part(reader: LeagueReader) -> _Part:
             reader.read(teams_kinds)
             return dict(reader.records), reader.plan()
 
@@ -488,7 +499,11 @@ def _read_and_load(
                 index = reading.pop(0)
                 result, mine = leagues[index]
                 reader = LeagueReader(result.league, mine, progress)
-                futures[index] = (pool.submit(first_part, reader), pool.submit(reader.finish))
+                futures[index] = (
+                    reader,
+                    pool.submit(first_part, reader),
+                    pool.submit(reader.finish),
+                )
 
         try:
             read_next()
@@ -496,7 +511,7 @@ def _read_and_load(
                 if result.unchanged_input:
                     progress.finished(result.league, result)
                     continue
-                started, whole = futures.pop(index)
+                _reader, started, whole = futures.pop(index)
                 records, plan = started.result()
                 read_next()
                 if strict:  # the rejects of every row decide before loading
@@ -520,7 +535,9 @@ def _read_and_load(
                 del records, plan
                 progress.finished(result.league, result)
         finally:
-            for started, whole in futures.values():
+            for reader, _started, _whole in futures.values():
+                reader.stopped = True
+            for _reader, started, whole in futures.values():
                 started.cancel()
                 if not whole.cancel() and whole.exception() is None:
                     whole.result().close()
