@@ -59,3 +59,18 @@ def test_no_log_lines_on_a_terminal(
     caplog.set_level(logging.INFO, logger="rally.cli")
     import_paths(engine, [sample_dir], progress=LineProgress(CommandLog("etl import")))
     assert not [r for r in caplog.records if r.name == "rally.cli"]
+
+
+def test_big_leagues_are_read_one_after_the_other(
+    engine: sa.Engine, sample_dir: Path, caplog: pytest.LogCaptureFixture, monkeypatch: Any
+) -> None:
+    # Leagues too big to hold together are not read while another loads: same outcome.
+    monkeypatch.setattr("rally.etl.importer.OVERLAP_ROWS", 0)
+    caplog.set_level(logging.INFO, logger="rally.cli")
+    report = import_paths(
+        engine, [sample_dir], progress=LineProgress(CommandLog("x", enabled=True))
+    )
+    assert [lg.committed for lg in report.leagues.values()] == [True, True]
+    assert report.leagues["NSTF"].entity("players").inserted == 3
+    lines = [r.getMessage() for r in caplog.records if r.name == "rally.cli"]
+    assert lines == ["files checked"] + ["league read", "league loaded", "league finished"] * 2

@@ -3,9 +3,10 @@ own transaction.
 
 The files are first checked (fingerprinted, and scanned for which leagues they hold unless
 the database already knows them). Then each league is read from the files holding its
-rows, validated, loaded and committed before the next league is read: memory holds one
-league's records at a time, never every file. A league whose files are exactly those of its
-last successful import is skipped (nothing read, nothing rewritten).
+rows, validated, loaded and committed: memory holds a league's read state (or two small
+leagues' while one loads and the next is read, see _read_and_load), never every file. A
+league whose files are exactly those of its last successful import is skipped (nothing
+read, nothing rewritten).
 """
 
 from __future__ import annotations
@@ -146,6 +147,10 @@ class LeagueRead:
 
 _KIND_ORDER = ("players", "standings", "schedule", "matches")
 
+
+#: A league is read while the one before it loads only when both together hold at most this
+#: many rows (each row costs some 100-150 bytes of lookups while it is read or loaded).
+OVERLAP_ROWS = 1_000_000
 
 #: A league's records of its first kinds (rosters, standings, schedules) and its teams.
 _Part = tuple[dict["Kind", Any], "LeaguePlan"]
@@ -478,14 +483,18 @@ def _read_and_load(
     Loading waits mostly on the database (COPY, index and foreign key work, commit),
     reading is Python work. A thread reads: a league's rosters, standings and schedules
     (its teams), then its match results while the main thread starts loading the rest,
-    then the next league while this one loads (one league ahead, so memory holds at most
-    two leagues' read state). Results and progress lines come in league order.
+    then the next league while this one loads, when the two leagues together hold at most
+    OVERLAP_ROWS rows: memory then holds two small leagues' state at most, never a big
+    league's and another's. Results and progress lines come in league order.
     """
     from concurrent.futures import ThreadPoolExecutor
 
     from rally.etl.records import Kind
 
     teams_kinds = (Kind.PLAYERS, Kind.STANDINGS, Kind.SCHEDULE)
+    rows = [
+        sum(s.leagues.get(result.league, 0) or s.rows for s in mine) for result, mine in leagues
+    ]
     reading = [index for index, (result, _mine) in enumerate(leagues) if not result.unchanged_input]
     futures: dict[int, tuple[LeagueReader, Future[_Part], Future[LeagueRead]]] = {}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rally-read") as pool:
@@ -513,7 +522,8 @@ def _read_and_load(
                     continue
                 _reader, started, whole = futures.pop(index)
                 records, plan = started.result()
-                read_next()
+                if reading and rows[index] + rows[reading[0]] <= OVERLAP_ROWS:
+                    read_next()
                 if strict:  # the rejects of every row decide before loading
                     records, plan = dict(whole.result().records), whole.result().plan
                 else:
@@ -534,6 +544,8 @@ def _read_and_load(
                     whole.result().close()
                 del records, plan
                 progress.finished(result.league, result)
+                if not futures:  # the next league was not read while this one loaded
+                    read_next()
         finally:
             for reader, _started, _whole in futures.values():
                 reader.stopped = True
