@@ -148,8 +148,10 @@ class LeagueRead:
 _KIND_ORDER = ("players", "standings", "schedule", "matches")
 
 
-#: A league is read while the one before it loads only when both together hold at most this
-#: many rows (each row costs some 100-150 bytes of lookups while it is read or loaded).
+#: Reading overlaps loading only over at most this many rows: a league's match results are
+#: read while the rest of it loads when it holds at most this many rows, and a league is
+#: read while the one before it loads when both together do (each row costs some 100-150
+#: bytes of lookups while it is read or loaded, and two threads' allocations interleave).
 OVERLAP_ROWS = 1_000_000
 
 #: A league's records of its first kinds (rosters, standings, schedules) and its teams.
@@ -483,9 +485,10 @@ def _read_and_load(
     Loading waits mostly on the database (COPY, index and foreign key work, commit),
     reading is Python work. A thread reads: a league's rosters, standings and schedules
     (its teams), then its match results while the main thread starts loading the rest,
-    then the next league while this one loads, when the two leagues together hold at most
-    OVERLAP_ROWS rows: memory then holds two small leagues' state at most, never a big
-    league's and another's. Results and progress lines come in league order.
+    then the next league while this one loads. Reading and loading overlap only over at
+    most OVERLAP_ROWS rows (a league's own, or two leagues' together): a bigger league is
+    read whole before it loads, and alone, so that memory never holds a big league's read
+    state next to other work. Results and progress lines come in league order.
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -500,7 +503,8 @@ def _read_and_load(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rally-read") as pool:
 
         def first_part(reader: LeagueReader) -> _Part:
-            reader.read(teams_kinds)
+            # A big league is read whole before it loads (see OVERLAP_ROWS).
+            reader.read(teams_kinds if reader.total <= OVERLAP_ROWS else None)
             return dict(reader.records), reader.plan()
 
         def read_next() -> None:
@@ -526,7 +530,7 @@ def _read_and_load(
                     read_next()
                 if strict:  # the rejects of every row decide before loading
                     records, plan = dict(whole.result().records), whole.result().plan
-                else:
+                elif Kind.MATCHES not in records:
                     records[Kind.MATCHES] = _Later(whole)
                 try:
                     _load(
