@@ -152,7 +152,7 @@ _KIND_ORDER = ("players", "standings", "schedule", "matches")
 #: read while the rest of it loads when it holds at most this many rows, and a league is
 #: read while the one before it loads when both together do (each row costs some 100-150
 #: bytes of lookups while it is read or loaded, and two threads' allocations interleave).
-OVERLAP_ROWS = 1_000_000
+OVERLAP_ROWS = 250_000
 
 #: A league's records of its first kinds (rosters, standings, schedules) and its teams.
 _Part = tuple[dict["Kind", Any], "LeaguePlan"]
