@@ -6,7 +6,8 @@ from __future__ import annotations
 import functools
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -195,40 +196,51 @@ def logged(command: str) -> Callable[[F], F]:
     def decorate(func: F) -> F:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            global _current
             if is_terminal():
                 return func(*args, **kwargs)
             from rally.config import Settings
-            from rally.observability import logging_to_stderr
 
             try:
                 settings = Settings.load()
             except RallyError as exc:
                 raise fail(str(exc), exc.exit_code) from None
-            log = CommandLog(command, enabled=True)
-            previous, _current = _current, log
-            try:
-                with logging_to_stderr(settings):
-                    log("started")
-                    try:
-                        result = func(*args, **kwargs)
-                    except typer.Exit as exc:
-                        _ended(log, exc.exit_code)
-                        raise
-                    except KeyboardInterrupt:
-                        _ended(log, 130)
-                        raise
-                    except BaseException as exc:
-                        log.error("failed", error=f"{type(exc).__name__}: {exc}")
-                        raise
-                    _ended(log, 0)
-                    return result
-            finally:
-                _current = previous
+            with logging_command(command, settings):
+                return func(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+@contextmanager
+def logging_command(command: str, settings: Any) -> Iterator[CommandLog]:
+    """Log a command's lines on stderr until the block ends (see `logged`).
+
+    ``settings`` gives `log_format` and `log_level`. Logs `started` now and, at the end,
+    `finished` with the exit code (a `typer.Exit` raised in the block gives it) or `failed`.
+    """
+    global _current
+    from rally.observability import logging_to_stderr
+
+    log = CommandLog(command, enabled=True)
+    previous, _current = _current, log
+    try:
+        with logging_to_stderr(settings):
+            log("started")
+            try:
+                yield log
+            except typer.Exit as exc:
+                _ended(log, exc.exit_code)
+                raise
+            except KeyboardInterrupt:
+                _ended(log, 130)
+                raise
+            except BaseException as exc:
+                log.error("failed", error=f"{type(exc).__name__}: {exc}")
+                raise
+            _ended(log, 0)
+    finally:
+        _current = previous
 
 
 def _ended(log: CommandLog, code: int) -> None:

@@ -195,10 +195,13 @@ def import_(
         unlinked=sum(len(lg.unlinked) for lg in report.leagues.values()),
         dry_run=report.dry_run,
     )
-    _finish(report, rejects, unlinked)
+    code = finish(report, rejects, unlinked)
+    if code:
+        raise typer.Exit(code)
 
 
-def _finish(report: ImportReport, rejects: Path | None, unlinked: Path | None) -> None:
+def finish(report: ImportReport, rejects: Path | None, unlinked: Path | None) -> int:
+    """Print the summary and notes, write the rejects and unlinked files; return the exit code."""
     console.print(_summary(report))
     remembered = sum(lg.remembered_rejects for lg in report.leagues.values())
     if rejects is not None:
@@ -237,6 +240,4 @@ def _finish(report: ImportReport, rejects: Path | None, unlinked: Path | None) -
     for key, result in report.leagues.items():
         if result.failed:
             console.print(f"[red]{key} failed, nothing of it imported:[/] {result.error}")
-    code = report.exit_code
-    if code:
-        raise typer.Exit(code)
+    return report.exit_code

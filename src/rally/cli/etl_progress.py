@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -17,7 +19,7 @@ from rich.progress import (
 )
 
 from rally.cli._common import CommandLog, real_console
-from rally.etl.importer import ImportProgress
+from rally.etl.progress import ImportProgress
 from rally.etl.report import LeagueReport
 
 
@@ -82,33 +84,48 @@ class LineProgress(ImportProgress):
     """Log lines (cron logs): one when the files are checked, one per league and phase.
 
     Each line carries its counts and how long the phase took (`duration_s`); see
-    `rally.cli._common.CommandLog` for the format.
+    `rally.cli._common.CommandLog` for the format. A league is read (in a thread) while the
+    one before it loads, and its match results while the rest of it loads: its `league read`
+    line waits until its load ends, so that the lines come league by league.
     """
 
     def __init__(self, log: CommandLog) -> None:
         self.log = log
-        self.phase_started = time.perf_counter()
-        self.reading: str | None = None
-
-    def _took(self) -> float:
-        now = time.perf_counter()
-        seconds, self.phase_started = now - self.phase_started, now
-        return round(seconds, 3)
+        self.started = time.perf_counter()
+        self.lock = threading.Lock()
+        self.reading: dict[str, float] = {}
+        self.read_lines: dict[str, dict[str, Any]] = {}
+        self.loading: dict[str, float] = {}
 
     def scan(self, path: Path, done: int, total: int) -> None:
         if done == total:
-            self.log("files checked", files=total, duration_s=self._took())
+            seconds = round(time.perf_counter() - self.started, 3)
+            self.log("files checked", files=total, duration_s=seconds)
 
     def read(self, league: str, path: Path, done: int, total: int) -> None:
-        if done == total and self.reading != league:
-            self.reading = league
-            self.log("league read", league=league, rows=total, duration_s=self._took())
+        now = time.perf_counter()
+        with self.lock:
+            began = self.reading.setdefault(league, now)
+            if done == total and league not in self.read_lines:
+                seconds = round(now - began, 3)
+                self.read_lines[league] = {"league": league, "rows": total, "duration_s": seconds}
+
+    def _flush_read(self, league: str) -> None:
+        with self.lock:
+            line = self.read_lines.pop(league, None)
+        if line is not None:
+            self.log("league read", **line)
 
     def load(self, league: str, step: str, done: int, total: int) -> None:
+        self.loading.setdefault(league, time.perf_counter())
         if done == total:
-            self.log("league loaded", league=league, steps=total, duration_s=self._took())
+            # A league's match results are read while the rest of it loads.
+            self._flush_read(league)
+            seconds = round(time.perf_counter() - self.loading[league], 3)
+            self.log("league loaded", league=league, steps=total, duration_s=seconds)
 
     def finished(self, league: str, result: LeagueReport) -> None:
+        self._flush_read(league)
         counts = {
             name: sum(getattr(c, name) for c in result.entities.values())
             for name in ("inserted", "updated", "unchanged", "deactivated", "rejected", "unlinked")
@@ -121,4 +138,3 @@ class LineProgress(ImportProgress):
             self.log.error("league finished", **fields, error=result.error)
         else:
             self.log("league finished", **fields)
-        self.phase_started = time.perf_counter()

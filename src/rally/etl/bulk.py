@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session
 
 from rally.etl.report import Counts
@@ -70,36 +70,40 @@ class Sync:
         *,
         hold_new: bool = False,
     ) -> list[tuple[Any, dict[str, Any]]]:
-        """Like ``apply`` for (key, row) pairs streamed in, written in batches.
+        """Like ``apply`` for (key, row) pairs streamed in, written as they come.
 
         Each key met is taken out of ``existing``: what is left afterwards is the rows not
         wanted. Keys must be distinct. With ``hold_new`` new rows are returned (key, row)
         instead of inserted, for the caller to decide on (schedule moves); otherwise the
-        result is empty.
+        result is empty. On PostgreSQL new rows go into one COPY held open while the rows
+        are made (the server stores them meanwhile); elsewhere they are inserted in batches.
         """
-        inserts: list[dict[str, Any]] = []
+        inserts = CopyStream(self.session, self.model)
         updates: list[dict[str, Any]] = []
         held: list[tuple[Any, dict[str, Any]]] = []
-        for key, row in rows:
-            found = existing.pop(key, None)
-            if found is None:
-                if hold_new:
-                    held.append((key, row))
-                else:
-                    inserts.append(row)
-                    if len(inserts) >= _BATCH:
-                        self.write(counts, inserts, [])
-                        inserts = []
-                continue
-            changed = self.changes(found, row)
-            if changed is None:
-                counts.unchanged += 1
-                continue
-            updates.append(changed)
-            if len(updates) >= _BATCH:
-                self.write(counts, [], updates)
-                updates = []
-        self.write(counts, inserts, updates)
+        try:
+            for key, row in rows:
+                found = existing.pop(key, None)
+                if found is None:
+                    if hold_new:
+                        held.append((key, row))
+                    else:
+                        inserts.write(row)
+                        counts.inserted += 1
+                    continue
+                changed = self.changes(found, row)
+                if changed is None:
+                    counts.unchanged += 1
+                    continue
+                updates.append(changed)
+                if len(updates) >= _BATCH:
+                    self.write(counts, [], updates)
+                    updates = []
+        except BaseException as exc:
+            inserts.close(exc)
+            raise
+        inserts.close()
+        self.write(counts, [], updates)
         return held
 
     def changes(
@@ -158,6 +162,81 @@ def bulk_insert(session: Session, model: type[Any], rows: list[dict[str, Any]]) 
         with cursor.copy(copy_sql) as copy:
             for row in rows:
                 copy.write_row([row[c] for c in columns])
+
+
+class CopyStream:
+    """New rows of one table, written as they come (all rows with the same keys).
+
+    On PostgreSQL: one COPY FROM STDIN on the session's connection, held open while the
+    caller makes the next rows, so that the server stores rows meanwhile. Any statement the
+    session runs meanwhile (a lookup made while the rows are made) first ends the COPY; the
+    next row opens another. ``close`` ends it. Elsewhere rows are inserted in batches.
+    """
+
+    def __init__(self, session: Session, model: type[Any]) -> None:
+        self.session = session
+        self.model = model
+        self.batch: list[dict[str, Any]] = []
+        self.postgres = session.connection().dialect.name == "postgresql"
+        self._open: Any = None
+        self._columns: list[str] = []
+        self._listening: Any = None
+
+    def write(self, row: dict[str, Any]) -> None:
+        """Add one row."""
+        if not self.postgres:
+            self.batch.append(row)
+            if len(self.batch) >= _BATCH:
+                self.close()
+            return
+        if self._open is None:
+            self._start(list(row))
+        self._open[1].write_row([row[c] for c in self._columns])
+
+    def _start(self, columns: list[str]) -> None:
+        connection = self.session.connection()
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        cursor = driver.cursor()
+        sql = f"COPY {self.model.__table__.name} ({', '.join(columns)}) FROM STDIN"
+        manager = cursor.copy(sql)
+        self._open = (manager, manager.__enter__(), cursor)
+        self._columns = columns
+        if self._listening is None:
+            event.listen(connection, "before_cursor_execute", self._end_before_statement)
+            self._listening = connection
+
+    def _end_before_statement(self, *_args: Any) -> None:
+        self._end(None)
+
+    def close(self, failure: BaseException | None = None) -> None:
+        """Write what is pending: end the COPY (PostgreSQL) or insert the batch.
+
+        With ``failure`` (the caller is failing) pending rows are dropped instead.
+        """
+        rows, self.batch = self.batch, []
+        if rows and failure is None:
+            bulk_insert(self.session, self.model, rows)
+        try:
+            self._end(failure)
+        finally:
+            # Not from the listener itself: SQLAlchemy is iterating its listeners then.
+            if self._listening is not None:
+                event.remove(self._listening, "before_cursor_execute", self._end_before_statement)
+                self._listening = None
+
+    def _end(self, failure: BaseException | None) -> None:
+        if self._open is None:
+            return
+        manager, _copy, cursor = self._open
+        self._open = None
+        try:
+            if failure is None:
+                manager.__exit__(None, None, None)
+            else:
+                manager.__exit__(type(failure), failure, failure.__traceback__)
+        finally:
+            cursor.close()
 
 
 def select_rows(session: Session, where: Any, model: type[Any], cols: Sequence[str]) -> list[Any]:

@@ -10,17 +10,20 @@ league when the files holding its rows are exactly those, with the same importer
 from __future__ import annotations
 
 import gc
-import hashlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from functools import cache
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
-_CHUNK = 1 << 20
+from rally.etl.digests import RECORDED_FILES_SQL as RECORDED_FILES_SQL
+from rally.etl.digests import Fingerprints as Fingerprints
+from rally.etl.digests import KnownFile as KnownFile
+from rally.etl.digests import file_digest as file_digest
+from rally.etl.digests import importer_version as importer_version
+from rally.etl.digests import json_files as json_files
 
 
 @contextmanager
@@ -35,86 +38,13 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-@cache
-def importer_version() -> str:
-    """Return a digest of the importer's source files: rules changed, input re-read."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def json_files(paths: Iterable[Path]) -> list[Path]:
-    """Expand directories into their *.json files (recursively, sorted); keep files as given."""
-    out: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            out.extend(sorted(p for p in path.rglob("*.json") if p.is_file()))
-        else:
-            out.append(path)
-    return out
-
-
-def file_digest(path: Path) -> str:
-    """Return the SHA-256 of a file's bytes (read in chunks: memory stays flat)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-@dataclass
-class KnownFile:
-    """What the last import of some league recorded about one file."""
-
-    leagues: frozenset[str]
-    rows: int
-    #: Rejected rows per league the file was imported for.
-    rejected: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
-class Fingerprints:
-    """The recorded files: per league the digests loaded, per digest what it held."""
-
-    by_league: dict[str, set[str]] = field(default_factory=dict)
-    files: dict[str, KnownFile] = field(default_factory=dict)
-
-    def unchanged(self, league: str, digests: Iterable[str]) -> bool:
-        """Tell whether ``digests`` are exactly the files the league was last imported from."""
-        recorded = self.by_league.get(league)
-        return bool(recorded) and recorded == set(digests)
-
-    def rejected(self, league: str) -> int:
-        """Return the rows of the league rejected when its recorded files were read."""
-        return sum(
-            self.files[d].rejected.get(league, 0)
-            for d in self.by_league.get(league, ())
-            if d in self.files
-        )
-
-
 def load_fingerprints(connection: Connection) -> Fingerprints:
     """Read the recorded files of the current importer version."""
-    out = Fingerprints()
     # Plain SQL: importing the ORM models costs more than this whole check.
     rows = connection.execute(
-        text(
-            "SELECT l.league_id, f.sha256, f.file_leagues, f.rows, f.rejected "
-            "FROM import_files f JOIN leagues l ON l.id = f.league_id "
-            "WHERE f.importer_version = :version"
-        ),
-        {"version": importer_version()},
+        text(RECORDED_FILES_SQL.format(param=":version")), {"version": importer_version()}
     )
-    for league, digest, leagues, count, rejected in rows:
-        out.by_league.setdefault(league, set()).add(digest)
-        known = out.files.setdefault(
-            digest, KnownFile(leagues=frozenset(leagues.split()), rows=count)
-        )
-        known.rejected[league] = rejected
-    return out
+    return Fingerprints.from_rows(rows)
 
 
 @dataclass(frozen=True)

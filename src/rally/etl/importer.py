@@ -3,17 +3,19 @@ own transaction.
 
 The files are first checked (fingerprinted, and scanned for which leagues they hold unless
 the database already knows them). Then each league is read from the files holding its
-rows, validated, loaded and committed before the next league is read: memory holds one
-league's records at a time, never every file. A league whose files are exactly those of its
-last successful import is skipped (nothing read, nothing rewritten).
+rows, validated, loaded and committed: memory holds a league's read state (or two small
+leagues' while one loads and the next is read, see _read_and_load), never every file. A
+league whose files are exactly those of its last successful import is skipped (nothing
+read, nothing rewritten).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
@@ -27,6 +29,7 @@ from rally.etl.fingerprints import (
     paused_gc,
 )
 from rally.etl.guard import ShrinkGuard
+from rally.etl.progress import ImportProgress as ImportProgress
 from rally.etl.report import ImportReport, LeagueReport
 from rally.leagues import league_name, league_order
 
@@ -47,22 +50,6 @@ KIND_ENTITY = {
     "schedule": "schedule",
     "matches": "match_scores",
 }
-
-
-class ImportProgress:
-    """What an import tells as it goes; the CLI draws bars or prints lines. Does nothing."""
-
-    def scan(self, path: Path, done: int, total: int) -> None:
-        """A file is being checked (``done`` of ``total`` files)."""
-
-    def read(self, league: str, path: Path, done: int, total: int) -> None:
-        """``done`` of the league's ``total`` rows read; ``path`` is the file being read."""
-
-    def load(self, league: str, step: str, done: int, total: int) -> None:
-        """Load step ``step`` of the league finished (``done`` of ``total``)."""
-
-    def finished(self, league: str, result: LeagueReport) -> None:
-        """The league is committed, failed, or skipped as unchanged."""
 
 
 @dataclass
@@ -161,78 +148,175 @@ class LeagueRead:
 _KIND_ORDER = ("players", "standings", "schedule", "matches")
 
 
-def read_league(league: str, scans: Sequence[FileScan], progress: ImportProgress) -> LeagueRead:
+#: Reading overlaps loading only over at most this many rows: a league's match results are
+#: read while the rest of it loads when it holds at most this many rows, and a league is
+#: read while the one before it loads when both together do (each row costs some 100-150
+#: bytes of lookups while it is read or loaded, and two threads' allocations interleave).
+OVERLAP_ROWS = 250_000
+
+#: A league's records of its first kinds (rosters, standings, schedules) and its teams.
+_Part = tuple[dict["Kind", Any], "LeaguePlan"]
+
+
+class _Stopped(Exception):
+    """A read stopped because the import is ending."""
+
+
+class LeagueReader:
     """Read one league's rows from its files into spools on disk (see rally.etl.spool).
 
     Files are read kind by kind, so that the keys kept to find duplicates are those of one
     kind at a time; memory holds a batch of rows, the league's teams and those keys.
+    ``read`` may be called for some kinds, then for the rest: the league's teams come from
+    rosters, standings and schedules only, so its loading can start while its match
+    results are still being read.
     """
-    from rally.etl.files import kind_and_rows
-    from rally.etl.plan import PlanBuilder
-    from rally.etl.reader import Deduplicator, FileResult, convert_rows
-    from rally.etl.spool import Spool
 
-    builder = PlanBuilder()
-    dedup = Deduplicator()
-    records: dict[Kind, Spool] = {}
-    results: dict[int, FileResult] = {}
-    total = sum(s.leagues.get(league, 0) or s.rows for s in scans)
-    done = 0
-    kinds = [scan.kind if scan.kind is not None else kind_and_rows(scan.path)[0] for scan in scans]
-    order = sorted(
-        range(len(scans)),
-        key=lambda i: _KIND_ORDER.index(kinds[i]) if kinds[i] is not None else -1,
-    )
-    last_kind: Kind | None = None
-    for position in order:
-        scan = scans[position]
-        kind, rows = kind_and_rows(scan.path)
-        result = results[position] = FileResult(path=scan.path, kind=kind)
-        if kind is None:
-            continue
-        if last_kind is not None and kind is not last_kind:
-            dedup.forget(league, last_kind)
-        last_kind = kind
-        base = done
+    def __init__(self, league: str, scans: Sequence[FileScan], progress: ImportProgress) -> None:
+        from rally.etl.files import kind_and_rows
+        from rally.etl.plan import PlanBuilder
+        from rally.etl.reader import Deduplicator, FileResult
 
-        def tick(path: Path, index: int, _total: int, base: int = base) -> None:
-            progress.read(league, path, base + index, total)
-
-        spool = records.get(kind)
-        if spool is None:
-            spool = records[kind] = Spool(kind)
-        for _index, _league, record in convert_rows(
-            kind,
-            enumerate(rows),
-            str(scan.path),
-            accept={league},
-            result=result,
-            progress=tick,
-            unattributed=False,
-            dedup=dedup,
-        ):
-            builder.add(kind, record)
-            spool.add(record)
-        done += result.rows - result.skipped
-    del dedup
-    rejects: list[Reject] = []
-    warnings: list[Reject] = []
-    files: list[FileRecord] = []
-    for position, scan in enumerate(scans):
-        result = results[position]
-        rejects.extend(result.rejects)
-        warnings.extend(result.warnings)
-        files.append(
-            FileRecord(
-                path=scan.path,
-                digest=scan.digest,
-                leagues=frozenset(scan.leagues),
-                rows=scan.rows,
-                rejected=len(result.rejects),
-            )
+        self.league = league
+        self.scans = scans
+        self.progress = progress
+        self.builder = PlanBuilder()
+        self.dedup: Deduplicator | None = Deduplicator()
+        self.records: dict[Kind, Spool] = {}
+        self.results: dict[int, FileResult] = {}
+        self.total = sum(s.leagues.get(league, 0) or s.rows for s in scans)
+        self.done = 0
+        self.kinds = [
+            scan.kind if scan.kind is not None else kind_and_rows(scan.path)[0] for scan in scans
+        ]
+        self.order = sorted(
+            range(len(scans)),
+            key=lambda i: _KIND_ORDER.index(self.kinds[i]) if self.kinds[i] is not None else -1,
         )
-    progress.read(league, scans[-1].path if scans else Path("."), total, total)
-    return LeagueRead(records, builder.plan(), rejects, warnings, files)
+        self.last_kind: Kind | None = None
+        #: Set to make a read running in a thread stop soon (the import is ending).
+        self.stopped = False
+
+    def read(self, kinds: Collection[Kind] | None = None) -> None:
+        """Read the files holding these kinds (None: every file not read yet)."""
+        from rally.etl.files import kind_and_rows
+        from rally.etl.reader import FileResult, convert_rows
+        from rally.etl.spool import Spool
+
+        league, progress, dedup = self.league, self.progress, self.dedup
+        assert dedup is not None
+        for position in self.order:
+            if position in self.results:
+                continue
+            if kinds is not None and self.kinds[position] not in kinds:
+                continue
+            scan = self.scans[position]
+            kind, rows = kind_and_rows(scan.path)
+            result = self.results[position] = FileResult(path=scan.path, kind=kind)
+            if kind is None:
+                continue
+            if self.last_kind is not None and kind is not self.last_kind:
+                dedup.forget(league, self.last_kind)
+            self.last_kind = kind
+            base = self.done
+
+            def tick(path: Path, index: int, _total: int, base: int = base) -> None:
+                if self.stopped:  # every 1,000 rows: the import is ending (interrupted)
+                    raise _Stopped
+                progress.read(league, path, base + index, self.total)
+
+            spool = self.records.get(kind)
+            if spool is None:
+                spool = self.records[kind] = Spool(kind)
+            for _index, _league, record in convert_rows(
+                kind,
+                enumerate(rows),
+                str(scan.path),
+                accept={league},
+                result=result,
+                progress=tick,
+                unattributed=False,
+                dedup=dedup,
+            ):
+                self.builder.add(kind, record)
+                spool.add(record)
+            self.done += result.rows - result.skipped
+
+    def plan(self) -> LeaguePlan:
+        """The league's teams (from the rosters, standings and schedules read)."""
+        return self.builder.plan()
+
+    def finish(self) -> LeagueRead:
+        """Read what is left; return the league's records, teams, rejects and files."""
+        self.read()
+        self.dedup = None
+        rejects: list[Reject] = []
+        warnings: list[Reject] = []
+        files: list[FileRecord] = []
+        for position, scan in enumerate(self.scans):
+            result = self.results[position]
+            rejects.extend(result.rejects)
+            warnings.extend(result.warnings)
+            files.append(
+                FileRecord(
+                    path=scan.path,
+                    digest=scan.digest,
+                    leagues=frozenset(scan.leagues),
+                    rows=scan.rows,
+                    rejected=len(result.rejects),
+                )
+            )
+        last = self.scans[-1].path if self.scans else Path(".")
+        self.progress.read(self.league, last, self.total, self.total)
+        return LeagueRead(self.records, self.plan(), rejects, warnings, files)
+
+
+def read_league(league: str, scans: Sequence[FileScan], progress: ImportProgress) -> LeagueRead:
+    """Read one league's rows from its files into spools on disk (see LeagueReader)."""
+    return LeagueReader(league, scans, progress).finish()
+
+
+class _Later:
+    """A league's match results still being read: len() and iteration wait for them."""
+
+    def __init__(self, read: Future[LeagueRead]) -> None:
+        self._read = read
+
+    def _records(self) -> Records:
+        from rally.etl.records import Kind
+
+        return self._read.result().records.get(Kind.MATCHES, ())
+
+    def __len__(self) -> int:
+        return len(self._records())
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._records())
+
+
+class _ReadEnd:
+    """The end of a league's read, as _load needs it: rejects, warnings and files."""
+
+    def __init__(self, result: LeagueReport, finish: Callable[[], LeagueRead] | None) -> None:
+        self.result = result
+        self.finish = finish
+        self.files: list[FileRecord] | None = None
+        if finish is None:
+            self._count()
+
+    def wait(self) -> list[FileRecord] | None:
+        """Wait for the read to end (once); return the league's files (None: not from files)."""
+        if self.finish is not None:
+            read, self.finish = self.finish(), None
+            self.result.rejects, self.result.warnings = read.rejects, read.warnings
+            self.files = read.files
+            self._count()
+        return self.files
+
+    def _count(self) -> None:
+        for reject in self.result.rejects:
+            if reject.kind is not None:
+                self.result.entity(KIND_ENTITY[reject.kind]).rejected += 1
 
 
 def _load(
@@ -244,47 +328,60 @@ def _load(
     strict: bool,
     guard: ShrinkGuard,
     progress: ImportProgress,
-    files: Sequence[FileRecord] | None = None,
+    finish: Callable[[], LeagueRead] | None = None,
     plan: LeaguePlan | None = None,
 ) -> None:
-    """Load one league in its own transaction, filling ``result``; never raises."""
+    """Load one league in its own transaction, filling ``result``; never raises.
+
+    ``finish`` (files read by import_paths) waits until the league is read to its end and
+    returns its rejects, warnings and files: it is called before loading with ``strict``
+    (rejects decide), else once the rows are loaded, before the commit (the match results
+    may still be read while the rest loads). Without it ``result.rejects`` is complete.
+    """
     from sqlalchemy.orm import Session
 
     from rally.etl.fingerprints import record_fingerprints
-    from rally.etl.loader import ensure_league, load_league
+    from rally.etl.loader import LOAD_STEPS, ensure_league, load_league
 
     league = result.league
-    for reject in result.rejects:
-        if reject.kind is not None:
-            result.entity(KIND_ENTITY[reject.kind]).rejected += 1
-    if strict and result.rejects:
-        result.error = f"{len(result.rejects)} row(s) rejected and --strict is set"
-        return
-    if not any(len(found) for found in records.values()):
-        return
-
-    def step(name: str, done: int, total: int) -> None:
-        progress.load(league, name, done, total)
-
-    with Session(engine) as session:
-        transaction = session.begin()
-        try:
-            loaded = load_league(session, league, records, guard=guard, progress=step, plan=plan)
-            if files is not None and not dry_run:
-                record_fingerprints(session, ensure_league(session, league), files)
-        except Exception as exc:  # any failure rolls back this league only
-            transaction.rollback()
-            result.error = _one_line(exc)
+    read = _ReadEnd(result, finish)
+    try:
+        if strict:
+            read.wait()
+            if result.rejects:
+                result.error = f"{len(result.rejects)} row(s) rejected and --strict is set"
+                return
+        if not any(len(found) for found in records.values()):
             return
-        if dry_run:
-            transaction.rollback()
-        else:
+
+        def step(name: str, done: int, total: int) -> None:
+            progress.load(league, name, done, total)
+
+        step("start", 0, len(LOAD_STEPS))
+        with Session(engine) as session:
+            transaction = session.begin()
             try:
-                transaction.commit()
-            except Exception as exc:
+                loaded = load_league(
+                    session, league, records, guard=guard, progress=step, plan=plan
+                )
+                files = read.wait()
+                if files is not None and not dry_run:
+                    record_fingerprints(session, ensure_league(session, league), files)
+            except Exception as exc:  # any failure rolls back this league only
+                transaction.rollback()
                 result.error = _one_line(exc)
                 return
-            result.committed = True
+            if dry_run:
+                transaction.rollback()
+            else:
+                try:
+                    transaction.commit()
+                except Exception as exc:
+                    result.error = _one_line(exc)
+                    return
+                result.committed = True
+    finally:
+        read.wait()
     for name, counts in loaded.entities.items():
         target = result.entity(name)
         target.inserted += counts.inserted
@@ -349,6 +446,7 @@ def import_paths(
         scans = scan_paths(paths, known, report.unattributed, progress)
         found = {key for scan in scans for key in scan.leagues if league_name(key)}
         wanted = found if leagues is None else found & set(leagues)
+        to_read: list[tuple[LeagueReport, list[FileScan]]] = []
         for league in league_order(wanted):
             mine = [scan for scan in scans if league in scan.leagues]
             result = LeagueReport(league=league)
@@ -361,24 +459,101 @@ def import_paths(
             ):
                 result.unchanged_input = True
                 result.remembered_rejects = remembered
-                progress.finished(league, result)
-                continue
-            read = read_league(league, mine, progress)
-            try:
-                result.rejects, result.warnings = read.rejects, read.warnings
-                _load(
-                    engine,
-                    result,
-                    read.records,
-                    dry_run=dry_run,
-                    strict=strict,
-                    guard=guard or ShrinkGuard(),
-                    progress=progress,
-                    files=read.files,
-                    plan=read.plan,
-                )
-            finally:
-                read.close()
-            del read
-            progress.finished(league, result)
+            to_read.append((result, mine))
+        _read_and_load(
+            engine,
+            to_read,
+            progress,
+            dry_run=dry_run,
+            strict=strict,
+            guard=guard or ShrinkGuard(),
+        )
     return report
+
+
+def _read_and_load(
+    engine: Engine,
+    leagues: Sequence[tuple[LeagueReport, list[FileScan]]],
+    progress: ImportProgress,
+    *,
+    dry_run: bool,
+    strict: bool,
+    guard: ShrinkGuard,
+) -> None:
+    """Read and load the leagues in order, overlapping reading with loading.
+
+    Loading waits mostly on the database (COPY, index and foreign key work, commit),
+    reading is Python work. A thread reads: a league's rosters, standings and schedules
+    (its teams), then its match results while the main thread starts loading the rest,
+    then the next league while this one loads. Reading and loading overlap only over at
+    most OVERLAP_ROWS rows (a league's own, or two leagues' together): a bigger league is
+    read whole before it loads, and alone, so that memory never holds a big league's read
+    state next to other work. Results and progress lines come in league order.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rally.etl.records import Kind
+
+    teams_kinds = (Kind.PLAYERS, Kind.STANDINGS, Kind.SCHEDULE)
+    rows = [
+        sum(s.leagues.get(result.league, 0) or s.rows for s in mine) for result, mine in leagues
+    ]
+    reading = [index for index, (result, _mine) in enumerate(leagues) if not result.unchanged_input]
+    futures: dict[int, tuple[LeagueReader, Future[_Part], Future[LeagueRead]]] = {}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rally-read") as pool:
+
+        def first_part(reader: LeagueReader) -> _Part:
+            # A big league is read whole before it loads (see OVERLAP_ROWS).
+            reader.read(teams_kinds if reader.total <= OVERLAP_ROWS else None)
+            return dict(reader.records), reader.plan()
+
+        def read_next() -> None:
+            if reading:
+                index = reading.pop(0)
+                result, mine = leagues[index]
+                reader = LeagueReader(result.league, mine, progress)
+                futures[index] = (
+                    reader,
+                    pool.submit(first_part, reader),
+                    pool.submit(reader.finish),
+                )
+
+        try:
+            read_next()
+            for index, (result, _mine) in enumerate(leagues):
+                if result.unchanged_input:
+                    progress.finished(result.league, result)
+                    continue
+                _reader, started, whole = futures.pop(index)
+                records, plan = started.result()
+                if reading and rows[index] + rows[reading[0]] <= OVERLAP_ROWS:
+                    read_next()
+                if strict:  # the rejects of every row decide before loading
+                    records, plan = dict(whole.result().records), whole.result().plan
+                elif Kind.MATCHES not in records:
+                    records[Kind.MATCHES] = _Later(whole)
+                try:
+                    _load(
+                        engine,
+                        result,
+                        records,
+                        dry_run=dry_run,
+                        strict=strict,
+                        guard=guard,
+                        progress=progress,
+                        finish=whole.result,
+                        plan=plan,
+                    )
+                finally:
+                    whole.result().close()
+                del records, plan
+                progress.finished(result.league, result)
+                if not futures:  # the next league was not read while this one loaded
+                    read_next()
+        finally:
+            for reader, _started, _whole in futures.values():
+                reader.stopped = True
+            for _reader, started, whole in futures.values():
+                started.cancel()
+                if not whole.cancel() and whole.exception() is None:
+                    whole.result().close()

@@ -84,7 +84,7 @@ class Records(Sized, Iterable[Any], Protocol):
 
 #: Called after each load step: (step name, steps done, steps in all).
 StepProgress = Callable[[str, int, int], None]
-_STEPS = ("teams", "players", "standings", "schedule", "matches", "computed standings")
+LOAD_STEPS = ("teams", "players", "standings", "schedule", "matches", "computed standings")
 
 
 def load_league(
@@ -109,7 +109,7 @@ def load_league(
 
     def step(name: str) -> None:
         if progress is not None:
-            progress(name, _STEPS.index(name) + 1, len(_STEPS))
+            progress(name, LOAD_STEPS.index(name) + 1, len(LOAD_STEPS))
 
     league_id = ensure_league(session, league)
     if plan is None:
