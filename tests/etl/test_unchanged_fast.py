@@ -146,12 +146,15 @@ def test_options_it_does_not_take_run_the_full_command(
 
 
 def test_parse_takes_the_options_of_the_command(tmp_path: Path) -> None:
+    (tmp_path / "players.json").write_text("[]")
     parsed = _parse(
         [str(tmp_path), "--league=nstf", "--league", "CITA", "--max-shrink", "5", "--allow-shrink"]
     )
     assert parsed is not None
     assert parsed.paths == [tmp_path] and parsed.leagues == {"NSTF", "CITA"}
     assert _parse([str(tmp_path / "missing")]) is None
+    (tmp_path / "empty").mkdir()  # without league files: the full command says so (exit 2)
+    assert _parse([str(tmp_path), str(tmp_path / "empty")]) is None
     assert _parse([]) is None
     assert _parse([str(tmp_path), "--database-url"]) is None
     assert _parse([str(tmp_path), "--max-shrink", "lots"]) is None

@@ -49,14 +49,11 @@ LeagueOption = Annotated[
 
 
 def _check_usage(paths: list[Path], leagues: list[str] | None) -> set[str] | None:
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        raise fail(f"no such file or directory: {', '.join(missing)}", 2)
-    # A directory without league files (a scraper that wrote elsewhere) must not pass for
-    # an import that found nothing to change.
-    empty = [str(p) for p in paths if p.is_dir() and next(p.rglob("*.json"), None) is None]
-    if empty:
-        raise fail(f"no JSON files (*.json) in {', '.join(empty)}", 2)
+    from rally.etl.digests import path_problem
+
+    problem = path_problem(paths)
+    if problem:
+        raise fail(problem, 2)
     if not leagues:
         return None
     from rally.etl.records import LEAGUES, league_name

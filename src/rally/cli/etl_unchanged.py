@@ -26,6 +26,7 @@ from rally.etl.digests import (
     file_digest,
     importer_version,
     json_files,
+    path_problem,
 )
 from rally.leagues import league_name
 
@@ -89,7 +90,7 @@ def _parse(argv: list[str]) -> _Arguments | None:
                 return None
             if not 0 <= share <= 100:
                 return None
-    if not out.paths or not all(path.exists() for path in out.paths):
+    if not out.paths or path_problem(out.paths):  # the full command says what is wrong
         return None
     if leagues:
         out.leagues = {key.strip().upper() for key in leagues}

@@ -38,6 +38,23 @@ def importer_version() -> str:
     return digest.hexdigest()[:16]
 
 
+def path_problem(paths: Iterable[Path]) -> str | None:
+    """Say what is wrong with the paths given to an import (None: nothing).
+
+    A path that does not exist, or a directory without league files (a scraper that wrote
+    elsewhere): either must fail as a usage error, never pass for an import that found
+    nothing to change.
+    """
+    paths = list(paths)
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        return f"no such file or directory: {', '.join(missing)}"
+    empty = [str(p) for p in paths if p.is_dir() and next(p.rglob("*.json"), None) is None]
+    if empty:
+        return f"no JSON files (*.json) in {', '.join(empty)}"
+    return None
+
+
 def json_files(paths: Iterable[Path]) -> list[Path]:
     """Expand directories into their *.json files (recursively, sorted); keep files as given."""
     out: list[Path] = []
