@@ -24,6 +24,8 @@ HEAVY = (
     "rally.services",
     "rally.web",
     "rally.synth",
+    "rally.config",  # pydantic-settings: over 100 ms (rally.cli.admin imported it)
+    "pydantic_settings",
 )
 
 PROBE = """

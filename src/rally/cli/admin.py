@@ -14,13 +14,13 @@ from rich.table import Table
 
 from rally._lazy import lazy
 from rally.cli._common import DatabaseUrlOption, JsonOption, console, handle_errors, open_engine
-from rally.config import Settings
 from rally.errors import UsageError
 
 # SQLAlchemy and the services load when a command runs: `rally --help` stays fast.
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from rally.config import Settings
     from rally.services import audit, claim_review, user_admin
     from rally.services import captains as captains_mod
     from rally.services import mail as mail_mod
