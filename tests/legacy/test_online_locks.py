@@ -171,3 +171,16 @@ def test_locks_are_taken_when_free_and_the_lock_timeout_is_restored(pg_db_url: s
                 lock_up_front(conn, {"players": "EVERYTHING"}, within_s=1.0)
     finally:
         engine.dispose()
+
+
+def test_a_slow_batch_shrinks_the_next_and_quick_ones_grow_back() -> None:
+    from rally.legacy.online.backfill import BATCH_TARGET_S, MIN_BATCH, next_batch_size
+
+    slow = next_batch_size(1000, BATCH_TARGET_S * 6, 1000)
+    assert slow <= 1000 * BATCH_TARGET_S / (BATCH_TARGET_S * 6) + 1  # sized to the target
+    assert next_batch_size(1000, BATCH_TARGET_S * 1.5, 1000) == 500  # at least halved
+    assert next_batch_size(40, 10.0, 1000) == MIN_BATCH  # never below the floor
+    assert next_batch_size(5, 10.0, 5) == 5  # nor above what the operator asked for
+    assert next_batch_size(300, BATCH_TARGET_S / 10, 1000) == 600  # quick: doubles
+    assert next_batch_size(800, BATCH_TARGET_S / 10, 1000) == 1000  # up to --batch-size
+    assert next_batch_size(700, BATCH_TARGET_S / 2, 1000) == 700  # near the target: kept

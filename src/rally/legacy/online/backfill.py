@@ -262,11 +262,14 @@ def batched(
                 sa.text(f"SELECT COUNT(*) FROM {table} WHERE {key} <= :c"), {"c": cursor}
             ).scalar_one()
         )
+    size = ctx.batch_size
     while True:
-        hi, rows = _one_batch(ctx, step, table, key, sql, cursor, before)
+        started = time.perf_counter()
+        hi, rows = _one_batch(ctx, step, table, key, sql, cursor, before, size)
         if hi is None:
             ctx.progress(step, total, total)
             return
+        size = next_batch_size(size, time.perf_counter() - started, ctx.batch_size)
         cursor = hi
         done += rows
         ctx.progress(step, min(done, total), total)
@@ -274,8 +277,31 @@ def batched(
             time.sleep(ctx.pause_s)
 
 
+#: How long one batch's transaction should hold its row locks at most: a batch that took
+#: longer halves the next one (an application write waiting on one of its rows waits for
+#: it), a batch far quicker doubles the next, up to --batch-size.
+BATCH_TARGET_S = 0.1
+MIN_BATCH = 20
+
+
+def next_batch_size(size: int, seconds: float, most: int) -> int:
+    """The size of the batch after one of `size` rows that took `seconds`."""
+    if seconds > BATCH_TARGET_S:
+        return max(min(MIN_BATCH, most), min(size // 2, int(size * BATCH_TARGET_S / seconds)))
+    if seconds < BATCH_TARGET_S / 4:
+        return min(most, size * 2)
+    return size
+
+
 def _one_batch(
-    ctx: Context, step: str, table: str, key: str, sql: str, cursor: int, before: str | None
+    ctx: Context,
+    step: str,
+    table: str,
+    key: str,
+    sql: str,
+    cursor: int,
+    before: str | None,
+    size: int,
 ) -> tuple[int | None, int]:
     """Run one batch after `cursor`; return (its last key or None when done, rows in it)."""
 
@@ -286,7 +312,7 @@ def _one_batch(
                 f"SELECT MAX({key}) FROM (SELECT {key} FROM {table} WHERE {key} > :lo "
                 f"ORDER BY {key} LIMIT :n) b"
             ),
-            {"lo": cursor, "n": ctx.batch_size},
+            {"lo": cursor, "n": size},
         ).scalar()
         if hi is None:
             mark(conn, step, cursor=cursor, done=True)
