@@ -192,7 +192,12 @@ def upgrade(
         ),
     ] = False,
     batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, help="--online: rows per backfill batch.")
+        int,
+        typer.Option(
+            "--batch-size",
+            min=1,
+            help="--online: rows per backfill batch at most (slow batches shrink the next).",
+        ),
     ] = 1000,
     pause: Annotated[
         float, typer.Option("--pause", min=0.0, help="--online: seconds to sleep between batches.")
