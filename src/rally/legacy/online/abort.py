@@ -30,18 +30,6 @@ def _exists(conn: Connection, name: str) -> bool:
     return conn.execute(sa.text("SELECT to_regclass(:n)"), {"n": name}).scalar() is not None
 
 
-def _has_column(conn: Connection, table: str, column: str) -> bool:
-    return bool(
-        conn.execute(
-            sa.text(
-                "SELECT 1 FROM information_schema.columns WHERE table_schema = 'public' "
-                "AND table_name = :t AND column_name = :c"
-            ),
-            {"t": table, "c": column},
-        ).first()
-    )
-
-
 def _merge_series(conn: Connection, log: Log) -> None:
     """Re-point every reference to the first row of its name; keep the leagues in series_leagues."""
     conn.execute(
@@ -51,7 +39,7 @@ def _merge_series(conn: Connection, log: Log) -> None:
         )
     )
     for table in (*triggers.SERIES_TABLES, "user_contexts"):
-        if table == "user_contexts" and not _has_column(conn, table, "series_id"):
+        if table == "user_contexts" and not head.has_column(conn, table, "series_id"):
             continue
         conn.execute(
             sa.text(
@@ -133,7 +121,7 @@ def abort_work(conn: Connection, log: Log, *, lock_within_s: float = 1.0) -> Non
     shape.drop_constraints_and_indexes(
         conn, keep_indexes=legacy.index_names, tables=legacy_data.KEPT_TABLES
     )
-    if _has_column(conn, "series", "league_id"):
+    if head.has_column(conn, "series", "league_id"):
         _merge_series(conn, log)
     for table, column in legacy_data.NEW_COLUMNS:
         conn.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN IF EXISTS {column}"))

@@ -203,7 +203,8 @@ def new_tables() -> sa.MetaData:
 NEW_TABLES = ("team_captains", "claim_disputes", "audit_log", "calendar_feeds", "import_files")
 
 
-def _has_column(conn: Connection, table: str, column: str) -> bool:
+def has_column(conn: Connection, table: str, column: str) -> bool:
+    """Tell whether public.`table` has `column`."""
     return bool(
         conn.execute(
             sa.text(
