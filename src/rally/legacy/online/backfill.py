@@ -262,7 +262,7 @@ def batched(
                 sa.text(f"SELECT COUNT(*) FROM {table} WHERE {key} <= :c"), {"c": cursor}
             ).scalar_one()
         )
-    size = ctx.batch_size
+    size = min(ctx.batch_size, FIRST_BATCH)  # slow start: the first batch's cost is unknown
     while True:
         started = time.perf_counter()
         hi, rows = _one_batch(ctx, step, table, key, sql, cursor, before, size)
@@ -279,9 +279,11 @@ def batched(
 
 #: How long one batch's transaction should hold its row locks at most: a batch that took
 #: longer halves the next one (an application write waiting on one of its rows waits for
-#: it), a batch far quicker doubles the next, up to --batch-size.
+#: it), a batch far quicker doubles the next, up to --batch-size. Each step starts with
+#: FIRST_BATCH rows.
 BATCH_TARGET_S = 0.1
 MIN_BATCH = 20
+FIRST_BATCH = 100
 
 
 def next_batch_size(size: int, seconds: float, most: int) -> int:
