@@ -171,7 +171,7 @@ def test_team_week_statement_answers_the_same_on_both_backends(db_factory: Any) 
 def test_grid_statement_equals_service(pg_db_url: str) -> None:
     from rally.services.accounts import start_session
     from rally.services.availability import Grid, team_grid
-    from rally.services.week_sql import grid_json
+    from rally.services.week_viewer_sql import grid_json
 
     engine = make_engine(pg_db_url)
     try:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, StringConstraints, TypeAdapter
 from sqlalchemy.orm import Session
 
-from rally.services import accounts, availability, calendar, week_sql
+from rally.services import accounts, availability, calendar, week_sql, week_viewer_sql
 from rally.services.availability import AnswerOut, Grid
 from rally.services.calendar import FeedInfo
 from rally.services.errors import NotSignedIn
@@ -103,7 +103,9 @@ async def team_availability(team_id: IdPath, request: Request) -> Response:
         doc = None
         if token:
             async with pool.connection() as conn:
-                doc = await week_sql.grid_json(conn, token=token, team_id=team_id, today=today)
+                doc = await week_viewer_sql.grid_json(
+                    conn, token=token, team_id=team_id, today=today
+                )
         if doc is None:
             raise NotSignedIn(SIGN_IN)
         return _json(doc)

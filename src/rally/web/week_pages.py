@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from rally.services import accounts, availability, calendar, teams, week, week_sql
+from rally.services import accounts, availability, calendar, teams, week, week_sql, week_viewer_sql
 from rally.services.errors import NotSignedIn
 from rally.services.week import Viewer
 from rally.web.deps import CurrentUser, Db, WriteDb, session_token
@@ -85,7 +85,7 @@ async def _team_page(request: Request, team_id: int | None, results: str) -> Res
     if pool is not None:
         now = await pool.snapshot()  # shared with concurrent requests (rally.web.aiodb)
         async with pool.connection() as conn:
-            viewer = await week_sql.viewer_for_token(conn, token=token, team_id=team_id)
+            viewer = await week_viewer_sql.viewer_for_token(conn, token=token, team_id=team_id)
             target = team_id if team_id is not None else (viewer.team_id if viewer else None)
             if target is not None:
                 request.state.user = viewer
