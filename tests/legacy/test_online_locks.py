@@ -12,9 +12,10 @@ from alembic import command
 
 from rally.db import make_engine, migrate
 from rally.db.state import alembic_config
+from rally.legacy.online.backfill import Context, foreign_key_locks
 from rally.legacy.online.contract import LATER_REVISION_LOCKS, check_chain, later_revisions
 from rally.legacy.online.head import ONLINE_BUILT, PREBUILT
-from rally.legacy.online.runner import LOCK_MODES, lock_up_front, referencing_first
+from rally.legacy.online.runner import LOCK_MODES, LockBudget, lock_up_front, referencing_first
 
 
 def _mode(pg_mode: str) -> str:
@@ -184,3 +185,51 @@ def test_a_slow_batch_shrinks_the_next_and_quick_ones_grow_back() -> None:
     assert next_batch_size(300, BATCH_TARGET_S / 10, 1000) == 600  # quick: doubles
     assert next_batch_size(800, BATCH_TARGET_S / 10, 1000) == 1000  # up to --batch-size
     assert next_batch_size(700, BATCH_TARGET_S / 2, 1000) == 700  # near the target: kept
+
+
+def test_a_foreign_key_added_while_the_application_writes_parent_then_child_kills_nobody(
+    pg_db_url: str,
+) -> None:
+    """The old application holds the parent and queues behind the child the DDL holds.
+
+    That is a lock cycle; PostgreSQL breaks it by aborting whichever waiter reaches its
+    deadlock_timeout first. Here the application's is shorter than ours, as it is whenever
+    it started waiting first: it must still never see "deadlock detected", because the
+    upgrade gives up its locks (and retries) within deadlock_timeout / 2.
+    """
+    engine = make_engine(pg_db_url)
+    log: list[str] = []
+    ctx = Context(engine, LockBudget(lock_timeout_s=1.0), log.append)
+    app = engine.connect()
+    errors: list[str] = []
+    statement = (
+        "ALTER TABLE teams ADD CONSTRAINT rally_test_fk FOREIGN KEY (club_id) "
+        "REFERENCES clubs (id) NOT VALID"
+    )
+    upgrade = threading.Thread(
+        target=ctx.ddl,
+        args=("add rally_test_fk", lambda c: c.execute(sa.text(statement)),
+              foreign_key_locks("teams", "clubs")),
+    )  # fmt: skip
+    try:
+        app.execute(sa.text("SET deadlock_timeout = '600ms'"))
+        app.execute(sa.text("LOCK TABLE clubs IN ROW EXCLUSIVE MODE"))  # its parent row
+        upgrade.start()
+        time.sleep(0.2)  # the upgrade holds teams and waits for clubs
+        try:
+            app.execute(sa.text("LOCK TABLE teams IN ROW EXCLUSIVE MODE"))  # the child row
+            app.commit()
+        except sa.exc.DBAPIError as exc:
+            errors.append(str(exc.orig).splitlines()[0])
+            app.rollback()
+        upgrade.join(30)
+        with engine.connect() as conn:
+            added = conn.execute(
+                sa.text("SELECT count(*) FROM pg_constraint WHERE conname = 'rally_test_fk'")
+            ).scalar_one()
+    finally:
+        app.close()
+        engine.dispose()
+    assert errors == []
+    assert added == 1
+    assert any("add rally_test_fk: lock not granted" in line for line in log), log

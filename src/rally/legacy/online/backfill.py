@@ -22,7 +22,15 @@ from rally.legacy import data as legacy_data
 from rally.legacy.analysis import LEAGUE_FILL_TABLES, RESOLVED_SQL, SPLIT_SQL, league_fill_sql
 from rally.legacy.extra import discover
 from rally.legacy.online import triggers
-from rally.legacy.online.runner import LockBudget, Log, autocommit, in_transaction, mark, steps
+from rally.legacy.online.runner import (
+    LockBudget,
+    Log,
+    autocommit,
+    in_transaction,
+    lock_up_front,
+    mark,
+    steps,
+)
 from rally.legacy.resolve import Resolution, in_order, resolve_one
 from rally.legacy.rules import Rule
 
@@ -52,9 +60,43 @@ class Context:
         """Run one statement in its own short transaction under the lock budget."""
         self.tx(what, partial(_execute, statement=statement))
 
+    def ddl(self, what: str, work: Callable[[Connection], object], locks: dict[str, str]) -> None:
+        """DDL that locks several tables: every lock first, in one bounded statement.
+
+        A statement such as ADD FOREIGN KEY locks its own table, then the referenced one,
+        each wait up to lock_timeout. The old application inserts a parent row and then its
+        child in one transaction, the other way round: it can hold the parent and queue
+        behind our child lock, while we queue behind its parent. Taken up front within
+        deadlock_timeout / 2 (`lock_up_front`), our side gives up and retries before
+        PostgreSQL's deadlock check could pick the application's transaction as the victim.
+        """
+
+        def locked(conn: Connection) -> object:
+            lock_up_front(conn, locks, within_s=self.budget.lock_timeout_s)
+            return work(conn)
+
+        self.tx(what, locked)
+
 
 def _execute(conn: Connection, *, statement: str) -> None:
     conn.execute(sa.text(statement))
+
+
+SHARE_ROW_EXCLUSIVE = "SHARE ROW EXCLUSIVE"
+
+
+def create_table_locks(table: sa.Table) -> dict[str, str]:
+    """The locks CREATE TABLE takes on existing tables: those its foreign keys reference."""
+    return {
+        str(fk.referred_table.name): SHARE_ROW_EXCLUSIVE
+        for fk in table.foreign_key_constraints
+        if fk.referred_table is not table
+    }
+
+
+def foreign_key_locks(table: str, referred: str) -> dict[str, str]:
+    """The locks ADD FOREIGN KEY takes: its own table and the referenced one."""
+    return {table: SHARE_ROW_EXCLUSIVE, referred: SHARE_ROW_EXCLUSIVE}
 
 
 # --- expand --------------------------------------------------------------------------------

@@ -31,7 +31,14 @@ from sqlalchemy import Connection
 
 from rally.errors import RallyError
 from rally.legacy.online import triggers
-from rally.legacy.online.backfill import Context, batched, build_index, steps_done
+from rally.legacy.online.backfill import (
+    Context,
+    batched,
+    build_index,
+    create_table_locks,
+    foreign_key_locks,
+    steps_done,
+)
 
 #: The revision whose schema the online steps build before the window (0003-0007 below).
 ONLINE_BUILT = "0007_search_name_trigger"
@@ -245,7 +252,9 @@ def create_tables(ctx: Context) -> None:
     """The new tables (empty), one transaction each: brief locks on the tables they reference."""
     md = new_tables()
     for name in NEW_TABLES:
-        ctx.tx(f"head expand: create {name}", partial(_create, table=md.tables[name]))
+        table = md.tables[name]
+        ctx.ddl(f"head expand: create {name}", partial(_create, table=table),
+                create_table_locks(table))  # fmt: skip
 
 
 def _create(conn: Connection, *, table: sa.Table) -> None:
@@ -359,10 +368,14 @@ def constraints_not_valid(ctx: Context) -> None:
         )
     if AVAILABILITY_FK not in present:
         # Before any row is linked: a match deleted from now on unlinks its answers.
-        ctx.sql(
-            f"head expand: add {AVAILABILITY_FK} NOT VALID",
+        statement = (
             f"ALTER TABLE player_availability ADD CONSTRAINT {AVAILABILITY_FK} "
-            "FOREIGN KEY(schedule_id) REFERENCES schedule (id) ON DELETE SET NULL NOT VALID",
+            "FOREIGN KEY(schedule_id) REFERENCES schedule (id) ON DELETE SET NULL NOT VALID"
+        )
+        ctx.ddl(
+            f"head expand: add {AVAILABILITY_FK} NOT VALID",
+            lambda conn: conn.execute(sa.text(statement)),
+            foreign_key_locks("player_availability", "schedule"),
         )
 
 
