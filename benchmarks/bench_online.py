@@ -27,10 +27,14 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections import Counter
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 
+import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,6 +43,8 @@ sys.path.insert(0, str(REPO / "tests" / "legacy"))
 from bench_scale import _child_process  # noqa: E402
 from online_writer import LegacyWriter  # noqa: E402
 from scratch import DEFAULT_ADMIN_URL, ScratchDatabases  # noqa: E402
+
+from rally.db import make_engine  # noqa: E402
 
 RALLY = str(Path(sys.executable).parent / "rally")
 # The phases of the 0002 steps, then those of revisions 0003-0007 built before the window
@@ -77,8 +83,59 @@ def phase_windows(lines: list[tuple[float, str]], end: float) -> dict[str, tuple
     return {p: (bounds[i], bounds[i + 1]) for i, p in enumerate(seen)}
 
 
+class WaitSampler(threading.Thread):
+    """Polls pg_stat_activity every 10 ms: what each backend of the database waits on.
+
+    For the longest stalls the benchmark prints what the sessions were waiting on meanwhile
+    (a lock of the upgrade's batch, WAL flush, a checkpoint...), to tell the causes apart.
+    """
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.engine = make_engine(url)
+        self.stop_event = threading.Event()
+        self.samples: list[tuple[float, int, str, str]] = []  # (perf time, pid, wait, query)
+
+    def run(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(sa.text("SET application_name = 'bench-sampler'"))
+            while not self.stop_event.is_set():
+                rows = conn.execute(
+                    sa.text(
+                        "SELECT pid, coalesce(wait_event_type || '/' || wait_event, 'CPU'), "
+                        "left(regexp_replace(query, '\\s+', ' ', 'g'), 70) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                        "AND state = 'active'"
+                    )
+                ).all()
+                conn.commit()
+                now = time.perf_counter()
+                self.samples += [(now, int(p), str(w), str(q)) for p, w, q in rows]
+                time.sleep(0.01)
+
+    def during(self, start: float, end: float) -> list[str]:
+        """The waits seen between start and end, most frequent first, with their counts.
+
+        A gap between polls much longer than 10 ms means this process itself got no CPU
+        (a busy machine): the stall is then the client's as much as the database's.
+        """
+        seen = Counter(f"{w} [{q}]" for at, _p, w, q in self.samples if start <= at <= end)
+        polls = sorted({at for at, *_ in self.samples if start - 0.1 <= at <= end + 0.1})
+        gap = max((b - a for a, b in pairwise(polls)), default=end - start)
+        return [f"longest gap between polls {gap * 1000:.0f} ms"] + [
+            f"{n}x {what}" for what, n in seen.most_common(6)
+        ]
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.join(5)
+        self.engine.dispose()
+
+
 def measure(url: str, mode: str, tmp: Path) -> dict[str, float]:
     writer = LegacyWriter(url, seed=7)
+    sampler = WaitSampler(url)
+    sampler.start()
     writer.start()
     time.sleep(0.5)
     offset = time.time() - time.perf_counter()
@@ -88,6 +145,7 @@ def measure(url: str, mode: str, tmp: Path) -> dict[str, float]:
     ended = time.perf_counter()
     time.sleep(0.5)
     stats = writer.stop()
+    sampler.stop()
     figures = {
         "seconds": seconds,
         "stall": stats.longest(),
@@ -113,6 +171,11 @@ def measure(url: str, mode: str, tmp: Path) -> dict[str, float]:
         for started, seconds in sorted(stats.latencies, key=lambda x: -x[1])[:3]:
             step = next((m for at, m in reversed(lines) if at <= started), "before the upgrade")
             print(f"  online stall {seconds * 1000:.0f} ms during: {step[:100]}", flush=True)
+            for wait in sampler.during(started, started + seconds):
+                print(f"    sessions meanwhile: {wait}", flush=True)
+            for at, message in lines:
+                if started - 1.0 <= at <= started + seconds and "batch of" in message:
+                    print(f"    upgrade log: {message[:150]}", flush=True)
         figures["finalize"] = rally("db", "upgrade", "--finalize", "--database-url", url)
         figures["misplaced"] = float(len(writer.misplaced(url)))
         if stats.errors:

@@ -311,7 +311,12 @@ def batched(
         if hi is None:
             ctx.progress(step, total, total)
             return
-        size = next_batch_size(size, time.perf_counter() - started, ctx.batch_size)
+        took = time.perf_counter() - started
+        following = next_batch_size(size, took, ctx.batch_size)
+        if took > 2 * BATCH_TARGET_S:
+            ctx.log(f"{step}: batch of {rows} rows after key {cursor} took {took * 1000:.0f} ms "
+                    f"(target {BATCH_TARGET_S * 1000:.0f} ms); next batch {following} rows")  # fmt: skip
+        size = following
         cursor = hi
         done += rows
         ctx.progress(step, min(done, total), total)
