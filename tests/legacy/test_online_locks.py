@@ -233,3 +233,37 @@ def test_a_foreign_key_added_while_the_application_writes_parent_then_child_kill
     assert errors == []
     assert added == 1
     assert any("add rally_test_fk: lock not granted" in line for line in log), log
+
+
+def test_a_batch_slower_than_its_cap_is_rolled_back_and_retried_smaller(pg_db_url: str) -> None:
+    """Rows costlier than the batch size assumed: the batch is cut off, not waited for."""
+    from rally.legacy.online.backfill import BATCH_CAP_S, batched
+    from rally.legacy.online.runner import create_state, steps
+
+    engine = make_engine(pg_db_url)
+    log: list[str] = []
+    try:
+        with engine.begin() as conn:
+            create_state(conn)
+            conn.execute(sa.text("CREATE TABLE rally_test_slow (id int PRIMARY KEY, v int)"))
+            conn.execute(
+                sa.text("INSERT INTO rally_test_slow SELECT g, 0 FROM generate_series(1, 120) g")
+            )
+        # Each row costs 4 ms: the first batch (100 rows, 400 ms) outlasts the cap.
+        sql = (
+            "UPDATE rally_test_slow SET v = v + 1 WHERE id > :lo AND id <= :hi "
+            "AND (SELECT true FROM pg_sleep(0.004 + id * 0))"
+        )
+        ctx = Context(engine, LockBudget(), log.append, batch_size=100)
+        batched(ctx, "test: slow rows", "rally_test_slow", "id", sql)
+        with engine.connect() as conn:
+            counts = conn.execute(
+                sa.text("SELECT v, count(*) FROM rally_test_slow GROUP BY v")
+            ).all()
+            state = steps(conn)["test: slow rows"]
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in counts] == [(1, 120)]  # the stopped batch left nothing behind
+    assert state[1] is True
+    stopped = [line for line in log if f"stopped at {BATCH_CAP_S * 1000:.0f} ms" in line]
+    assert stopped and "batch of 100 rows after key 0" in stopped[0], log

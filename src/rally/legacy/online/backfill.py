@@ -16,6 +16,7 @@ from functools import partial
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from rally.db.migrations.schema_0002 import metadata_0002
 from rally.legacy import data as legacy_data
@@ -307,7 +308,19 @@ def batched(
     size = min(ctx.batch_size, FIRST_BATCH)  # slow start: the first batch's cost is unknown
     while True:
         started = time.perf_counter()
-        hi, rows = _one_batch(ctx, step, table, key, sql, cursor, before, size)
+        # A single row always goes through: it cannot be split further.
+        cap = BATCH_CAP_S if size > 1 else None
+        try:
+            hi, rows = _one_batch(ctx, step, table, key, sql, cursor, before, size, cap)
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) != QUERY_CANCELED:
+                raise
+            smaller = max(1, size // 4)
+            ctx.log(f"{step}: batch of {size} rows after key {cursor} stopped at "
+                    f"{BATCH_CAP_S * 1000:.0f} ms and rolled back (its locks released); "
+                    f"retrying with {smaller} rows")  # fmt: skip
+            size = smaller
+            continue
         if hi is None:
             ctx.progress(step, total, total)
             return
@@ -331,6 +344,12 @@ def batched(
 BATCH_TARGET_S = 0.1
 MIN_BATCH = 20
 FIRST_BATCH = 100
+#: The hard bound behind the target: a batch's writes that run longer than this (a batch of
+#: costlier rows, a stall of the machine) are cancelled by PostgreSQL (statement_timeout),
+#: rolled back, and retried with a quarter of the rows, so no application write waits on
+#: a batch's locks for much longer, whatever the rows cost.
+BATCH_CAP_S = 0.15
+QUERY_CANCELED = "57014"
 
 
 def next_batch_size(size: int, seconds: float, most: int) -> int:
@@ -351,8 +370,13 @@ def _one_batch(
     cursor: int,
     before: str | None,
     size: int,
+    cap_s: float | None = None,
 ) -> tuple[int | None, int]:
-    """Run one batch after `cursor`; return (its last key or None when done, rows in it)."""
+    """Run one batch after `cursor`; return (its last key or None when done, rows in it).
+
+    With `cap_s`, the statements that take the batch's locks (`before`, `sql`) each run
+    under that statement_timeout (57014 when exceeded; the transaction rolls back).
+    """
 
     def work(conn: Connection) -> tuple[int | None, int]:
         conn.execute(sa.text("SET LOCAL rally.online_backfill = 'on'"))
@@ -367,9 +391,13 @@ def _one_batch(
             mark(conn, step, cursor=cursor, done=True)
             return None, 0
         params = {"assign": ctx.assign, "lo": cursor, "hi": hi}
+        if cap_s is not None:
+            conn.execute(sa.text(f"SET LOCAL statement_timeout = '{int(cap_s * 1000)}ms'"))
         if before:
             conn.execute(sa.text(before), params)
         conn.execute(sa.text(sql), params)
+        if cap_s is not None:
+            conn.execute(sa.text("SET LOCAL statement_timeout TO DEFAULT"))
         rows = conn.execute(
             sa.text(f"SELECT COUNT(*) FROM {table} WHERE {key} > :lo AND {key} <= :hi"),
             {"lo": cursor, "hi": hi},
