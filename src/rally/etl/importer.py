@@ -109,6 +109,14 @@ class _ParseCache:
         self.kept: list[FileScan] = []
         self.size = 0
 
+    def may_keep(self, league: str, size: int) -> bool:
+        """Tell whether a file of this size whose first row is of this league may be kept."""
+        if self.leagues is not None and league not in self.leagues:
+            return False
+        if self.size + size > PARSED_TOTAL_BYTES:
+            return False
+        return self.first is None or league_order([league, self.first])[0] == league
+
     def keep(self, scan: FileScan, rows: list[Any], size: int) -> None:
         """Keep a scanned file's rows when it holds the first league seen so far (in order)."""
         wanted = [key for key in scan.leagues if self.leagues is None or key in self.leagues]
@@ -154,6 +162,8 @@ def scan_file(
     scan = FileScan(path=path, digest=digest, rows=0, kind=kind, fast=fast)
     name = str(path)
     size = path.stat().st_size if cache is not None else PARSED_FILE_BYTES + 1
+    # Rows are collected only while the file may be kept: small, and its first row of the
+    # first league so far (a file holds one league, as a rule).
     parsed: list[Any] | None = [] if size <= PARSED_FILE_BYTES else None
     for index, row in enumerate(rows):
         scan.rows += 1
@@ -168,6 +178,8 @@ def scan_file(
                 Reject(file=name, row=index, league=None, reason=str(exc), data=row, kind=kind)
             )
             continue
+        if not scan.leagues and parsed is not None and cache is not None:
+            parsed = parsed if cache.may_keep(league, size) else None
         scan.leagues[league] = scan.leagues.get(league, 0) + 1
     if cache is not None and parsed is not None and kind is not None:
         cache.keep(scan, parsed, size)
