@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from etl_rows import fixture_row, match, player, sample_rows, standing
 
 from rally.db import make_engine
-from rally.etl import files, importer
+from rally.etl import files, scan
 from rally.etl.importer import import_paths
 from rally.etl.matches import Linker, _Pending
 from rally.etl.report import LeagueReport
@@ -85,7 +85,7 @@ def test_files_over_the_budget_are_parsed_again_with_the_same_result(
 ) -> None:
     folder = make_files(_by_league(sample_rows()))
     kept = _outcome_in(db_factory.create(backend), folder)
-    monkeypatch.setattr(importer, "PARSED_TOTAL_BYTES", 0)
+    monkeypatch.setattr(scan, "PARSED_TOTAL_BYTES", 0)
     parses.clear()
     parsed_again = _outcome_in(db_factory.create(backend), folder)
     assert set(parses.values()) == {2}
