@@ -251,8 +251,15 @@ def existing_rows(
     compare: Sequence[str],
     extra: Sequence[str],
     key: Callable[[Any], Any],
+    *,
+    fresh: bool = False,
 ) -> dict[Any, tuple[int, tuple[Any, ...]]]:
-    """Read a league's rows: key(row) -> (id, values of the ``compare`` columns in order)."""
+    """Read a league's rows: key(row) -> (id, values of the ``compare`` columns in order).
+
+    ``fresh``: the league was created in this transaction, it has no rows yet (none read).
+    """
+    if fresh:
+        return {}
     names = [*compare, *(c for c in extra if c not in compare)]
     columns = [model.id, *(getattr(model, c) for c in names)]
     width = len(compare)

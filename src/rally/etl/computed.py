@@ -143,6 +143,8 @@ def sync_computed(
     league_id: int,
     tally: Tally,
     teams: Mapping[int, tuple[str, int, str]],
+    *,
+    fresh: bool = False,
 ) -> None:
     """Compute standings for the league's series that have results but no scraped standings.
 
@@ -151,7 +153,7 @@ def sync_computed(
     """
     scraped = tally.scraped
     # Computed rows of a series that now has scraped standings go.
-    if scraped:
+    if scraped and not fresh:
         session.execute(
             delete(SeriesStats).where(
                 SeriesStats.league_id == league_id,
@@ -185,7 +187,9 @@ def sync_computed(
             "computed": True,
         }
     where = (SeriesStats.league_id == league_id) & SeriesStats.computed.is_(True)
-    existing = existing_rows(session, SeriesStats, where, STANDING_COLS, (), lambda r: r.team_id)
+    existing = existing_rows(
+        session, SeriesStats, where, STANDING_COLS, (), lambda r: r.team_id, fresh=fresh
+    )
     counts = report.entity("computed_standings")
     gone = Sync(session, SeriesStats, STANDING_COLS).apply(counts, wanted, existing)
     if gone:

@@ -48,11 +48,12 @@ class UnknownKind(ImportFileError):
 _SHAPES = {b"{": "dict", b'"': "str", b"t": "bool", b"f": "bool", b"n": "NoneType"}
 
 
-def iter_rows(path: Path) -> Iterator[Any]:
+def iter_rows(path: Path, fast: bool | None = None) -> Iterator[Any]:
     """Yield the rows of a JSON list file one by one, holding one row at a time.
 
     Raises an ImportFileError subclass naming the file when it cannot be read, is not
-    UTF-8, is not JSON or is not a list.
+    UTF-8, is not JSON or is not a list. ``fast``: whether the C parser can read the file
+    (no surrogate escape), when already known (see ``fast_parser``); None: look.
     """
     import ijson  # C parser (yajl2_c); imported here to keep `rally` start-up light
 
@@ -74,8 +75,9 @@ def iter_rows(path: Path) -> Iterator[Any]:
         # yajl (the fast C parser) turns a lone UTF-16 surrogate escape into "?" or fails,
         # and cannot hold integers past 64 bits: such files go to the pure-Python parser,
         # which reads them as Python's json does (rare: only those files pay for it).
-        fast = not _has_surrogate_escape(handle)
-        handle.seek(0)
+        if fast is None:
+            fast = not _has_surrogate_escape(handle)
+            handle.seek(0)
         if fast:
             try:
                 for row in ijson.items(handle, "item", use_float=True):
@@ -105,6 +107,15 @@ def iter_rows(path: Path) -> Iterator[Any]:
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
+def fast_parser(path: Path) -> bool | None:
+    """Tell whether the C parser can read a file (see iter_rows); None: cannot be read."""
+    try:
+        with path.open("rb") as handle:
+            return not _has_surrogate_escape(handle)
+    except OSError:
+        return None
+
+
 def _has_surrogate_escape(handle: Any) -> bool:
     """Tell whether a JSON file holds a \\uD800-\\uDFFF escape (chunked: memory stays flat)."""
     tail = b""
@@ -129,9 +140,9 @@ def _file_error(path: Path, detail: str, where: int) -> ImportFileError:
     return MalformedJSON(f"{path}: malformed JSON near byte {where}: {detail}")
 
 
-def kind_and_rows(path: Path) -> tuple[Kind | None, Iterator[Any]]:
+def kind_and_rows(path: Path, fast: bool | None = None) -> tuple[Kind | None, Iterator[Any]]:
     """Detect a file's kind from its first rows; return it with an iterator over all rows."""
-    rows = iter_rows(path)
+    rows = iter_rows(path, fast)
     sample = list(itertools.islice(rows, _SAMPLE))
     kind = detect_kind(sample, path)
     return kind, itertools.chain(sample, rows)

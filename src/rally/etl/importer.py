@@ -13,24 +13,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
 from rally.errors import RallyError
-from rally.etl.fingerprints import (
-    FileRecord,
-    Fingerprints,
-    file_digest,
-    json_files,
-    load_fingerprints,
-    paused_gc,
-)
+from rally.etl.fingerprints import FileRecord, Fingerprints, load_fingerprints, paused_gc
 from rally.etl.guard import ShrinkGuard
 from rally.etl.progress import ImportProgress as ImportProgress
 from rally.etl.report import ImportReport, LeagueReport
+from rally.etl.scan import FileScan as FileScan
+from rally.etl.scan import scan_file as scan_file
+from rally.etl.scan import scan_paths
 from rally.leagues import league_name, league_order
 
 if TYPE_CHECKING:
@@ -52,81 +48,11 @@ KIND_ENTITY = {
 }
 
 
-@dataclass
-class FileScan:
-    """One input file: its digest, and the rows it holds per league."""
-
-    path: Path
-    digest: str
-    rows: int
-    leagues: dict[str, int] = field(default_factory=dict)
-    #: Known from the database (content imported before), not scanned in this run.
-    known: bool = False
-    #: What the file holds (None: not scanned in this run, or empty).
-    kind: Kind | None = None
-
-
 def _one_line(exc: BaseException) -> str:
     if isinstance(exc, RallyError):
         return str(exc)
     detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     return f"{type(exc).__name__}: {detail[0]}" if detail else type(exc).__name__
-
-
-def scan_file(path: Path, digest: str, unattributed: list[Reject]) -> FileScan:
-    """Count a file's rows per league (checking it is a usable JSON list of rows).
-
-    Rows without a usable league are rejected here, once, whatever the leagues imported.
-    Raises an ImportFileError subclass naming the file when the file is unusable.
-    """
-    from rally.etl.convert import RowError
-    from rally.etl.files import kind_and_rows
-    from rally.etl.reader import row_league
-    from rally.etl.records import Reject
-
-    kind, rows = kind_and_rows(path)
-    scan = FileScan(path=path, digest=digest, rows=0, kind=kind)
-    name = str(path)
-    for index, row in enumerate(rows):
-        scan.rows += 1
-        try:
-            if not isinstance(row, dict):
-                raise RowError(f"row is not an object but {type(row).__name__}")
-            league = row_league(row)
-        except RowError as exc:
-            unattributed.append(
-                Reject(file=name, row=index, league=None, reason=str(exc), data=row, kind=kind)
-            )
-            continue
-        scan.leagues[league] = scan.leagues.get(league, 0) + 1
-    return scan
-
-
-def scan_paths(
-    paths: Iterable[Path],
-    known: Fingerprints,
-    unattributed: list[Reject],
-    progress: ImportProgress,
-) -> list[FileScan]:
-    """Fingerprint every file and scan those the database does not know."""
-    files = json_files(paths)
-    scans: list[FileScan] = []
-    for done, path in enumerate(files):
-        progress.scan(path, done, len(files))
-        try:
-            digest = file_digest(path)
-        except OSError as exc:
-            from rally.etl.reader import UnreadableFile
-
-            raise UnreadableFile(f"{path}: cannot read file ({exc.strerror or exc})") from None
-        recorded = known.files.get(digest)
-        if recorded is not None:
-            leagues = dict.fromkeys(recorded.leagues, 0)
-            scans.append(FileScan(path, digest, recorded.rows, leagues, known=True))
-        else:
-            scans.append(scan_file(path, digest, unattributed))
-    progress.scan(files[-1] if files else Path("."), len(files), len(files))
-    return scans
 
 
 @dataclass
@@ -199,7 +125,6 @@ class LeagueReader:
 
     def read(self, kinds: Collection[Kind] | None = None) -> None:
         """Read the files holding these kinds (None: every file not read yet)."""
-        from rally.etl.files import kind_and_rows
         from rally.etl.reader import FileResult, convert_rows
         from rally.etl.spool import Spool
 
@@ -211,7 +136,7 @@ class LeagueReader:
             if kinds is not None and self.kinds[position] not in kinds:
                 continue
             scan = self.scans[position]
-            kind, rows = kind_and_rows(scan.path)
+            kind, rows = scan.take_rows()
             result = self.results[position] = FileResult(path=scan.path, kind=kind)
             if kind is None:
                 continue
@@ -443,7 +368,7 @@ def import_paths(
     with engine.connect() as connection:
         known = Fingerprints() if force else load_fingerprints(connection)
     with paused_gc():
-        scans = scan_paths(paths, known, report.unattributed, progress)
+        scans = scan_paths(paths, known, report.unattributed, progress, leagues)
         found = {key for scan in scans for key in scan.leagues if league_name(key)}
         wanted = found if leagues is None else found & set(leagues)
         to_read: list[tuple[LeagueReport, list[FileScan]]] = []

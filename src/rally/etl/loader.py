@@ -69,13 +69,26 @@ def _cents(value: Decimal | None) -> Decimal | None:
 
 def ensure_league(session: Session, league: str) -> int:
     """Return the numeric id of a league key, creating its leagues row when missing."""
-    found = session.execute(select(League.id).where(League.league_id == league)).scalar()
+    return _ensure_league(session, league)[0]
+
+
+def _ensure_league(session: Session, league: str) -> tuple[int, bool]:
+    """Return (the numeric id of a league key, whether the league surely has no rows yet).
+
+    The loader reads back no rows of a league created now (on PostgreSQL): it has none.
+    """
+    column = League.__table__.c
+    found = session.execute(select(column.id).where(column.league_id == league)).scalar()
     if found is not None:
-        return int(found)
-    session.execute(
-        insert(League), [{"league_id": league, "league_name": league_name(league) or league}]
-    )
-    return int(session.execute(select(League.id).where(League.league_id == league)).scalar_one())
+        return int(found), False
+    created = session.execute(
+        insert(League)
+        .values(league_id=league, league_name=league_name(league) or league)
+        .returning(League.id)
+    ).scalar_one()
+    # On PostgreSQL a new id was never used (a sequence, foreign keys): no row can refer to
+    # it yet. SQLite may reuse the id of a deleted last row, whose rows may linger.
+    return int(created), session.get_bind().dialect.name == "postgresql"
 
 
 class Records(Sized, Iterable[Any], Protocol):
@@ -111,28 +124,37 @@ def load_league(
         if progress is not None:
             progress(name, LOAD_STEPS.index(name) + 1, len(LOAD_STEPS))
 
-    league_id = ensure_league(session, league)
+    league_id, fresh = _ensure_league(session, league)
     if plan is None:
         plan = plan_league(records)
-    club_ids = _sync_clubs(session, report, league_id, plan)
-    series_ids = _sync_series(session, report, league_id, plan)
+    club_ids = _sync_clubs(session, report, league_id, plan, fresh=fresh)
+    series_ids = _sync_series(session, report, league_id, plan, fresh=fresh)
     players = records.get(Kind.PLAYERS, ())
     full = len(players) > 0
     teams, bases, team_names = _sync_teams(
-        session, report, league, league_id, plan, club_ids, series_ids, guard, retire=full
+        session,
+        report,
+        league,
+        league_id,
+        plan,
+        club_ids,
+        series_ids,
+        guard,
+        retire=full,
+        fresh=fresh,
     )
     del plan
     step("teams")
     if full:
-        _sync_players(session, report, league_id, players, teams, guard)
+        _sync_players(session, report, league_id, players, teams, guard, fresh=fresh)
     step("players")
     standings = records.get(Kind.STANDINGS, ())
     if len(standings):
-        _sync_standings(session, report, league_id, standings, teams)
+        _sync_standings(session, report, league_id, standings, teams, fresh=fresh)
     step("standings")
     schedule = records.get(Kind.SCHEDULE, ())
     if len(schedule):
-        _sync_schedule(session, report, league_id, schedule, teams)
+        _sync_schedule(session, report, league_id, schedule, teams, fresh=fresh)
     step("schedule")
     matches = records.get(Kind.MATCHES, ())
     if len(matches):
@@ -144,17 +166,17 @@ def load_league(
         }
         tally = start_tally(session, league_id, by_id)
         linker = Linker(session, league_id, teams, bases)
-        sync_matches(session, report, league_id, matches, linker, tally.add)
+        sync_matches(session, report, league_id, matches, linker, tally.add, fresh=fresh)
         del linker
         step("matches")
-        sync_computed(session, report, league_id, tally, by_id)
+        sync_computed(session, report, league_id, tally, by_id, fresh=fresh)
     step("computed standings")
     session.flush()
     return report
 
 
 def _sync_clubs(
-    session: Session, report: LeagueReport, league_id: int, plan: LeaguePlan
+    session: Session, report: LeagueReport, league_id: int, plan: LeaguePlan, *, fresh: bool
 ) -> dict[str, int]:
     counts = report.entity("clubs")
     wanted = plan.clubs
@@ -165,10 +187,14 @@ def _sync_clubs(
     counts.unchanged += len(wanted) - len(new)
     if new:
         ids = {name.casefold(): cid for cid, name in session.execute(select(Club.id, Club.name))}
-    linked = set(
-        session.execute(select(ClubLeague.club_id).where(ClubLeague.league_id == league_id))
-        .scalars()
-        .all()
+    linked = (
+        set()
+        if fresh
+        else set(
+            session.execute(select(ClubLeague.club_id).where(ClubLeague.league_id == league_id))
+            .scalars()
+            .all()
+        )
     )
     links = [
         {"club_id": ids[key], "league_id": league_id} for key in wanted if ids[key] not in linked
@@ -181,11 +207,13 @@ def _sync_clubs(
 
 
 def _sync_series(
-    session: Session, report: LeagueReport, league_id: int, plan: LeaguePlan
+    session: Session, report: LeagueReport, league_id: int, plan: LeaguePlan, *, fresh: bool
 ) -> dict[str, int]:
     counts = report.entity("series")
     where = Series.league_id == league_id
-    ids = {n: i for n, i in session.execute(select(Series.name, Series.id).where(where))}
+    ids: dict[str, int] = {}
+    if not fresh:
+        ids = {n: i for n, i in session.execute(select(Series.name, Series.id).where(where))}
     new = [
         {"name": name, "display_name": name, "league_id": league_id}
         for name in plan.series
@@ -210,6 +238,7 @@ def _sync_teams(
     guard: ShrinkGuard,
     *,
     retire: bool,
+    fresh: bool,
 ) -> tuple[dict[str, tuple[int, int, int]], dict[str, set[int]], dict[int, str]]:
     """Return team key -> (team id, club id, series id), base-name key -> team ids, names.
 
@@ -220,7 +249,13 @@ def _sync_teams(
     where = Team.league_id == league_id
     cols = ("team_name", "club_id", "series_id")
     existing = existing_rows(
-        session, Team, where, sync.cols, ("team_name",), lambda r: team_key(r.team_name)
+        session,
+        Team,
+        where,
+        sync.cols,
+        ("team_name",),
+        lambda r: team_key(r.team_name),
+        fresh=fresh,
     )
     wanted = {
         key: {
@@ -263,6 +298,8 @@ def _sync_players(
     records: Iterable[Any],
     teams: Mapping[str, tuple[int, int, int]],
     guard: ShrinkGuard,
+    *,
+    fresh: bool,
 ) -> None:
     counts = report.entity("players")
     existing = existing_rows(
@@ -272,6 +309,7 @@ def _sync_players(
         _PLAYER_COLS,
         ("tenniscores_player_id", "team_id"),
         lambda r: (r.tenniscores_player_id, r.team_id),
+        fresh=fresh,
     )
     active_at = _PLAYER_COLS.index("is_active")
     active = sum(1 for _id, old in existing.values() if old[active_at] is not False)
@@ -326,6 +364,8 @@ def _sync_standings(
     league_id: int,
     records: Iterable[Any],
     teams: Mapping[str, tuple[int, int, int]],
+    *,
+    fresh: bool,
 ) -> None:
     existing = existing_rows(
         session,
@@ -334,6 +374,7 @@ def _sync_standings(
         STANDING_COLS,
         (),
         lambda r: team_key(r.team or ""),
+        fresh=fresh,
     )
 
     def rows() -> Iterator[tuple[Any, dict[str, Any]]]:
@@ -361,6 +402,8 @@ def _sync_schedule(
     league_id: int,
     records: Iterable[Any],
     teams: Mapping[str, tuple[int, int, int]],
+    *,
+    fresh: bool,
 ) -> None:
     existing = existing_rows(
         session,
@@ -369,6 +412,7 @@ def _sync_schedule(
         _SCHEDULE_COLS,
         ("match_date", "home_team", "away_team"),
         lambda r: (r.match_date, team_key(r.home_team or ""), team_key(r.away_team or "")),
+        fresh=fresh,
     )
 
     def rows() -> Iterator[tuple[Any, dict[str, Any]]]:

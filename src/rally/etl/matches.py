@@ -16,6 +16,7 @@ is reported as unlinked with the reason: Rally never guesses.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from hashlib import blake2b
@@ -45,6 +46,17 @@ MATCH_COLS = (
 )
 
 Teams = Mapping[str, tuple[int, int, int]]
+#: Scheduled (home id, away id): one pair, or a tuple of pairs.
+_Pairs = tuple[int, int] | tuple[tuple[int, int], ...]
+
+
+def _pairs(found: _Pairs | None) -> tuple[tuple[int, int], ...]:
+    """Return the pairs of a schedule index value (see Linker.schedule)."""
+    if found is None:
+        return ()
+    if isinstance(found[0], int):
+        return (found,)
+    return found
 
 
 @dataclass
@@ -73,8 +85,12 @@ class Linker:
         for base, ids in bases.items():
             for team_id in ids:
                 self.key_of[team_id] = base
-        self._schedule: dict[tuple[Any, str, str], set[tuple[int, int]]] | None = None
-        self.evidence: dict[str, set[int]] = {}
+        self._schedule: dict[tuple[Any, str, str], _Pairs] | None = None
+        #: Player id -> the team (or teams) rosters or linked lines place them on. Kept
+        #: compact (one team id, a tuple when several; team ids shared with ``key_of``):
+        #: at scale a league has 100,000s of players. See ``keep_only``.
+        self.evidence: dict[str, int | tuple[int, ...]] = {}
+        self._ids: dict[int, int] = {team_id: team_id for team_id in self.key_of}
 
     def candidates(self, side: _Side) -> set[int]:
         """Return the teams a side's name can mean."""
@@ -83,10 +99,14 @@ class Linker:
             return {found[0]}
         return set(self.bases.get(team_key(side.base), ()))
 
-    def schedule(self) -> dict[tuple[Any, str, str], set[tuple[int, int]]]:
-        """Return (date, home key, away key) -> scheduled (home id, away id) pairs."""
+    def schedule(self) -> dict[tuple[Any, str, str], _Pairs]:
+        """Return (date, home key, away key) -> scheduled (home id, away id) pair(s).
+
+        A key's value is one pair, or a tuple of pairs when the schedule has several (kept
+        compact: at scale a league schedules 100,000s of matches).
+        """
         if self._schedule is None:
-            index: dict[tuple[Any, str, str], set[tuple[int, int]]] = {}
+            index: dict[tuple[Any, str, str], _Pairs] = {}
             rows = self.session.execute(
                 select(Schedule.match_date, Schedule.home_team_id, Schedule.away_team_id).where(
                     Schedule.league_id == self.league_id,
@@ -94,37 +114,67 @@ class Linker:
                     Schedule.away_team_id.is_not(None),
                 )
             )
+            ids = self._ids
             for day, home, away in rows:
                 if home is None or away is None:
                     continue
                 key = (day, self.key_of.get(home, ""), self.key_of.get(away, ""))
-                index.setdefault(key, set()).add((home, away))
+                pair = (ids.get(home, home), ids.get(away, away))
+                found = index.get(key)
+                if found is None:
+                    index[key] = pair
+                elif isinstance(found[0], int):
+                    if found != pair:
+                        index[key] = (found, pair)
+                elif pair not in found:
+                    index[key] = (*found, pair)
             self._schedule = index
         return self._schedule
 
-    def load_rosters(self) -> None:
-        """Seed player evidence with the league's rosters (player id -> team ids)."""
+    def _add(self, player: str, team_id: int) -> None:
+        team_id = self._ids.get(team_id, team_id)
+        found = self.evidence.get(player)
+        if found is None:
+            self.evidence[player] = team_id
+        elif isinstance(found, int):
+            if found != team_id:
+                self.evidence[player] = (found, team_id)
+        elif team_id not in found:
+            self.evidence[player] = (*found, team_id)
+
+    def keep_only(self, players: set[str]) -> None:
+        """Forget the evidence of players other than these (those on lines left ambiguous)."""
+        self.evidence = {p: t for p, t in self.evidence.items() if p in players}
+
+    def load_rosters(self, players: set[str] | None = None) -> None:
+        """Seed player evidence with the league's rosters (player id -> team ids).
+
+        ``players``: only these players' (the players on lines left ambiguous; None: all).
+        """
+        if players is not None and not players:
+            return
         rows = self.session.execute(
             select(Player.tenniscores_player_id, Player.team_id).where(
                 Player.league_id == self.league_id, Player.team_id.is_not(None)
             )
         )
         for player_id, team_id in rows:
-            if team_id is not None:
-                self.evidence.setdefault(player_id, set()).add(team_id)
+            if team_id is not None and (players is None or player_id in players):
+                self._add(player_id, team_id)
 
     def learn(self, players: Iterable[str | None], team_id: int) -> None:
         """Record that these players played a linked line for this team."""
         for player in players:
             if player:
-                self.evidence.setdefault(player, set()).add(team_id)
+                self._add(player, team_id)
 
     def _played_for(self, side: _Side) -> set[int] | None:
         found: set[int] | None = None
         for player in side.players:
             if player and player in self.evidence:
-                teams = self.evidence[player]
-                found = set(teams) if found is None else found & teams
+                known = self.evidence[player]
+                teams = {known} if isinstance(known, int) else set(known)
+                found = teams if found is None else found & teams
         return found
 
     def link(
@@ -136,8 +186,8 @@ class Linker:
             return next(iter(home_c)), next(iter(away_c)), ""
         schedule = self.schedule()
         hk, ak = team_key(home.base), team_key(away.base)
-        pairs = set(schedule.get((day, hk, ak), ()))
-        pairs |= {(h, a) for a, h in schedule.get((day, ak, hk), ())}
+        pairs = set(_pairs(schedule.get((day, hk, ak))))
+        pairs |= {(h, a) for a, h in _pairs(schedule.get((day, ak, hk)))}
         pairs = {(h, a) for h, a in pairs if h in home_c and a in away_c}
         if use_players and len(pairs) != 1:
             home_p, away_p = self._played_for(home), self._played_for(away)
@@ -247,6 +297,8 @@ def sync_matches(
     records: Iterable[Any],
     linker: Linker,
     tally: Callable[[Mapping[str, Any]], None] | None = None,
+    *,
+    fresh: bool = False,
 ) -> None:
     """Upsert the league's match lines, linked to teams, streaming the records in batches.
 
@@ -260,13 +312,16 @@ def sync_matches(
         MATCH_COLS,
         ("tenniscores_match_id",),
         lambda r: match_key(r.tenniscores_match_id, r.match_date, r.home_team, r.away_team, r.line),
+        fresh=fresh,
     )
     numbers = _Numbers(records)
     last = _last_positions(records)
     learn = bool(linker.bases)
-    # Rows the names and the schedule leave ambiguous: position -> line text. They are
-    # linked again, from the records read once more, once every line has taught its players.
-    pending: dict[int, str | None] = {}
+    # Rows the names and the schedule leave ambiguous: their positions (ascending) and line
+    # texts, and the players named on them. They are linked again, from the records read
+    # once more, once every line has taught its players. Kept compact: at scale a league
+    # leaves 100,000s of rows to the second pass.
+    pending = _Pending()
 
     def row(rec: Any, line_text: str | None, home_id: int | None, away_id: int | None) -> Any:
         key = match_key(rec.match_id, rec.match_date, rec.home_team, rec.away_team, line_text)
@@ -302,7 +357,7 @@ def sync_matches(
             home, away = _sides(rec)
             home_id, away_id, reason = linker.link(rec.match_date, home, away, use_players=False)
             if reason:
-                pending[position] = line_text
+                pending.add(position, line_text, (*home.players, *away.players))
                 continue
             if learn:
                 linker.learn(home.players, home_id)  # type: ignore[arg-type]
@@ -311,11 +366,14 @@ def sync_matches(
                 yield row(rec, line_text, home_id, away_id)
 
     def second_pass() -> Iterator[tuple[Any, dict[str, Any]]]:
-        linker.load_rosters()
+        # Only the players on ambiguous lines can tell anything: keep theirs alone.
+        linker.keep_only(pending.players)
+        linker.load_rosters(pending.players)
+        lines = pending.lines()
         for position, rec in enumerate(records):
-            if position not in pending:
+            line_text = lines.get(position, _NOT_PENDING)
+            if line_text is _NOT_PENDING:
                 continue
-            line_text = pending[position]
             home, away = _sides(rec)
             home_id, away_id, reason = linker.link(rec.match_date, home, away, use_players=True)
             if not kept(position, rec):
@@ -330,6 +388,56 @@ def sync_matches(
     sync.stream(counts, first_pass(), existing)
     if pending:
         sync.stream(counts, second_pass(), existing)
+
+
+_NOT_PENDING = "\0"
+
+
+class _Pending:
+    """Match rows left to the second linking pass: positions, line texts, their players."""
+
+    def __init__(self) -> None:
+        self.positions = array("q")
+        #: Index into ``texts`` per pending row (line texts are few: "Line 1", ...).
+        self.text_of = array("I")
+        self.texts: list[str | None] = []
+        self._text_index: dict[str | None, int] = {}
+        self.players: set[str] = set()
+
+    def __bool__(self) -> bool:
+        return bool(self.positions)
+
+    def add(self, position: int, line_text: str | None, players: Iterable[str | None]) -> None:
+        """Leave one row to the second pass."""
+        index = self._text_index.get(line_text)
+        if index is None:
+            index = self._text_index[line_text] = len(self.texts)
+            self.texts.append(line_text)
+        self.positions.append(position)
+        self.text_of.append(index)
+        self.players.update(p for p in players if p)
+
+    def lines(self) -> _Lines:
+        """Return position -> line text, for positions met in ascending order."""
+        return _Lines(self)
+
+
+class _Lines:
+    """Position -> line text of pending rows, asked in ascending position order."""
+
+    def __init__(self, pending: _Pending) -> None:
+        self.pending = pending
+        self.at = 0
+
+    def get(self, position: int, default: str) -> str | None:
+        """Return the line text of a pending row at this position, else ``default``."""
+        positions, at = self.pending.positions, self.at
+        while at < len(positions) and positions[at] < position:
+            at += 1
+        self.at = at
+        if at < len(positions) and positions[at] == position:
+            return self.pending.texts[self.pending.text_of[at]]
+        return default
 
 
 def _sides(rec: Any) -> tuple[_Side, _Side]:

@@ -36,9 +36,12 @@ class Counts:
     unlinked: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unlinked:
-    """A stored schedule or match row that could not be linked to one of its teams."""
+    """A stored schedule or match row that could not be linked to one of its teams.
+
+    At scale a league leaves 100,000s of them: slots, and texts shared (see add_unlinked).
+    """
 
     league: str
     entity: str
@@ -75,6 +78,8 @@ class LeagueReport:
     unchanged_input: bool = False
     #: Rows rejected when the unchanged input was last read (not listed again).
     remembered_rejects: int = 0
+    #: One copy of each text the unlinked rows hold (dates, team names, reasons repeat).
+    _texts: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def entity(self, name: str) -> Counts:
         """Return (creating) the counts of one entity."""
@@ -83,14 +88,19 @@ class LeagueReport:
     def add_unlinked(self, entity: str, row: dict[str, Any], reason: str) -> None:
         """Count and keep a stored schedule or match row that is linked to no team."""
         self.entity(entity).unlinked += 1
+        texts = self._texts
+
+        def shared(text: str) -> str:
+            return texts.setdefault(text, text)
+
         self.unlinked.append(
             Unlinked(
                 league=self.league,
                 entity=entity,
-                match_date=str(row["match_date"]),
-                home_team=row["home_team"],
-                away_team=row["away_team"],
-                reason=reason,
+                match_date=shared(str(row["match_date"])),
+                home_team=shared(row["home_team"]),
+                away_team=shared(row["away_team"]),
+                reason=shared(reason),
             )
         )
 
