@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from rally.services import accounts, availability, calendar, teams, week, week_sql, week_viewer_sql
+from rally.services import accounts, availability, calendar, teams, week, week_viewer_sql
 from rally.services.accounts import token_hash, utcnow
 from rally.services.errors import NotSignedIn
 from rally.services.week import Viewer
@@ -19,7 +19,7 @@ from rally.web.deps import CurrentUser, Db, WriteDb, session_token
 from rally.web.page_cache import SnapshotCache, page_parts, respond
 from rally.web.pages import FormCsrf, IdForm, _safe_next, render
 from rally.web.schemas import MAX_ID
-from rally.web.week_api import in_session
+from rally.web.week_api import in_session, team_text
 
 router = APIRouter(include_in_schema=False)
 
@@ -73,29 +73,12 @@ def _feed_url(request: Request, viewer: Viewer | None) -> str | None:
 
 @dataclass(frozen=True)
 class _Seen:
-    """A team page as one viewer (session) was answered it under a snapshot."""
+    """The team page answered to one session (or to visitors) under a snapshot."""
 
     viewer: Viewer | None
     #: When the viewer's session expires: past it, the page is not answered from memory.
     expires: dt.datetime | None
     parts: list[str]
-
-
-async def _team_text(
-    request: Request, now: str, team_id: int, today: dt.date, limit: int | None
-) -> str:
-    """The team's JSON (the page's key): kept under the snapshot, one statement shared by
-    the requests that miss at the same time (a write makes them all miss at once)."""
-    pool = request.app.state.async_pool
-    kept: SnapshotCache = request.app.state.snapshot_cache
-
-    async def read() -> str:
-        async with pool.connection() as conn:
-            return await week_sql.team_week_json(
-                conn, team_id=team_id, today=today, results_limit=limit
-            )
-
-    return await kept.shared(("team.json", team_id, today, limit), now, read)
 
 
 async def _team_page(request: Request, team_id: int | None, results: str) -> Response:
@@ -127,7 +110,7 @@ async def _team_page(request: Request, team_id: int | None, results: str) -> Res
                 viewer, expires = found
         target = team_id if team_id is not None else (viewer.team_id if viewer else None)
         if target is not None:
-            text = await _team_text(request, now, target, today, limit)
+            text = await team_text(request, now, target, today, limit)
     else:
         # SQLite: a visitor's team page comes from memory while no commit changed the data.
         viewer = None
