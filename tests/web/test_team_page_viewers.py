@@ -212,3 +212,17 @@ def test_a_failed_shared_read_fails_its_waiters_and_a_cancelled_one_passes_the_t
             await leader
 
     asyncio.run(asyncio.wait_for(main(), 10))
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_kept_page_links_the_calendar_at_the_host_each_request_named(
+    app: FastAPI, world: dict[str, int], two: Two
+) -> None:
+    aaron, _jose, token = two
+    made = aaron.post("/api/me/calendars", json={"team_id": world["team_tennaqua_12"]})
+    path = made.json()["url"].removeprefix("http://testserver")
+    _fixed_snapshot(app)
+    for _ in range(2):
+        for host in ("http://rally.example", "https://phone.example"):
+            page = aaron.get(f"{host}/team", headers=bearer(token)).text
+            assert f'value="{host}{path}"' in page

@@ -96,8 +96,11 @@ async def _team_page(request: Request, team_id: int | None, results: str) -> Res
     if pool is not None:
         kept: SnapshotCache = request.app.state.snapshot_cache
         now = await pool.snapshot()  # shared with concurrent requests (rally.web.aiodb)
-        # Per session: the key holds the token's hash, so no viewer is answered another's page.
-        seen_key = ("team.html", token_hash(token) if token else None, team_id, today, limit)
+        # Per session: the key holds the token's hash, so no viewer is answered another's page;
+        # and the host the request named (the page's calendar link is an absolute URL).
+        scope = request.scope
+        where = (scope["scheme"], scope.get("root_path"), request.headers.get("host"))
+        seen_key = ("team.html", token_hash(token) if token else None, team_id, today, limit, where)
         seen: _Seen | None = kept.get(seen_key, now)
         if seen is not None and (seen.expires is None or seen.expires > utcnow()):
             request.state.user = seen.viewer
