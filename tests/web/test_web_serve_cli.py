@@ -47,6 +47,9 @@ def test_serve_runs_uvicorn_with_the_app(
     assert seen["app"].state.settings.access_log is False
     # uvloop and httptools whenever installed (uvicorn[standard]).
     assert seen["options"]["loop"] == seen["options"]["http"] == "auto"
+    # Every page template compiled before the first request.
+    templates = seen["app"].state.templates.env
+    assert len(templates.cache) == len(templates.list_templates(extensions=["html"])) > 20
     with TestClient(seen["app"]) as client:
         assert client.get("/healthz").json()["database"] == "ok"
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600

@@ -43,7 +43,7 @@ def serve(
     from rally.config import Settings
     from rally.observability import configure_logging, uvicorn_log_config
     from rally.web import create_app
-    from rally.web.app import freeze_startup_objects, secret_key
+    from rally.web.app import compile_templates, freeze_startup_objects, secret_key
 
     settings = Settings.load(
         database_url, host=host, port=port, workers=workers, access_log=access_log
@@ -82,6 +82,7 @@ def serve(
     }
     if settings.workers == 1:
         app = create_app(settings)
+        compile_templates(app)
         freeze_startup_objects()
         uvicorn.run(app, **options)
         return

@@ -43,7 +43,7 @@ _VIEWER_SQL = """
 SELECT u.id, u.email, u.first_name, u.last_name, v.team_id,
        EXISTS (SELECT 1 FROM player_claims pc JOIN players p ON p.id = pc.player_id
                 WHERE pc.user_id = u.id AND p.team_id = v.team_id),
-       f.id, f.salt
+       f.id, f.salt, s.expires_at
   FROM user_sessions s
   JOIN users u ON u.id = s.user_id
   LEFT JOIN user_contexts c ON c.user_id = u.id
@@ -58,8 +58,9 @@ SELECT u.id, u.email, u.first_name, u.last_name, v.team_id,
 
 async def viewer_for_token(
     connection: psycopg.AsyncConnection[Any], *, token: str | None, team_id: int | None
-) -> Viewer | None:
-    """Return the viewer of a live session token (PostgreSQL, one statement), or None."""
+) -> tuple[Viewer, dt.datetime] | None:
+    """Return the viewer of a live session token and when the session expires (PostgreSQL,
+    one statement), or None."""
     from rally.services.accounts import token_hash, utcnow
 
     if not token or len(token) > 200:
@@ -70,7 +71,7 @@ async def viewer_for_token(
         prepare=True,
     )
     row = await cursor.fetchone()
-    return Viewer(*row) if row else None
+    return (Viewer(*row[:-1]), row[-1]) if row else None
 
 
 #: `availability.team_grid` with its sign-in and rights checks in one statement: the user of

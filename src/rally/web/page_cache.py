@@ -30,9 +30,10 @@ next request per key runs its statements again (and usually finds its page in `P
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -98,8 +99,12 @@ class SnapshotCache:
     def __init__(self, size: int = SNAPSHOT_SIZE) -> None:
         self.size = size
         self._entries: OrderedDict[Hashable, tuple[str, Any]] = OrderedDict()
+        #: Reads in progress (`shared`), by key and snapshot.
+        self._reading: dict[tuple[Hashable, str], asyncio.Future[Any]] = {}
         self.hits = 0
         self.misses = 0
+        #: Reads `shared` ran (the others waited for one of these).
+        self.reads = 0
 
     def get(self, key: Hashable, snapshot: str | None) -> Any | None:
         """The answer kept for `key` if it was read under `snapshot` (None: never)."""
@@ -119,6 +124,47 @@ class SnapshotCache:
         self._entries.move_to_end(key)
         while len(self._entries) > self.size:
             self._entries.popitem(last=False)
+
+    async def shared(
+        self, key: Hashable, snapshot: str | None, read: Callable[[], Awaitable[T]]
+    ) -> T:
+        """The answer kept for `key` under `snapshot`, else `read()`'s, kept.
+
+        Requests that miss under the same snapshot at the same time share one `read()`
+        (when a write ends, every request in flight misses at once: without this each would
+        run the same statement). A read that fails fails those waiting for it; one whose
+        request went away (cancelled) lets the next waiter read instead.
+        """
+        value: T | None = self.get(key, snapshot)
+        if value is not None:
+            return value
+        if snapshot is None:
+            return await read()
+        loop = asyncio.get_running_loop()
+        flight = (key, snapshot)
+        while (pending := self._reading.get(flight)) is not None and pending.get_loop() is loop:
+            await asyncio.wait((pending,))  # this request's cancellation stays its own
+            if not pending.cancelled():
+                return pending.result()  # type: ignore[no-any-return]
+        mine: asyncio.Future[Any] = loop.create_future()
+        self._reading[flight] = mine
+        try:
+            self.reads += 1
+            value = await read()
+        except Exception as exc:
+            mine.set_exception(exc)
+            mine.exception()  # retrieved: no warning when nobody waited
+            raise
+        except BaseException:
+            mine.cancel()
+            raise
+        else:
+            self.put(key, snapshot, value)
+            mine.set_result(value)
+            return value
+        finally:
+            if self._reading.get(flight) is mine:
+                del self._reading[flight]
 
 
 async def request_snapshot(request: Request) -> str | None:

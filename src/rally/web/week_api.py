@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Literal, TypeVar
 
@@ -69,6 +70,24 @@ async def in_session(request: Request, work: Callable[[Session], T]) -> T:
     return await run_in_session(request, work)
 
 
+async def team_text(
+    request: Request, now: str, team_id: int, today: dt.date, limit: int | None
+) -> str:
+    """The team's JSON (PostgreSQL), kept under the snapshot `now`: one statement shared by
+    the requests that miss at the same time (a write ending makes them all miss at once),
+    the API's document and the team page's key alike."""
+    pool = request.app.state.async_pool
+    kept: SnapshotCache = request.app.state.snapshot_cache
+
+    async def read() -> str:
+        async with pool.connection() as conn:
+            return await week_sql.team_week_json(
+                conn, team_id=team_id, today=today, results_limit=limit
+            )
+
+    return await kept.shared(("team.json", team_id, today, limit), now, read)
+
+
 @router.get("/teams/{team_id}", response_model=TeamWeek)
 async def team(team_id: IdPath, request: Request) -> Response:
     """A team's page: next match, upcoming and past matches with availability counts,
@@ -76,15 +95,8 @@ async def team(team_id: IdPath, request: Request) -> Response:
     today = request.app.state.today()
     pool = request.app.state.async_pool
     if pool is not None:
-        kept: SnapshotCache = request.app.state.snapshot_cache
-        key = ("api/team", team_id, today)
         now = await pool.snapshot()
-        body = kept.get(key, now)
-        if body is None:
-            async with pool.connection() as conn:
-                body = await week_sql.team_week_json(conn, team_id=team_id, today=today)
-            kept.put(key, now, body)
-        return _json(body)
+        return _json(await team_text(request, now, team_id, today, None))
     texts = request.app.state.team_texts
     text = texts.peek(team_id=team_id, today=today)
     if text is None:

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Hashable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from rally.services import accounts, availability, calendar, teams, week, week_sql, week_viewer_sql
+from rally.services import accounts, availability, calendar, teams, week, week_viewer_sql
+from rally.services.accounts import token_hash, utcnow
 from rally.services.errors import NotSignedIn
 from rally.services.week import Viewer
 from rally.web.deps import CurrentUser, Db, WriteDb, session_token
 from rally.web.page_cache import SnapshotCache, page_parts, respond
 from rally.web.pages import FormCsrf, IdForm, _safe_next, render
 from rally.web.schemas import MAX_ID
-from rally.web.week_api import in_session
+from rally.web.week_api import in_session, team_text
 
 router = APIRouter(include_in_schema=False)
 
@@ -70,35 +71,49 @@ def _feed_url(request: Request, viewer: Viewer | None) -> str | None:
     return f"{str(request.base_url).rstrip('/')}/calendar/{token}.ics"
 
 
+@dataclass(frozen=True)
+class _Seen:
+    """The team page answered to one session (or to visitors) under a snapshot."""
+
+    viewer: Viewer | None
+    #: When the viewer's session expires: past it, the page is not answered from memory.
+    expires: dt.datetime | None
+    parts: list[str]
+
+
 async def _team_page(request: Request, team_id: int | None, results: str) -> Response:
-    """On PostgreSQL: the database's snapshot (one read shared by concurrent requests), the
-    viewer (session, context, feed) when signed in, and the team's JSON unless a page read
-    under the same snapshot is kept (rally.web.page_cache.SnapshotCache)."""
+    """On PostgreSQL, under the database's snapshot (one read shared by concurrent requests,
+    rally.web.page_cache.SnapshotCache): the page this session (or a visitor) was answered
+    is answered again while the snapshot is unchanged and the session alive; otherwise the
+    viewer (session, context, feed) and the team's JSON are read, the JSON shared by every
+    viewer of the team, and the page rendered unless a page of the same JSON is kept."""
     today = request.app.state.today()
     token = session_token(request)
     limit = None if results == "all" else HTML_RESULTS
     pool = request.app.state.async_pool
-    kept: SnapshotCache = request.app.state.snapshot_cache
     text: str | None = None  # the page's JSON, built by the database
-    now: str | None = None
-    key: Hashable | None = None
+    expires: dt.datetime | None = None
     if pool is not None:
+        kept: SnapshotCache = request.app.state.snapshot_cache
         now = await pool.snapshot()  # shared with concurrent requests (rally.web.aiodb)
-        async with pool.connection() as conn:
-            viewer = await week_viewer_sql.viewer_for_token(conn, token=token, team_id=team_id)
-            target = team_id if team_id is not None else (viewer.team_id if viewer else None)
-            if target is not None:
-                request.state.user = viewer
-                mine = viewer is not None and viewer.member
-                feed_url = _feed_url(request, viewer)
-                # The page is a function of the team's JSON and of these viewer inputs.
-                key = ("team.html", viewer is not None, target, today, limit, mine, feed_url)
-                parts: list[str] | None = kept.get(key, now)
-                if parts is not None:
-                    return respond(request, parts)
-                text = await week_sql.team_week_json(
-                    conn, team_id=target, today=today, results_limit=limit
-                )
+        # Per session: the key holds the token's hash, so no viewer is answered another's page;
+        # and the host the request named (the page's calendar link is an absolute URL).
+        scope = request.scope
+        where = (scope["scheme"], scope.get("root_path"), request.headers.get("host"))
+        seen_key = ("team.html", token_hash(token) if token else None, team_id, today, limit, where)
+        seen: _Seen | None = kept.get(seen_key, now)
+        if seen is not None and (seen.expires is None or seen.expires > utcnow()):
+            request.state.user = seen.viewer
+            return respond(request, seen.parts)
+        viewer = None
+        if token:
+            async with pool.connection() as conn:
+                found = await week_viewer_sql.viewer_for_token(conn, token=token, team_id=team_id)
+            if found is not None:
+                viewer, expires = found
+        target = team_id if team_id is not None else (viewer.team_id if viewer else None)
+        if target is not None:
+            text = await team_text(request, now, target, today, limit)
     else:
         # SQLite: a visitor's team page comes from memory while no commit changed the data.
         viewer = None
@@ -124,8 +139,8 @@ async def _team_page(request: Request, team_id: int | None, results: str) -> Res
         return {"team": team, "mine": mine, "feed_url": feed_url, "day": day, "clock": clock}
 
     parts = page_parts(request, "team.html", (text, mine, feed_url), context)
-    if key is not None:
-        kept.put(key, now, parts)  # (SQLite: no snapshot, nothing kept)
+    if pool is not None:
+        kept.put(seen_key, now, _Seen(viewer, expires, parts))
     return respond(request, parts)
 
 
