@@ -47,6 +47,9 @@ def test_serve_runs_uvicorn_with_the_app(
     assert seen["app"].state.settings.access_log is False
     # uvloop and httptools whenever installed (uvicorn[standard]).
     assert seen["options"]["loop"] == seen["options"]["http"] == "auto"
+    # Every template is compiled before the first request (no first-render wait per page).
+    env = seen["app"].state.templates.env
+    assert {template.name for template in env.cache.values()} == set(env.list_templates())
     with TestClient(seen["app"]) as client:
         assert client.get("/healthz").json()["database"] == "ok"
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600

@@ -82,7 +82,7 @@ def serve(
     }
     if settings.workers == 1:
         app = create_app(settings)
-        freeze_startup_objects()
+        freeze_startup_objects(app)
         uvicorn.run(app, **options)
         return
     # Worker processes build their own app from the environment, so pass every setting on;
