@@ -142,7 +142,10 @@ def player_page_statement() -> Select[Any]:
     slots = (m.home_player_1_id, m.home_player_2_id, m.away_player_1_id, m.away_player_2_id)
     home = or_(*(func.coalesce(slot == source, false()) for slot in slots[:2]))
     result = case(
-        (m.winner.in_([js.sql_literal("home"), js.sql_literal("away")]), case(((m.winner == "home") == home, "won"), else_="lost")),
+        (
+            m.winner.in_([js.sql_literal("home"), js.sql_literal("away")]),
+            case(((m.winner == "home") == home, "won"), else_="lost"),
+        ),
         (m.winner == "tie", "tied"),
     )
     lines = (

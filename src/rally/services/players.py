@@ -94,7 +94,7 @@ def _number(value: Any) -> float | None:
     return float(value) if value is not None else None
 
 
-def _line(row: Any) -> tuple[PlayedLine, int | None]:
+def _line(row: Any) -> PlayedLine:
     date, league, home_team, away_team, home_id, away_id, line, scores, winner, me = row[:10]
     slots, ids, names = row[10:14], row[14:18], row[18:22]
     home = me in slots[:2]
@@ -109,12 +109,11 @@ def _line(row: Any) -> tuple[PlayedLine, int | None]:
         result = "won" if (winner == "home") == home else "lost"
     elif winner == "tie":
         result = "tied"
-    team_id = home_id if home else away_id
-    played = PlayedLine(
+    return PlayedLine(
         date=date,
         league=league,
         team=home_team if home else away_team,
-        team_id=team_id,
+        team_id=home_id if home else away_id,
         opponent=away_team if home else home_team,
         opponent_id=away_id if home else home_id,
         line=line,
@@ -123,7 +122,6 @@ def _line(row: Any) -> tuple[PlayedLine, int | None]:
         scores=scores,
         result=result,
     )
-    return played, team_id
 
 
 def player_page_plan(*, player_id: int) -> Plan[PlayerPage]:
@@ -133,17 +131,18 @@ def player_page_plan(*, player_id: int) -> Plan[PlayerPage]:
 
 
 def _date(value: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(value) if value is not None else None
+    # JSON writes a date as YYYY-MM-DD (SQLite: the stored text, which may go on).
+    return dt.date.fromisoformat(value[:10]) if value is not None else None
 
 
 def shape_page(player_id: int, text: str) -> PlayerPage:
     """The page from the statement's JSON text (PlayerNotFound without a row of its own)."""
     rows, history, shown, counted = json.loads(text)
-    # k (the row's last column) 0: the player's own source id. None: no such player.
+    # A row's last column k is 0 on the rows of the player's own source id: none, no player.
     if not any(r[-1] == 0 for r in rows):
         raise PlayerNotFound(f"There is no player {player_id}.")
     record = {team_id: (won, lost) for team_id, won, lost in counted}
-    lines = [_line((_date(row[0]), *row[1:]))[0] for row in shown]
+    lines = [_line((_date(row[0]), *row[1:])) for row in shown]
     # Rows of records.record_select() and then club id, wins, losses, is_active.
     teams = [
         PlayerTeam(
@@ -168,7 +167,7 @@ def shape_page(player_id: int, text: str) -> PlayerPage:
     pti = next((t.pti for t in teams if t.player_id == player_id and t.pti is not None), None)
     points: dict[tuple[dt.date, float], PtiPoint] = {}
     for date, value, series in history:
-        point = PtiPoint(date=dt.date.fromisoformat(date), pti=float(value), series=series)
+        point = PtiPoint(date=dt.date.fromisoformat(date[:10]), pti=float(value), series=series)
         points.setdefault((point.date, point.pti), point)
     return PlayerPage(
         player_id=player_id,
