@@ -14,10 +14,12 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+import pytest
 from sqlalchemy import ColumnElement, and_, bindparam, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from rally.models import Club, League, MatchScore, Player, PlayerClaim, PlayerHistory, Series
+from rally.services import players
 from rally.services.errors import PlayerNotFound
 from rally.services.plan import Plan, run
 from rally.services.players import (
@@ -214,3 +216,18 @@ def oracle_plan(*, player_id: int) -> Plan[PlayerPage]:
 def oracle_page(session: Session, *, player_id: int) -> PlayerPage:
     """The page, row by row (PlayerNotFound for an unknown id)."""
     return run(session, oracle_plan(player_id=player_id))
+
+
+def same_pages(session: Session, player_ids: list[int]) -> int:
+    """Assert the statement's page equals the oracle's for each id; return how many exist."""
+    found = 0
+    for player_id in player_ids:
+        try:
+            expected = oracle_page(session, player_id=player_id)
+        except PlayerNotFound:
+            with pytest.raises(PlayerNotFound):
+                players.player_page(session, player_id=player_id)
+            continue
+        assert players.player_page(session, player_id=player_id) == expected, player_id
+        found += 1
+    return found

@@ -1,7 +1,7 @@
 """The player page's one statement (rally.services.player_sql) against the row-by-row oracle.
 
-On hand-made edge rows and on the real corpus, on both backends: every page the statement
-gives equals the one the old reading (tests/web/player_oracle.py) gives.
+On hand-made edge rows, on both backends (the real corpus: test_player_corpus.py): every page
+the statement gives equals the one the old reading (tests/web/player_oracle.py) gives.
 """
 
 from __future__ import annotations
@@ -12,30 +12,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from fastapi import FastAPI
-from player_oracle import oracle_page
+from player_oracle import same_pages
 from sqlalchemy.orm import Session
-from test_web_acceptance import corpus_app  # noqa: F401  (the fixture: corpus per backend)
 
 from rally.models import MatchScore, Player, PlayerClaim, PlayerHistory, User
 from rally.services import players
-from rally.services.errors import PlayerNotFound
 from rally.services.player_sql import RECENT_MATCHES
-
-
-def _same_pages(session: Session, player_ids: list[int]) -> int:
-    """Assert the statement's page equals the oracle's for each id; return how many exist."""
-    found = 0
-    for player_id in player_ids:
-        try:
-            expected = oracle_page(session, player_id=player_id)
-        except PlayerNotFound:
-            with pytest.raises(PlayerNotFound):
-                players.player_page(session, player_id=player_id)
-            continue
-        assert players.player_page(session, player_id=player_id) == expected, player_id
-        found += 1
-    return found
 
 
 def _line(ids: dict[str, int], team: str, opponent: str, **values: Any) -> MatchScore:
@@ -185,7 +167,7 @@ def test_statement_equals_oracle_on_edge_rows(engine: sa.Engine, world: dict[str
     added = _edges(engine, world)
     with Session(engine) as s:
         player_ids = list(s.execute(sa.select(Player.id).order_by(Player.id)).scalars())
-        assert _same_pages(s, [*player_ids, 987654]) == len(player_ids)
+        assert same_pages(s, [*player_ids, 987654]) == len(player_ids)
         # The edges are on the pages compared.
         aaron = players.player_page(s, player_id=world["player_aaron_s2a"])
     assert {t.league for t in aaron.teams} == {"APTA_CHICAGO", "NSTF"}
@@ -225,21 +207,3 @@ def test_player_page_is_one_statement(engine: sa.Engine, world: dict[str, int]) 
     with pytest.raises(StopIteration) as stop:
         plan.send(rows)
     assert stop.value.value.first_name == "Aaron"
-
-
-def test_statement_equals_oracle_on_the_corpus(corpus_app: FastAPI) -> None:  # noqa: F811
-    engine = corpus_app.state.engine
-    with engine.connect() as conn:
-        every = list(conn.execute(sa.text("SELECT id FROM players ORDER BY id")).scalars())
-        busiest = list(
-            conn.execute(
-                sa.text(
-                    "SELECT p.id FROM players p JOIN match_scores m ON m.league_id = p.league_id "
-                    "AND p.tenniscores_player_id IN (m.home_player_1_id, m.home_player_2_id, "
-                    "m.away_player_1_id, m.away_player_2_id) GROUP BY p.id "
-                    "ORDER BY count(*) DESC, p.id LIMIT 30"
-                )
-            ).scalars()
-        )
-    with Session(engine) as s:
-        assert _same_pages(s, sorted({*every[::25], *busiest})) > 350
