@@ -8,6 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from player_oracle import same_pages
+from sqlalchemy.orm import Session
 from test_web_acceptance import corpus_app  # noqa: F401  (the fixture: corpus per backend)
 
 from rally.services.person_names import normalize
@@ -97,3 +99,21 @@ def test_player_pages_of_the_corpus(corpus_app: FastAPI) -> None:  # noqa: F811
     assert len({t["league"] for t in club["teams"]}) >= 2
     assert any(t["position"] for t in club["teams"])
     assert client.get(f"/clubs/{club_id}").status_code == 200
+
+
+def test_statement_equals_oracle_on_the_corpus(corpus_app: FastAPI) -> None:  # noqa: F811
+    engine = corpus_app.state.engine
+    with engine.connect() as conn:
+        every = list(conn.execute(sa.text("SELECT id FROM players ORDER BY id")).scalars())
+        busiest = list(
+            conn.execute(
+                sa.text(
+                    "SELECT p.id FROM players p JOIN match_scores m ON m.league_id = p.league_id "
+                    "AND p.tenniscores_player_id IN (m.home_player_1_id, m.home_player_2_id, "
+                    "m.away_player_1_id, m.away_player_2_id) GROUP BY p.id "
+                    "ORDER BY count(*) DESC, p.id LIMIT 30"
+                )
+            ).scalars()
+        )
+    with Session(engine) as s:
+        assert same_pages(s, sorted({*every[::25], *busiest})) > 350

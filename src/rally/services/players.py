@@ -8,22 +8,16 @@ so). Namesakes in other leagues are never merged by name alone.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+import json
 from dataclasses import dataclass
-from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from rally.models import Club, League, MatchScore, Player, PlayerClaim, PlayerHistory, Series
 from rally.services.errors import PlayerNotFound
 from rally.services.plan import Plan, run
-from rally.services.records import record_select
-
-#: Matches listed on a page (the record counts them all).
-RECENT_MATCHES = 20
+from rally.services.player_sql import RECENT_MATCHES as RECENT_MATCHES
+from rally.services.player_sql import player_page_statement
 
 
 @dataclass(frozen=True)
@@ -100,81 +94,7 @@ def _number(value: Any) -> float | None:
     return float(value) if value is not None else None
 
 
-def _person_conditions() -> tuple[ColumnElement[bool], ColumnElement[bool]]:
-    """Rows of the person of row :player_id: same source id and league; claimed together.
-
-    Two conditions run as two queries: OR-ed, they made PostgreSQL scan every player.
-    """
-    me = aliased(Player)
-    mine = aliased(PlayerClaim)
-    claimed = aliased(PlayerClaim)
-    pid: Any = bindparam("player_id")
-    same_source = and_(
-        Player.league_id == select(me.league_id).where(me.id == pid).scalar_subquery(),
-        Player.tenniscores_player_id
-        == select(me.tenniscores_player_id).where(me.id == pid).scalar_subquery(),
-    )
-    owner = select(mine.user_id).where(mine.player_id == pid).scalar_subquery()
-    return same_source, Player.id.in_(select(claimed.player_id).where(claimed.user_id == owner))
-
-
-@lru_cache(maxsize=1)
-def _statements() -> tuple[Any, Any, Any, Any]:
-    # Built once: compiling a statement costs more than running it (see plan.run_async).
-    same_source, claimed_together = _person_conditions()
-    rows = (
-        record_select()
-        .add_columns(Club.id, Player.wins, Player.losses, Player.is_active)
-        .order_by(League.league_id, Series.name, Player.id)
-    )
-    # One person's source id in one league: the history of its rows and the lines it played.
-    source = and_(
-        Player.league_id == bindparam("league_id"),
-        Player.tenniscores_player_id == bindparam("source"),
-    )
-    history = (
-        select(PlayerHistory.date, PlayerHistory.end_pti, PlayerHistory.series)
-        .join(Player, Player.id == PlayerHistory.player_id)
-        .where(source, PlayerHistory.date.is_not(None), PlayerHistory.end_pti.is_not(None))
-    )
-    m = MatchScore
-    slots = (m.home_player_1_id, m.home_player_2_id, m.away_player_1_id, m.away_player_2_id)
-
-    def named(slot: Any, column: Any) -> Any:
-        return (
-            select(column)
-            .where(Player.league_id == m.league_id, Player.tenniscores_player_id == slot)
-            .order_by(Player.id)
-            .limit(1)
-            .scalar_subquery()
-        )
-
-    matches = (
-        select(
-            m.match_date,
-            League.league_id,
-            m.home_team,
-            m.away_team,
-            m.home_team_id,
-            m.away_team_id,
-            m.line,
-            m.scores,
-            m.winner,
-            *slots,
-            *(named(slot, Player.id) for slot in slots),
-            *(named(slot, Player.first_name + " " + Player.last_name) for slot in slots),
-            m.id,
-        )
-        .join(League, League.id == m.league_id)
-        .where(
-            m.league_id == bindparam("league_id"),
-            or_(*(slot == bindparam("source") for slot in slots)),
-        )
-    )
-    return rows.where(same_source), rows.where(claimed_together), history, matches
-
-
-def _line(row: Any) -> tuple[PlayedLine, int | None]:
+def _line(row: Any) -> PlayedLine:
     date, league, home_team, away_team, home_id, away_id, line, scores, winner, me = row[:10]
     slots, ids, names = row[10:14], row[14:18], row[18:22]
     home = me in slots[:2]
@@ -189,12 +109,11 @@ def _line(row: Any) -> tuple[PlayedLine, int | None]:
         result = "won" if (winner == "home") == home else "lost"
     elif winner == "tie":
         result = "tied"
-    team_id = home_id if home else away_id
-    played = PlayedLine(
+    return PlayedLine(
         date=date,
         league=league,
         team=home_team if home else away_team,
-        team_id=team_id,
+        team_id=home_id if home else away_id,
         opponent=away_team if home else home_team,
         opponent_id=away_id if home else home_id,
         line=line,
@@ -203,35 +122,27 @@ def _line(row: Any) -> tuple[PlayedLine, int | None]:
         scores=scores,
         result=result,
     )
-    return played, team_id
 
 
 def player_page_plan(*, player_id: int) -> Plan[PlayerPage]:
-    """Plan of `player_page` (see rally.services.plan)."""
-    same_q, claimed_q, history_q, matches_q = _statements()
-    params = {"player_id": player_id}
-    rows = yield same_q, params
-    if not rows:
+    """Plan of `player_page` (see rally.services.plan): one statement (rally.services.player_sql)."""
+    ((text,),) = yield player_page_statement(), {"player_id": player_id}
+    return shape_page(player_id, text)
+
+
+def _date(value: str | None) -> dt.date | None:
+    # JSON writes a date as YYYY-MM-DD (SQLite: the stored text, which may go on).
+    return dt.date.fromisoformat(value[:10]) if value is not None else None
+
+
+def shape_page(player_id: int, text: str) -> PlayerPage:
+    """The page from the statement's JSON text (PlayerNotFound without a row of its own)."""
+    rows, history, shown, counted = json.loads(text)
+    # A row's last column k is 0 on the rows of the player's own source id: none, no player.
+    if not any(r[-1] == 0 for r in rows):
         raise PlayerNotFound(f"There is no player {player_id}.")
-    known = {r[0] for r in rows}
-    rows += [r for r in (yield claimed_q, params) if r[0] not in known]
-    history: list[Any] = []
-    matches: list[Any] = []
-    for league_id, source in dict.fromkeys((r[12], r[11]) for r in rows):
-        step = {"league_id": league_id, "source": source}
-        history += yield history_q, step
-        # The source id goes in after the winner: it tells which side was the player's.
-        matches += [(*r[:9], source, *r[9:]) for r in (yield matches_q, step)]
-    history.sort(key=lambda h: h[0])
-    matches.sort(key=lambda m: (m[6] or "", m[-1]))
-    matches.sort(key=lambda m: m[0] or dt.date.min, reverse=True)
-    record: dict[int | None, list[int]] = defaultdict(lambda: [0, 0])
-    lines = []
-    for row in matches:
-        played, team_id = _line(row)
-        lines.append(played)
-        if played.result in ("won", "lost"):
-            record[team_id][0 if played.result == "won" else 1] += 1
+    record = {team_id: (won, lost) for team_id, won, lost in counted}
+    lines = [_line((_date(row[0]), *row[1:])) for row in shown]
     # Rows of records.record_select() and then club id, wins, losses, is_active.
     teams = [
         PlayerTeam(
@@ -256,7 +167,7 @@ def player_page_plan(*, player_id: int) -> Plan[PlayerPage]:
     pti = next((t.pti for t in teams if t.player_id == player_id and t.pti is not None), None)
     points: dict[tuple[dt.date, float], PtiPoint] = {}
     for date, value, series in history:
-        point = PtiPoint(date=date, pti=float(Decimal(value)), series=series)
+        point = PtiPoint(date=dt.date.fromisoformat(date[:10]), pti=float(value), series=series)
         points.setdefault((point.date, point.pti), point)
     return PlayerPage(
         player_id=player_id,
@@ -269,7 +180,7 @@ def player_page_plan(*, player_id: int) -> Plan[PlayerPage]:
         losses=sum(t.losses for t in teams),
         teams=teams,
         history=list(points.values()),
-        matches=lines[:RECENT_MATCHES],
+        matches=lines,
     )
 
 
