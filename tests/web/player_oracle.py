@@ -1,7 +1,8 @@
 """The player page read row by row (four statements or more): the oracle of the one statement.
 
 This is the reading `rally.services.players` did before `rally.services.player_sql` answered
-the page in one statement (one change: the history rows of a source id come in the order of
+the page in one statement; the shaping of the rows into a page (`players._line`,
+`players.assemble_page`) is shared, the reading is the old one (one change: the history rows of a source id come in the order of
 their ids, where the order was the query plan's); the tests compare both on hand-made rows and
 on the real corpus.
 """
@@ -24,17 +25,10 @@ from rally.services.errors import PlayerNotFound
 from rally.services.plan import Plan, run
 from rally.services.players import (
     RECENT_MATCHES,
-    PlayedLine,
-    PlayerLink,
     PlayerPage,
-    PlayerTeam,
     PtiPoint,
 )
 from rally.services.records import record_select
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if value is not None else None
 
 
 def _person_conditions() -> tuple[ColumnElement[bool], ColumnElement[bool]]:
@@ -114,38 +108,6 @@ def _statements() -> tuple[Any, Any, Any, Any]:
     return rows.where(same_source), rows.where(claimed_together), history, matches
 
 
-def _line(row: Any) -> tuple[PlayedLine, int | None]:
-    date, league, home_team, away_team, home_id, away_id, line, scores, winner, me = row[:10]
-    slots, ids, names = row[10:14], row[14:18], row[18:22]
-    home = me in slots[:2]
-    ours, theirs = (range(0, 2), range(2, 4)) if home else (range(2, 4), range(0, 2))
-    links = [
-        PlayerLink(player_id=ids[i], name=names[i] or "Unlisted player") if slots[i] else None
-        for i in range(4)
-    ]
-    partner = next((links[i] for i in ours if slots[i] and slots[i] != me), None)
-    result = None
-    if winner in ("home", "away"):
-        result = "won" if (winner == "home") == home else "lost"
-    elif winner == "tie":
-        result = "tied"
-    team_id = home_id if home else away_id
-    played = PlayedLine(
-        date=date,
-        league=league,
-        team=home_team if home else away_team,
-        team_id=team_id,
-        opponent=away_team if home else home_team,
-        opponent_id=away_id if home else home_id,
-        line=line,
-        partner=partner,
-        opponents=[link for i in theirs if (link := links[i]) is not None],
-        scores=scores,
-        result=result,
-    )
-    return played, team_id
-
-
 def oracle_plan(*, player_id: int) -> Plan[PlayerPage]:
     """The page, row by row."""
     same_q, claimed_q, history_q, matches_q = _statements()
@@ -168,49 +130,15 @@ def oracle_plan(*, player_id: int) -> Plan[PlayerPage]:
     record: dict[int | None, list[int]] = defaultdict(lambda: [0, 0])
     lines = []
     for row in matches:
-        played, team_id = _line(row)
+        played = players._line(row)
         lines.append(played)
         if played.result in ("won", "lost"):
-            record[team_id][0 if played.result == "won" else 1] += 1
-    # Rows of records.record_select() and then club id, wins, losses, is_active.
-    teams = [
-        PlayerTeam(
-            player_id=r[0],
-            league=r[3],
-            league_name=r[4],
-            club=r[5],
-            club_id=r[13],
-            series=r[6],
-            series_id=r[7],
-            team=r[8],
-            team_id=r[9],
-            pti=_number(r[10]),
-            # Rosters often carry 0-0; the lines played for the team say more.
-            wins=record[r[9]][0] if r[9] in record else (r[14] or 0),
-            losses=record[r[9]][1] if r[9] in record else (r[15] or 0),
-            active=r[16] is not False,
-        )
-        for r in rows
-    ]
-    first = next(r for r in rows if r[0] == player_id)
-    pti = next((t.pti for t in teams if t.player_id == player_id and t.pti is not None), None)
-    points: dict[tuple[dt.date, float], PtiPoint] = {}
-    for date, value, series in history:
-        point = PtiPoint(date=date, pti=float(Decimal(value)), series=series)
-        points.setdefault((point.date, point.pti), point)
-    return PlayerPage(
-        player_id=player_id,
-        first_name=first[1],
-        last_name=first[2],
-        league=first[3],
-        league_name=first[4],
-        pti=pti,
-        wins=sum(t.wins for t in teams),
-        losses=sum(t.losses for t in teams),
-        teams=teams,
-        history=list(points.values()),
-        matches=lines[:RECENT_MATCHES],
+            record[played.team_id][0 if played.result == "won" else 1] += 1
+    points = (
+        PtiPoint(date=date, pti=float(Decimal(value)), series=series)
+        for date, value, series in history
     )
+    return players.assemble_page(player_id, rows, record, lines[:RECENT_MATCHES], points)
 
 
 def oracle_page(session: Session, *, player_id: int) -> PlayerPage:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,6 +144,22 @@ def shape_page(player_id: int, text: str) -> PlayerPage:
         raise PlayerNotFound(f"There is no player {player_id}.")
     record = {team_id: (won, lost) for team_id, won, lost in counted}
     lines = [_line((_date(row[0]), *row[1:])) for row in shown]
+    history_points = (
+        PtiPoint(date=dt.date.fromisoformat(date[:10]), pti=float(value), series=series)
+        for date, value, series in history
+    )
+    return assemble_page(player_id, rows, record, lines, history_points)
+
+
+def assemble_page(
+    player_id: int,
+    rows: Sequence[Sequence[Any]],
+    record: Mapping[Any, Sequence[int]],
+    lines: list[PlayedLine],
+    history: Iterable[PtiPoint],
+) -> PlayerPage:
+    """The page from the person's player rows, (wins, losses) per team id, the lines shown
+    and the PTI points in order (the first of a date and value is kept)."""
     # Rows of records.record_select() and then club id, wins, losses, is_active.
     teams = [
         PlayerTeam(
@@ -166,8 +183,7 @@ def shape_page(player_id: int, text: str) -> PlayerPage:
     first = next(r for r in rows if r[0] == player_id)
     pti = next((t.pti for t in teams if t.player_id == player_id and t.pti is not None), None)
     points: dict[tuple[dt.date, float], PtiPoint] = {}
-    for date, value, series in history:
-        point = PtiPoint(date=dt.date.fromisoformat(date[:10]), pti=float(value), series=series)
+    for point in history:
         points.setdefault((point.date, point.pti), point)
     return PlayerPage(
         player_id=player_id,
