@@ -1,10 +1,10 @@
 """The player page read row by row (four statements or more): the oracle of the one statement.
 
 This is the reading `rally.services.players` did before `rally.services.player_sql` answered
-the page in one statement; the shaping of the rows into a page (`players._line`,
-`players.assemble_page`) is shared, the reading is the old one (one change: the history rows of a source id come in the order of
-their ids, where the order was the query plan's); the tests compare both on hand-made rows and
-on the real corpus.
+the page in one statement (one change: the history rows of a source id come in the order of
+their ids, where the order was the query plan's). The shaping of the rows into a page
+(`players._line`, `players.assemble_page`) is shared; the reading is the old one. The tests
+compare both on hand-made rows and on the real corpus.
 """
 
 from __future__ import annotations
