@@ -57,9 +57,17 @@ class Context:
         """Run `work` in one short transaction under the lock budget."""
         in_transaction(self.engine, work, budget=self.budget, what=what, log=self.log)
 
-    def sql(self, what: str, statement: str) -> None:
-        """Run one statement in its own short transaction under the lock budget."""
-        self.tx(what, partial(_execute, statement=statement))
+    def sql(self, what: str, statement: str, locks: dict[str, str] | None = None) -> None:
+        """Run one statement in its own short transaction under the lock budget; with
+        `locks`, those table locks are taken first (see `ddl`)."""
+        if locks:
+            self.ddl(what, partial(_execute, statement=statement), locks)
+        else:
+            self.tx(what, partial(_execute, statement=statement))
+
+    def create_table(self, what: str, table: sa.Table) -> None:
+        """CREATE TABLE (if missing), the tables its foreign keys reference locked first."""
+        self.ddl(what, partial(_create, table=table), create_table_locks(table))
 
     def ddl(self, what: str, work: Callable[[Connection], object], locks: dict[str, str]) -> None:
         """DDL that locks several tables: every lock first, in one bounded statement.
@@ -81,6 +89,10 @@ class Context:
 
 def _execute(conn: Connection, *, statement: str) -> None:
     conn.execute(sa.text(statement))
+
+
+def _create(conn: Connection, *, table: sa.Table) -> None:
+    table.create(conn, checkfirst=True)
 
 
 SHARE_ROW_EXCLUSIVE = "SHARE ROW EXCLUSIVE"

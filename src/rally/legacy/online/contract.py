@@ -26,13 +26,7 @@ from rally.db.state import alembic_config, script_directory
 from rally.errors import RallyError
 from rally.legacy import data as legacy_data
 from rally.legacy.online import head, triggers
-from rally.legacy.online.backfill import (
-    Context,
-    build_index,
-    create_table_locks,
-    drop_work_tables,
-    foreign_key_locks,
-)
+from rally.legacy.online.backfill import Context, build_index, drop_work_tables, foreign_key_locks
 from rally.legacy.online.runner import STATE_TABLE, lock_up_front, mark
 
 KEPT_TABLES = legacy_data.KEPT_TABLES
@@ -145,11 +139,7 @@ def checks_and_foreign_keys(ctx: Context) -> None:
                     locks = {table: "ACCESS EXCLUSIVE"}
                     if isinstance(c, sa.ForeignKeyConstraint):
                         locks = foreign_key_locks(table, str(c.referred_table.name))
-                    ctx.ddl(
-                        f"contract: add {name} NOT VALID",
-                        partial(_execute, statement=statement),
-                        locks,
-                    )
+                    ctx.sql(f"contract: add {name} NOT VALID", statement, locks)
                     present = _present(ctx)
                 if not present[name][1]:
                     ctx.sql(
@@ -173,20 +163,7 @@ def new_tables(ctx: Context) -> None:
     """Create the tables only the new application uses (empty; brief locks on their parents)."""
     metadata = metadata_0002()
     for table in NEW_TABLES:
-        definition = metadata.tables[table]
-        ctx.ddl(
-            f"contract: create {table}",
-            partial(_create, table=definition),
-            create_table_locks(definition),
-        )
-
-
-def _create(conn: Connection, *, table: sa.Table) -> None:
-    table.create(conn, checkfirst=True)
-
-
-def _execute(conn: Connection, *, statement: str) -> None:
-    conn.execute(sa.text(statement))
+        ctx.create_table(f"contract: create {table}", metadata.tables[table])
 
 
 #: The revision whose schema the online phases build (frozen, see schema_0002).

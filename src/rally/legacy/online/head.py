@@ -23,7 +23,6 @@ finalize with the offline upgrade's (tests/legacy/test_online.py).
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,7 +34,6 @@ from rally.legacy.online.backfill import (
     Context,
     batched,
     build_index,
-    create_table_locks,
     foreign_key_locks,
     steps_done,
 )
@@ -252,13 +250,7 @@ def create_tables(ctx: Context) -> None:
     """The new tables (empty), one transaction each: brief locks on the tables they reference."""
     md = new_tables()
     for name in NEW_TABLES:
-        table = md.tables[name]
-        ctx.ddl(f"head expand: create {name}", partial(_create, table=table),
-                create_table_locks(table))  # fmt: skip
-
-
-def _create(conn: Connection, *, table: sa.Table) -> None:
-    table.create(conn, checkfirst=True)
+        ctx.create_table(f"head expand: create {name}", md.tables[name])
 
 
 def _fold_body(conn: Connection) -> str:
@@ -372,9 +364,9 @@ def constraints_not_valid(ctx: Context) -> None:
             f"ALTER TABLE player_availability ADD CONSTRAINT {AVAILABILITY_FK} "
             "FOREIGN KEY(schedule_id) REFERENCES schedule (id) ON DELETE SET NULL NOT VALID"
         )
-        ctx.ddl(
+        ctx.sql(
             f"head expand: add {AVAILABILITY_FK} NOT VALID",
-            lambda conn: conn.execute(sa.text(statement)),
+            statement,
             foreign_key_locks("player_availability", "schedule"),
         )
 
