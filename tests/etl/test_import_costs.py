@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from etl_rows import fixture_row, match, player, sample_rows, standing
 
 from rally.db import make_engine
-from rally.etl import files, scan
+from rally.etl import files, importer, scan
 from rally.etl.importer import import_paths
 from rally.etl.matches import Linker, _Pending
 from rally.etl.report import LeagueReport
@@ -34,7 +34,9 @@ def _by_league(rows: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str
 
 @pytest.fixture
 def parses(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """Count how often each file is parsed."""
+    """Count how often each file is parsed (in this process: the two lanes are off, see
+    rally.etl.lanes; a second process's parses would go uncounted)."""
+    monkeypatch.setattr(importer, "LANES", False)
     counts: Counter[str] = Counter()
     original = files.iter_rows
 

@@ -179,8 +179,8 @@ def test_team_api_equals_the_service_on_the_corpus(corpus_app: FastAPI) -> None:
             .scalars()
             .all()
         )
-    client = TestClient(corpus_app)
-    with Session(corpus_app.state.engine) as session:
+    # One client for all requests (one event loop: its asynchronous connections are reused).
+    with TestClient(corpus_app) as client, Session(corpus_app.state.engine) as session:
         for team_id in [ids[0], *ids[1::25]]:
             answer = client.get(f"/api/teams/{team_id}")
             assert answer.status_code == 200, answer.text

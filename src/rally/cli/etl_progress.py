@@ -85,8 +85,9 @@ class LineProgress(ImportProgress):
 
     Each line carries its counts and how long the phase took (`duration_s`); see
     `rally.cli._common.CommandLog` for the format. A league is read (in a thread) while the
-    one before it loads, and its match results while the rest of it loads: its `league read`
-    line waits until its load ends, so that the lines come league by league.
+    one before it loads, its match results while the rest of it loads, and small leagues
+    by two processes at once (rally.etl.lanes): a league's `league read` and `league
+    loaded` lines wait for its `league finished`, so that the lines come league by league.
     """
 
     def __init__(self, log: CommandLog) -> None:
@@ -96,6 +97,7 @@ class LineProgress(ImportProgress):
         self.reading: dict[str, float] = {}
         self.read_lines: dict[str, dict[str, Any]] = {}
         self.loading: dict[str, float] = {}
+        self.load_lines: dict[str, dict[str, Any]] = {}
 
     def scan(self, path: Path, done: int, total: int) -> None:
         if done == total:
@@ -117,15 +119,19 @@ class LineProgress(ImportProgress):
             self.log("league read", **line)
 
     def load(self, league: str, step: str, done: int, total: int) -> None:
-        self.loading.setdefault(league, time.perf_counter())
-        if done == total:
-            # A league's match results are read while the rest of it loads.
-            self._flush_read(league)
-            seconds = round(time.perf_counter() - self.loading[league], 3)
-            self.log("league loaded", league=league, steps=total, duration_s=seconds)
+        now = time.perf_counter()
+        with self.lock:
+            began = self.loading.setdefault(league, now)
+            if done == total:
+                seconds = round(now - began, 3)
+                self.load_lines[league] = {"league": league, "steps": total, "duration_s": seconds}
 
     def finished(self, league: str, result: LeagueReport) -> None:
         self._flush_read(league)
+        with self.lock:
+            loaded = self.load_lines.pop(league, None)
+        if loaded is not None:
+            self.log("league loaded", **loaded)
         counts = {
             name: sum(getattr(c, name) for c in result.entities.values())
             for name in ("inserted", "updated", "unchanged", "deactivated", "rejected", "unlinked")

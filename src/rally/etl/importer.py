@@ -11,6 +11,7 @@ read, nothing rewritten).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from rally.etl.scan import scan_paths
 from rally.leagues import league_name, league_order
 
 if TYPE_CHECKING:
+    from rally.etl.lanes import SharedClubs
     from rally.etl.loader import Records
     from rally.etl.plan import LeaguePlan
     from rally.etl.reader import ParsedCorpus
@@ -80,6 +82,10 @@ _KIND_ORDER = ("players", "standings", "schedule", "matches")
 #: bytes of lookups while it is read or loaded, and two threads' allocations interleave).
 OVERLAP_ROWS = 250_000
 
+#: Whether small corpora are loaded by two processes at once on PostgreSQL (rally.etl.lanes);
+#: tests that count what one process does turn it off.
+LANES = True
+
 #: A league's records of its first kinds (rosters, standings, schedules) and its teams.
 _Part = tuple[dict["Kind", Any], "LeaguePlan"]
 
@@ -98,7 +104,12 @@ class LeagueReader:
     results are still being read.
     """
 
-    def __init__(self, league: str, scans: Sequence[FileScan], progress: ImportProgress) -> None:
+    def __init__(
+        self,
+        league: str,
+        scans: Sequence[FileScan],
+        progress: ImportProgress,
+    ) -> None:
         from rally.etl.files import kind_and_rows
         from rally.etl.plan import PlanBuilder
         from rally.etl.reader import Deduplicator, FileResult
@@ -121,7 +132,7 @@ class LeagueReader:
         )
         self.last_kind: Kind | None = None
         #: Set to make a read running in a thread stop soon (the import is ending).
-        self.stopped = False
+        self.stop = threading.Event()
 
     def read(self, kinds: Collection[Kind] | None = None) -> None:
         """Read the files holding these kinds (None: every file not read yet)."""
@@ -146,7 +157,7 @@ class LeagueReader:
             base = self.done
 
             def tick(path: Path, index: int, _total: int, base: int = base) -> None:
-                if self.stopped:  # every 1,000 rows: the import is ending (interrupted)
+                if self.stop.is_set():  # every 1,000 rows: the import is ending (interrupted)
                     raise _Stopped
                 progress.read(league, path, base + index, self.total)
 
@@ -255,6 +266,7 @@ def _load(
     progress: ImportProgress,
     finish: Callable[[], LeagueRead] | None = None,
     plan: LeaguePlan | None = None,
+    clubs: SharedClubs | None = None,
 ) -> None:
     """Load one league in its own transaction, filling ``result``; never raises.
 
@@ -262,6 +274,7 @@ def _load(
     returns its rejects, warnings and files: it is called before loading with ``strict``
     (rejects decide), else once the rows are loaded, before the commit (the match results
     may still be read while the rest loads). Without it ``result.rejects`` is complete.
+    ``clubs`` (leagues loaded at the same time): the league's clubs are committed first.
     """
     from sqlalchemy.orm import Session
 
@@ -283,11 +296,24 @@ def _load(
             progress.load(league, name, done, total)
 
         step("start", 0, len(LOAD_STEPS))
+        created: Collection[str] = ()
+        if clubs is not None and plan is not None:
+            try:
+                created = clubs.ensure(plan)
+            except Exception as exc:
+                result.error = _one_line(exc)
+                return
         with Session(engine) as session:
             transaction = session.begin()
             try:
                 loaded = load_league(
-                    session, league, records, guard=guard, progress=step, plan=plan
+                    session,
+                    league,
+                    records,
+                    guard=guard,
+                    progress=step,
+                    plan=plan,
+                    clubs_created=created,
                 )
                 files = read.wait()
                 if files is not None and not dry_run:
@@ -415,14 +441,49 @@ def _read_and_load(
     read whole before it loads, and alone, so that memory never holds a big league's read
     state next to other work. Results and progress lines come in league order.
     """
+    reading = [result.league for result, _mine in leagues if not result.unchanged_input]
+    if (
+        LANES
+        and len(reading) > 1
+        and not dry_run
+        and engine.dialect.name == "postgresql"
+        and sum(_rows(leagues[index]) for index in range(len(leagues))) <= OVERLAP_ROWS
+    ):
+        from rally.etl.lanes import in_two_lanes
+
+        rows = [_rows(league) for league in leagues]
+        in_two_lanes(engine, leagues, rows, progress, strict=strict, guard=guard)
+        return
+    pipeline(engine, leagues, progress, dry_run=dry_run, strict=strict, guard=guard)
+
+
+def _rows(league: tuple[LeagueReport, list[FileScan]]) -> int:
+    """The rows a league's files hold for it (as the check counted them)."""
+    result, mine = league
+    return sum(scan.leagues.get(result.league, 0) or scan.rows for scan in mine)
+
+
+def pipeline(
+    engine: Engine,
+    leagues: Sequence[tuple[LeagueReport, list[FileScan]]],
+    progress: ImportProgress,
+    *,
+    dry_run: bool,
+    strict: bool,
+    guard: ShrinkGuard,
+    clubs: SharedClubs | None = None,
+) -> None:
+    """Read and load the leagues in order, reading overlapping loading (see _read_and_load).
+
+    ``clubs``: the leagues' clubs are committed ahead of each league (leagues loaded by
+    another process at the same time, see rally.etl.lanes).
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     from rally.etl.records import Kind
 
     teams_kinds = (Kind.PLAYERS, Kind.STANDINGS, Kind.SCHEDULE)
-    rows = [
-        sum(s.leagues.get(result.league, 0) or s.rows for s in mine) for result, mine in leagues
-    ]
+    rows = [_rows(league) for league in leagues]
     reading = [index for index, (result, _mine) in enumerate(leagues) if not result.unchanged_input]
     futures: dict[int, tuple[LeagueReader, Future[_Part], Future[LeagueRead]]] = {}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rally-read") as pool:
@@ -468,6 +529,7 @@ def _read_and_load(
                         progress=progress,
                         finish=whole.result,
                         plan=plan,
+                        clubs=clubs,
                     )
                 finally:
                     whole.result().close()
@@ -477,7 +539,7 @@ def _read_and_load(
                     read_next()
         finally:
             for reader, _started, _whole in futures.values():
-                reader.stopped = True
+                reader.stop.set()
             for _reader, started, whole in futures.values():
                 started.cancel()
                 if not whole.cancel() and whole.exception() is None:

@@ -15,11 +15,11 @@ source has none, by (date, home team, away team, line).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sized
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, delete, exists, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from rally.etl.bulk import Sync, bulk_insert, existing_rows, select_rows
@@ -108,6 +108,7 @@ def load_league(
     guard: ShrinkGuard | None = None,
     progress: StepProgress | None = None,
     plan: LeaguePlan | None = None,
+    clubs_created: Collection[str] = (),
 ) -> LeagueReport:
     """Upsert one league's records; flushes, never commits (the caller owns the transaction).
 
@@ -115,7 +116,8 @@ def load_league(
     :class:`rally.etl.spool.Spool` on disk): each kind is streamed and written in batches,
     so memory holds a batch of rows and compact lookups (key -> id), not the league.
     ``plan`` (the league's teams) is worked out from the records when not given.
-    Raises ShrinkRefused when the snapshot would deactivate more than ``guard`` allows.
+    ``clubs_created``: keys of the league's clubs that ensure_clubs inserted for it (counted
+    as inserted). Raises ShrinkRefused when the snapshot would deactivate more than ``guard`` allows.
     """
     guard = guard or ShrinkGuard()
     report = LeagueReport(league=league)
@@ -127,7 +129,7 @@ def load_league(
     league_id, fresh = _ensure_league(session, league)
     if plan is None:
         plan = plan_league(records)
-    club_ids = _sync_clubs(session, report, league_id, plan, fresh=fresh)
+    club_ids = _sync_clubs(session, report, league_id, plan, fresh=fresh, created=clubs_created)
     series_ids = _sync_series(session, report, league_id, plan, fresh=fresh)
     players = records.get(Kind.PLAYERS, ())
     full = len(players) > 0
@@ -175,16 +177,57 @@ def load_league(
     return report
 
 
+#: Advisory lock (class, key) taken by ensure_clubs: clubs are shared by the leagues.
+CLUBS_LOCK = (110012, 1)
+
+
+def ensure_clubs(connection: Connection, clubs: Mapping[str, str]) -> dict[str, int]:
+    """Insert the clubs (case-folded name -> name) missing from the database and return the
+    ones inserted (key -> id); the caller commits at once.
+
+    Leagues loaded at the same time in transactions of their own (see
+    rally.etl.importer) share clubs: inserted inside a league's transaction, a club both
+    need would make the second wait for the first's commit and then fail on the unique
+    name. Committed first, in a short transaction serialised by an advisory lock, every
+    league finds them. Names are compared case-folded, as _sync_clubs does.
+    """
+    lock_class, lock_key = CLUBS_LOCK
+    connection.execute(
+        text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": lock_class, "b": lock_key}
+    )
+    have = {name.casefold() for name in connection.execute(select(Club.name)).scalars()}
+    new = [{"name": clubs[key]} for key in sorted(clubs) if key not in have]
+    if not new:
+        return {}
+    rows = connection.execute(insert(Club).returning(Club.id, Club.name), new)
+    return {name.casefold(): int(cid) for cid, name in rows}
+
+
+def drop_unused_clubs(connection: Connection, ids: Collection[int]) -> None:
+    """Delete the clubs among ``ids`` that no league links to (those ensure_clubs inserted
+    for a league that then failed). A club still referenced elsewhere makes the statement
+    fail: the caller rolls back and keeps them."""
+    linked = exists().where(ClubLeague.club_id == Club.id)
+    connection.execute(delete(Club).where(Club.id.in_(sorted(ids)), ~linked))
+
+
 def _sync_clubs(
-    session: Session, report: LeagueReport, league_id: int, plan: LeaguePlan, *, fresh: bool
+    session: Session,
+    report: LeagueReport,
+    league_id: int,
+    plan: LeaguePlan,
+    *,
+    fresh: bool,
+    created: Collection[str] = (),
 ) -> dict[str, int]:
     counts = report.entity("clubs")
     wanted = plan.clubs
     ids = {name.casefold(): cid for cid, name in session.execute(select(Club.id, Club.name))}
     new = [{"name": name} for key, name in wanted.items() if key not in ids]
     bulk_insert(session, Club, new)
-    counts.inserted += len(new)
-    counts.unchanged += len(wanted) - len(new)
+    inserted = len(new) + sum(1 for key in created if key in wanted)
+    counts.inserted += inserted
+    counts.unchanged += len(wanted) - inserted
     if new:
         ids = {name.casefold(): cid for cid, name in session.execute(select(Club.id, Club.name))}
     linked = (
