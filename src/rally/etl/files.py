@@ -78,6 +78,12 @@ def iter_rows(path: Path, fast: bool | None = None) -> Iterator[Any]:
         if fast is None:
             fast = not _has_surrogate_escape(handle)
             handle.seek(0)
+        if fast and path.stat().st_size <= _WHOLE_BYTES:
+            whole = _parse_whole(handle)
+            if whole is not None:
+                yield from whole
+                return
+            handle.seek(0)
         if fast:
             try:
                 for row in ijson.items(handle, "item", use_float=True):
@@ -102,6 +108,30 @@ def iter_rows(path: Path, fast: bool | None = None) -> Iterator[Any]:
             raise UnreadableFile(f"{path}: not UTF-8 text") from None
         except RecursionError:
             raise MalformedJSON(f"{path}: malformed JSON (nested too deeply)") from None
+
+
+#: Files up to this size are parsed whole by Python's json (C), some 1.5-2x faster than the
+#: streaming parser; what it would read differently from ijson goes to the streaming path.
+_WHOLE_BYTES = 8 << 20
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _parse_whole(handle: Any) -> list[Any] | None:
+    """Parse a small file whole; None when the streaming parser must read it instead (not
+    a list, not strict JSON, NaN or Infinity, a BOM, bad UTF-8: its messages name them)."""
+    import json
+
+    data = handle.read()
+    if data.startswith(b"\xef\xbb\xbf"):  # json takes a BOM, the streaming parser does not
+        return None
+    try:
+        rows = json.loads(data, parse_constant=_no_constant)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError too
+        return None
+    return rows if isinstance(rows, list) else None
 
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
