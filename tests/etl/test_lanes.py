@@ -197,3 +197,25 @@ def test_no_lanes_for_a_dry_run(
         assert _clubs(engine) == {}
     finally:
         engine.dispose()
+
+
+def test_without_a_second_process_the_leagues_load_one_after_the_other(
+    pg_db_url: str, make_files: MakeFiles, lanes_used: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import multiprocessing.process
+
+    def cannot_fork(self: Any) -> None:
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", cannot_fork)
+    folder = make_files(
+        _files(_roster("NSTF", "Shared Club", 6, "N1"), _roster("CNSWPL", "Shared Club", 2, "C1"))
+    )
+    engine = make_engine(pg_db_url)
+    try:
+        report = import_paths(engine, [folder])
+        assert lanes_used == [1] and report.ok
+        assert all(league.committed for league in report.leagues.values())
+        assert _clubs(engine) == {"Shared Club": ["CNSWPL", "NSTF"]}
+    finally:
+        engine.dispose()

@@ -142,12 +142,22 @@ def _child(
             engine, leagues, _Relay(pipe), dry_run=False, strict=strict, guard=guard, clubs=clubs
         )
     except BaseException as exc:  # told to the parent, which raises it
-        try:
-            pipe.send(("error", (exc,)))
-        except Exception:
-            pipe.send(("error", (RuntimeError(str(exc)),)))
+        _tell(pipe, exc)
     finally:
         pipe.close()
+
+
+def _tell(pipe: Pipe, exc: BaseException) -> None:
+    """Send an error to the parent; nothing if the parent is gone (a closed pipe: its
+    league's transaction was rolled back when the next message failed)."""
+    for error in (exc, RuntimeError(f"{type(exc).__name__}: {exc}")):
+        try:
+            pipe.send(("error", (error,)))
+            return
+        except (OSError, EOFError):
+            return
+        except Exception:  # the error cannot be pickled: send its text
+            continue
 
 
 def in_two_lanes(
@@ -177,7 +187,13 @@ def in_two_lanes(
         name="rally-lane",
         daemon=True,
     )
-    child.start()
+    try:
+        child.start()
+    except OSError:  # no second process (memory, limits): one after the other
+        send.close()
+        receive.close()
+        pipeline(engine, leagues, progress, dry_run=False, strict=strict, guard=guard)
+        return
     send.close()
     outcome: dict[str, Any] = {}
     by_league = {leagues[i][0].league: leagues[i][0] for i in theirs}
