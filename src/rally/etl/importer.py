@@ -76,10 +76,12 @@ class LeagueRead:
 _KIND_ORDER = ("players", "standings", "schedule", "matches")
 
 
-#: Reading overlaps loading only over at most this many rows: a league's match results are
-#: read while the rest of it loads when it holds at most this many rows, and a league is
-#: read while the one before it loads when both together do (each row costs some 100-150
-#: bytes of lookups while it is read or loaded, and two threads' allocations interleave).
+#: A league is read while the one before it loads only when both together hold at most this
+#: many rows, and small corpora load in two processes (rally.etl.lanes) only up to it: each
+#: row costs some 100-150 bytes of lookups while it is read or loaded, and two threads'
+#: allocations interleave. A league's own match results are read while the rest of it
+#: loads at any size: that read adds one 16-byte key digest per row next to the load (the
+#: records go to disk): the peak at scale 100 went from 375 to 392 MiB with it.
 OVERLAP_ROWS = 250_000
 
 #: Whether small corpora are loaded by two processes at once on PostgreSQL (rally.etl.lanes);
@@ -436,10 +438,9 @@ def _read_and_load(
     Loading waits mostly on the database (COPY, index and foreign key work, commit),
     reading is Python work. A thread reads: a league's rosters, standings and schedules
     (its teams), then its match results while the main thread starts loading the rest,
-    then the next league while this one loads. Reading and loading overlap only over at
-    most OVERLAP_ROWS rows (a league's own, or two leagues' together): a bigger league is
-    read whole before it loads, and alone, so that memory never holds a big league's read
-    state next to other work. Results and progress lines come in league order.
+    then the next league while this one loads, the latter only when the two hold at most
+    OVERLAP_ROWS rows together, so that memory never holds a big league's read state next
+    to another's. Results and progress lines come in league order.
     """
     reading = [result.league for result, _mine in leagues if not result.unchanged_input]
     if (
@@ -489,8 +490,8 @@ def pipeline(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rally-read") as pool:
 
         def first_part(reader: LeagueReader) -> _Part:
-            # A big league is read whole before it loads (see OVERLAP_ROWS).
-            reader.read(teams_kinds if reader.total <= OVERLAP_ROWS else None)
+            # Its teams first; its match results are read while the rest loads.
+            reader.read(teams_kinds)
             return dict(reader.records), reader.plan()
 
         def read_next() -> None:
