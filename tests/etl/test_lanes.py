@@ -219,3 +219,31 @@ def test_without_a_second_process_the_leagues_load_one_after_the_other(
         assert _clubs(engine) == {"Shared Club": ["CNSWPL", "NSTF"]}
     finally:
         engine.dispose()
+
+
+def test_the_second_process_sends_one_message_at_a_time() -> None:
+    # Its reader thread reports progress while its main thread loads: messages bigger than
+    # a pipe's atomic write, sent from two threads at once, must all arrive whole.
+    import multiprocessing
+    import threading
+
+    receive, send = multiprocessing.Pipe(duplex=False)
+    relay = lanes._Relay(send)
+    payload = "x" * 70_000
+    got: list[Any] = []
+    reader = threading.Thread(
+        target=lambda: got.extend(receive.recv() for _ in range(400)), daemon=True
+    )
+    reader.start()
+    senders = [
+        threading.Thread(
+            target=lambda n=n: [relay.send("load", (n, i, payload)) for i in range(200)],
+            daemon=True,
+        )
+        for n in range(2)
+    ]
+    for thread in senders:
+        thread.start()
+    for thread in [*senders, reader]:  # interleaved writes would stall or garble the pipe
+        thread.join(timeout=20)
+    assert len(got) == 400 and all(what == "load" and args[2] == payload for what, args in got)

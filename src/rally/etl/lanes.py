@@ -40,13 +40,13 @@ class SharedClubs:
     rally.etl.loader.ensure_clubs); those a failed league leaves unused are deleted at the
     end (drop_unused)."""
 
-    def __init__(self, engine: Engine, pipe: Pipe | None = None) -> None:
+    def __init__(self, engine: Engine, relay: _Relay | None = None) -> None:
         self.engine = engine
         self.created: dict[str, int] = {}
         self.lock = threading.Lock()
         #: In the second process: each club inserted is told to the parent at once (it
         #: deletes them if their league fails, even if this process dies).
-        self.pipe = pipe
+        self.relay = relay
 
     def ensure(self, plan: LeaguePlan) -> set[str]:
         """Commit the plan's clubs missing from the database; return the keys inserted."""
@@ -56,8 +56,8 @@ class SharedClubs:
             created = ensure_clubs(connection, plan.clubs)
         with self.lock:
             self.created.update(created)
-        if created and self.pipe is not None:
-            self.pipe.send(("clubs", (created,)))
+        if created and self.relay is not None:
+            self.relay.send("clubs", (created,))
         return set(created)
 
     def drop_unused(self) -> None:
@@ -98,19 +98,29 @@ class _Held(ImportProgress):
 
 
 class _Relay(ImportProgress):
-    """The child's progress and outcomes, sent to the parent through the pipe."""
+    """The child's progress and outcomes, sent to the parent through the pipe.
+
+    Its threads (the reader's progress, the loader's steps) send one message at a time: a
+    pipe write is not atomic past a few KiB, and two interleaved messages could not be read.
+    """
 
     def __init__(self, pipe: Pipe) -> None:
         self.pipe = pipe
+        self.lock = threading.Lock()
+
+    def send(self, what: str, args: tuple[Any, ...]) -> None:
+        """Send one message to the parent."""
+        with self.lock:
+            self.pipe.send((what, args))
 
     def read(self, *args: Any) -> None:
-        self.pipe.send(("read", args))
+        self.send("read", args)
 
     def load(self, *args: Any) -> None:
-        self.pipe.send(("load", args))
+        self.send("load", args)
 
     def finished(self, league: str, result: LeagueReport) -> None:
-        self.pipe.send(("finished", (league, result)))
+        self.send("finished", (league, result))
 
 
 def split(leagues: Sequence[League], rows: Sequence[int]) -> tuple[list[int], list[int]]:
@@ -136,23 +146,22 @@ def _child(
     """The second lane, in the forked process: load its leagues, tell the parent."""
     from rally.etl.importer import pipeline
 
-    clubs = SharedClubs(engine, pipe)
+    relay = _Relay(pipe)
+    clubs = SharedClubs(engine, relay)
     try:
-        pipeline(
-            engine, leagues, _Relay(pipe), dry_run=False, strict=strict, guard=guard, clubs=clubs
-        )
+        pipeline(engine, leagues, relay, dry_run=False, strict=strict, guard=guard, clubs=clubs)
     except BaseException as exc:  # told to the parent, which raises it
-        _tell(pipe, exc)
+        _tell(relay, exc)
     finally:
         pipe.close()
 
 
-def _tell(pipe: Pipe, exc: BaseException) -> None:
+def _tell(relay: _Relay, exc: BaseException) -> None:
     """Send an error to the parent; nothing if the parent is gone (a closed pipe: its
     league's transaction was rolled back when the next message failed)."""
     for error in (exc, RuntimeError(f"{type(exc).__name__}: {exc}")):
         try:
-            pipe.send(("error", (error,)))
+            relay.send("error", (error,))
             return
         except (OSError, EOFError):
             return
@@ -199,6 +208,16 @@ def in_two_lanes(
     by_league = {leagues[i][0].league: leagues[i][0] for i in theirs}
 
     def listen() -> None:
+        try:
+            take()
+        except BaseException as exc:  # what the child sent cannot be read: stop it
+            outcome["lost"] = (
+                f"the import's second process could not be followed ({type(exc).__name__}: "
+                f"{exc}) and was stopped"
+            )
+            child.terminate()
+
+    def take() -> None:
         # Everything the child tells, until it closes the pipe (or dies).
         while True:
             try:
@@ -243,7 +262,11 @@ def in_two_lanes(
         raise outcome["error"]
     for index in theirs:
         result = leagues[index][0]
-        if not result.committed and result.error is None and child.exitcode:
-            result.error = f"the import's second process ended with exit code {child.exitcode}"
+        if not result.committed and result.error is None and (child.exitcode or "lost" in outcome):
+            ended = f"the import's second process ended with exit code {child.exitcode}"
+            result.error = (
+                f"{outcome.get('lost', ended)}; run the import again (a league it committed "
+                "before it ended is then skipped as unchanged)"
+            )
     for result, _mine in leagues:
         progress.finished(result.league, result)
