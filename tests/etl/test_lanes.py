@@ -35,6 +35,17 @@ def _files(*rosters: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _two_leagues(make_files: MakeFiles, club: str | None = None, cnswpl: int = 2) -> Path:
+    """NSTF with 6 players (the bigger league: this process loads it) and CNSWPL with
+    ``cnswpl`` (the second process), each on its own club, or both on ``club``."""
+    return make_files(
+        _files(
+            _roster("NSTF", club or "Wilmette", 6, "N1"),
+            _roster("CNSWPL", club or "Hinsdale", cnswpl, "C1"),
+        )
+    )
+
+
 @pytest.fixture
 def lanes_used(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many imports went through the two lanes."""
@@ -70,12 +81,10 @@ def _outcome(engine: sa.Engine) -> dict[str, Any]:
 
 
 def test_two_lanes_give_what_one_gives(
-    pg_db_url: str, make_files: MakeFiles, lanes_used: list[int], monkeypatch: pytest.MonkeyPatch
+    pg_db_url: str, make_files: MakeFiles, lanes_used: list[int]
 ) -> None:
     # Two leagues name the same new club: each league's clubs are committed first, once.
-    folder = make_files(
-        _files(_roster("NSTF", "Shared Club", 6, "N1"), _roster("CNSWPL", "Shared Club", 3, "C1"))
-    )
+    folder = _two_leagues(make_files, "Shared Club", cnswpl=3)
     engine = make_engine(pg_db_url)
     try:
         report = import_paths(engine, [folder])
@@ -144,9 +153,7 @@ def test_a_second_process_that_dies_fails_its_leagues_only(
         return original(session, league, *args, **kwargs)
 
     monkeypatch.setattr(loader, "load_league", dies_for_cnswpl)
-    folder = make_files(
-        _files(_roster("NSTF", "Wilmette", 6, "N1"), _roster("CNSWPL", "Hinsdale", 2, "C1"))
-    )
+    folder = _two_leagues(make_files)
     engine = make_engine(pg_db_url)
     try:
         report = import_paths(engine, [folder])
@@ -171,9 +178,7 @@ def test_an_error_in_the_second_process_is_raised_here(
         original(self, *args, **kwargs)
 
     monkeypatch.setattr(importer.LeagueReader, "read", fails_for_cnswpl)
-    folder = make_files(
-        _files(_roster("NSTF", "Wilmette", 6, "N1"), _roster("CNSWPL", "Hinsdale", 2, "C1"))
-    )
+    folder = _two_leagues(make_files)
     engine = make_engine(pg_db_url)
     try:
         with pytest.raises(ShrinkRefused, match="raised in the second process"):
@@ -187,9 +192,7 @@ def test_an_error_in_the_second_process_is_raised_here(
 def test_no_lanes_for_a_dry_run(
     pg_db_url: str, make_files: MakeFiles, lanes_used: list[int]
 ) -> None:
-    folder = make_files(
-        _files(_roster("NSTF", "Wilmette", 6, "N1"), _roster("CNSWPL", "Hinsdale", 2, "C1"))
-    )
+    folder = _two_leagues(make_files)
     engine = make_engine(pg_db_url)
     try:
         report = import_paths(engine, [folder], dry_run=True)
@@ -208,9 +211,7 @@ def test_without_a_second_process_the_leagues_load_one_after_the_other(
         raise OSError(11, "Resource temporarily unavailable")
 
     monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", cannot_fork)
-    folder = make_files(
-        _files(_roster("NSTF", "Shared Club", 6, "N1"), _roster("CNSWPL", "Shared Club", 2, "C1"))
-    )
+    folder = _two_leagues(make_files, "Shared Club")
     engine = make_engine(pg_db_url)
     try:
         report = import_paths(engine, [folder])

@@ -4,9 +4,10 @@ own transaction.
 The files are first checked (fingerprinted, and scanned for which leagues they hold unless
 the database already knows them). Then each league is read from the files holding its
 rows, validated, loaded and committed: memory holds a league's read state (or two small
-leagues' while one loads and the next is read, see _read_and_load), never every file. A
+leagues' while one loads and the next is read, see pipeline), never every file. A
 league whose files are exactly those of its last successful import is skipped (nothing
-read, nothing rewritten).
+read, nothing rewritten). Small corpora on PostgreSQL load in two processes, some leagues
+each (rally.etl.lanes).
 """
 
 from __future__ import annotations
@@ -413,49 +414,30 @@ def import_paths(
                 result.unchanged_input = True
                 result.remembered_rejects = remembered
             to_read.append((result, mine))
-        _read_and_load(
-            engine,
-            to_read,
-            progress,
-            dry_run=dry_run,
-            strict=strict,
-            guard=guard or ShrinkGuard(),
-        )
+        guard = guard or ShrinkGuard()
+        if _in_lanes(engine, to_read, dry_run=dry_run):
+            from rally.etl.lanes import in_two_lanes
+
+            rows = [_rows(league) for league in to_read]
+            in_two_lanes(engine, to_read, rows, progress, strict=strict, guard=guard)
+        else:
+            pipeline(engine, to_read, progress, dry_run=dry_run, strict=strict, guard=guard)
     return report
 
 
-def _read_and_load(
-    engine: Engine,
-    leagues: Sequence[tuple[LeagueReport, list[FileScan]]],
-    progress: ImportProgress,
-    *,
-    dry_run: bool,
-    strict: bool,
-    guard: ShrinkGuard,
-) -> None:
-    """Read and load the leagues in order, overlapping reading with loading.
-
-    Loading waits mostly on the database (COPY, index and foreign key work, commit),
-    reading is Python work. A thread reads: a league's rosters, standings and schedules
-    (its teams), then its match results while the main thread starts loading the rest,
-    then the next league while this one loads, the latter only when the two hold at most
-    OVERLAP_ROWS rows together, so that memory never holds a big league's read state next
-    to another's. Results and progress lines come in league order.
-    """
-    reading = [result.league for result, _mine in leagues if not result.unchanged_input]
-    if (
+def _in_lanes(
+    engine: Engine, leagues: Sequence[tuple[LeagueReport, list[FileScan]]], *, dry_run: bool
+) -> bool:
+    """Whether the leagues load in two processes (rally.etl.lanes): on PostgreSQL, not a dry
+    run, two leagues or more to read, at most OVERLAP_ROWS rows in all."""
+    reading = [result for result, _mine in leagues if not result.unchanged_input]
+    return (
         LANES
         and len(reading) > 1
         and not dry_run
         and engine.dialect.name == "postgresql"
-        and sum(_rows(leagues[index]) for index in range(len(leagues))) <= OVERLAP_ROWS
-    ):
-        from rally.etl.lanes import in_two_lanes
-
-        rows = [_rows(league) for league in leagues]
-        in_two_lanes(engine, leagues, rows, progress, strict=strict, guard=guard)
-        return
-    pipeline(engine, leagues, progress, dry_run=dry_run, strict=strict, guard=guard)
+        and sum(_rows(league) for league in leagues) <= OVERLAP_ROWS
+    )
 
 
 def _rows(league: tuple[LeagueReport, list[FileScan]]) -> int:
@@ -474,10 +456,16 @@ def pipeline(
     guard: ShrinkGuard,
     clubs: SharedClubs | None = None,
 ) -> None:
-    """Read and load the leagues in order, reading overlapping loading (see _read_and_load).
+    """Read and load the leagues in order, overlapping reading with loading.
 
-    ``clubs``: the leagues' clubs are committed ahead of each league (leagues loaded by
-    another process at the same time, see rally.etl.lanes).
+    Loading waits mostly on the database (COPY, index and foreign key work, commit),
+    reading is Python work. A thread reads: a league's rosters, standings and schedules
+    (its teams), then its match results while the main thread starts loading the rest,
+    then the next league while this one loads, the latter only when the two hold at most
+    OVERLAP_ROWS rows together, so that memory never holds a big league's read state next
+    to another's. Results and progress lines come in league order. ``clubs``: the leagues'
+    clubs are committed ahead of each league (leagues loaded by another process at the same
+    time, see rally.etl.lanes).
     """
     from concurrent.futures import ThreadPoolExecutor
 
