@@ -47,12 +47,28 @@ app.command("demo")(demo.demo)
 app.command("config")(config.config)
 
 
+def _value_name(param: Any) -> str:
+    """What an option's or argument's value is called in help: FILE or DIR for paths, else
+    the last word of its name (--database-url URL, --port PORT, --league LEAGUE)."""
+    names = [n for n in getattr(param, "opts", []) if n.startswith("--")] or [param.name or ""]
+    word = max(names, key=len).lstrip("-").replace("_", "-").split("-")[-1].upper()
+    descriptor = getattr(param, "type_descriptor", None)
+    if descriptor is not None and descriptor.is_path and word not in {"DIR", "FILE", "PATHS"}:
+        return "FILE"
+    return word or "VALUE"
+
+
 def _quiet_flags(command: Any) -> None:
-    # Typer shows a value type such as <bool> after options that take no value; a flag
-    # has none to show. (Typer bundles its own click, hence no isinstance checks.)
+    # Typer shows a value type such as <bool> after options that take no value, and <str>,
+    # <list[Path]> or <int range> after the others: a flag has none to show, a value its
+    # name (as --database-url URL). (Typer bundles its own click, hence no isinstance checks.)
     for param in command.params:
         if getattr(param, "is_flag", False):
             param.metavar = ""
+        elif param.metavar is None:
+            param.metavar = _value_name(param)
+        if not getattr(param, "opts", [""])[0].startswith("-"):  # an argument: its name says it
+            param.display_type_rich = lambda ctx=None: None
     make_help_option = command.get_help_option
 
     def get_help_option(ctx: Any) -> Any:
