@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -44,6 +45,8 @@ class BarProgress(ImportProgress):
             transient=False,
         )
         self.tasks: dict[tuple[str, str], TaskID] = {}
+        #: Bars drawn ahead (see leagues) whose clock has not started.
+        self.waiting: set[TaskID] = set()
 
     def __enter__(self) -> BarProgress:
         self.bars.start()
@@ -60,11 +63,28 @@ class BarProgress(ImportProgress):
     def _task(self, key: tuple[str, str], description: str, total: int) -> TaskID:
         if key not in self.tasks:
             self.tasks[key] = self.bars.add_task(description, total=total or 1)
-        return self.tasks[key]
+            return self.tasks[key]
+        task = self.tasks[key]
+        if task in self.waiting:
+            self.waiting.discard(task)
+            self.bars.start_task(task)
+        if total:
+            self.bars.update(task, total=total)
+        return task
 
     def scan(self, path: Path, done: int, total: int) -> None:
         task = self._task(("", "check"), "check files", total)
         self.bars.update(task, completed=done, description=f"check files: {path.name}")
+
+    def leagues(self, reading: Sequence[str]) -> None:
+        # A read bar and a load bar per league, in league order, whichever starts first
+        # (two leagues are read and loaded at once on PostgreSQL, see rally.etl.lanes).
+        for league in reading:
+            for phase in ("read", "load"):
+                # Its clock starts with its first step, not while it waits its turn.
+                task = self.bars.add_task(f"{league} {phase}", total=1, start=False)
+                self.tasks[(league, phase)] = task
+                self.waiting.add(task)
 
     def read(self, league: str, path: Path, done: int, total: int) -> None:
         task = self._task((league, "read"), league, total)

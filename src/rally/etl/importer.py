@@ -414,6 +414,7 @@ def import_paths(
                 result.unchanged_input = True
                 result.remembered_rejects = remembered
             to_read.append((result, mine))
+        progress.leagues([r.league for r, _mine in to_read if not r.unchanged_input])
         guard = guard or ShrinkGuard()
         if _in_lanes(engine, to_read, dry_run=dry_run):
             from rally.etl.lanes import in_two_lanes

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,9 @@ class ImportProgress:
 
     def scan(self, path: Path, done: int, total: int) -> None:
         """A file is being checked (``done`` of ``total`` files)."""
+
+    def leagues(self, reading: Sequence[str]) -> None:
+        """The files are checked: these leagues will be read, in this order."""
 
     def read(self, league: str, path: Path, done: int, total: int) -> None:
         """``done`` of the league's ``total`` rows read; ``path`` is the file being read."""
