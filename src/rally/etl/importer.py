@@ -12,7 +12,6 @@ each (rally.etl.lanes).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -107,12 +106,7 @@ class LeagueReader:
     results are still being read.
     """
 
-    def __init__(
-        self,
-        league: str,
-        scans: Sequence[FileScan],
-        progress: ImportProgress,
-    ) -> None:
+    def __init__(self, league: str, scans: Sequence[FileScan], progress: ImportProgress) -> None:
         from rally.etl.files import kind_and_rows
         from rally.etl.plan import PlanBuilder
         from rally.etl.reader import Deduplicator, FileResult
@@ -135,7 +129,7 @@ class LeagueReader:
         )
         self.last_kind: Kind | None = None
         #: Set to make a read running in a thread stop soon (the import is ending).
-        self.stop = threading.Event()
+        self.stopped = False
 
     def read(self, kinds: Collection[Kind] | None = None) -> None:
         """Read the files holding these kinds (None: every file not read yet)."""
@@ -160,7 +154,7 @@ class LeagueReader:
             base = self.done
 
             def tick(path: Path, index: int, _total: int, base: int = base) -> None:
-                if self.stop.is_set():  # every 1,000 rows: the import is ending (interrupted)
+                if self.stopped:  # every 1,000 rows: the import is ending (interrupted)
                     raise _Stopped
                 progress.read(league, path, base + index, self.total)
 
@@ -529,7 +523,7 @@ def pipeline(
                     read_next()
         finally:
             for reader, _started, _whole in futures.values():
-                reader.stop.set()
+                reader.stopped = True
             for _reader, started, whole in futures.values():
                 started.cancel()
                 if not whole.cancel() and whole.exception() is None:

@@ -81,10 +81,6 @@ class _Held(ImportProgress):
         self.progress = progress
         self.lock = threading.Lock()
 
-    def scan(self, *args: Any) -> None:
-        with self.lock:
-            self.progress.scan(*args)
-
     def read(self, *args: Any) -> None:
         with self.lock:
             self.progress.read(*args)

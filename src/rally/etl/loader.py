@@ -117,7 +117,8 @@ def load_league(
     so memory holds a batch of rows and compact lookups (key -> id), not the league.
     ``plan`` (the league's teams) is worked out from the records when not given.
     ``clubs_created``: keys of the league's clubs that ensure_clubs inserted for it (counted
-    as inserted). Raises ShrinkRefused when the snapshot would deactivate more than ``guard`` allows.
+    as inserted). Raises ShrinkRefused when the snapshot would deactivate more than ``guard``
+    allows.
     """
     guard = guard or ShrinkGuard()
     report = LeagueReport(league=league)
@@ -186,7 +187,7 @@ def ensure_clubs(connection: Connection, clubs: Mapping[str, str]) -> dict[str, 
     ones inserted (key -> id); the caller commits at once.
 
     Leagues loaded at the same time in transactions of their own (see
-    rally.etl.importer) share clubs: inserted inside a league's transaction, a club both
+    rally.etl.lanes) share clubs: inserted inside a league's transaction, a club both
     need would make the second wait for the first's commit and then fail on the unique
     name. Committed first, in a short transaction serialised by an advisory lock, every
     league finds them. Names are compared case-folded, as _sync_clubs does.
@@ -195,12 +196,17 @@ def ensure_clubs(connection: Connection, clubs: Mapping[str, str]) -> dict[str, 
     connection.execute(
         text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": lock_class, "b": lock_key}
     )
-    have = {name.casefold() for name in connection.execute(select(Club.name)).scalars()}
+    have = _club_ids(connection)
     new = [{"name": clubs[key]} for key in sorted(clubs) if key not in have]
     if not new:
         return {}
     rows = connection.execute(insert(Club).returning(Club.id, Club.name), new)
     return {name.casefold(): int(cid) for cid, name in rows}
+
+
+def _club_ids(connection: Connection | Session) -> dict[str, int]:
+    """Every club's id by case-folded name (clubs are shared by the leagues)."""
+    return {name.casefold(): cid for cid, name in connection.execute(select(Club.id, Club.name))}
 
 
 def drop_unused_clubs(connection: Connection, ids: Collection[int]) -> None:
@@ -222,14 +228,14 @@ def _sync_clubs(
 ) -> dict[str, int]:
     counts = report.entity("clubs")
     wanted = plan.clubs
-    ids = {name.casefold(): cid for cid, name in session.execute(select(Club.id, Club.name))}
+    ids = _club_ids(session)
     new = [{"name": name} for key, name in wanted.items() if key not in ids]
     bulk_insert(session, Club, new)
     inserted = len(new) + sum(1 for key in created if key in wanted)
     counts.inserted += inserted
     counts.unchanged += len(wanted) - inserted
     if new:
-        ids = {name.casefold(): cid for cid, name in session.execute(select(Club.id, Club.name))}
+        ids = _club_ids(session)
     linked = (
         set()
         if fresh
